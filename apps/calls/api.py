@@ -1,0 +1,117 @@
+"""Switch API: call setup, call end, recording upload. Thin: parse, call a service, answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiTypes, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.calls import services
+from apps.calls.models import Call
+from apps.common.api import validated
+from apps.common.errors import DomainError
+from apps.common.scoping import get_in_scope_or_404
+from apps.facilities.permissions import IsSwitchAccount, switch_facility
+from apps.recordings.services import recording_store
+
+_SAFE_ID = r"^[A-Za-z0-9._:-]+$"
+
+
+class CallOutput(serializers.Serializer[Call]):
+    id = serializers.IntegerField()
+    record = serializers.SerializerMethodField()
+    privileged = serializers.BooleanField()
+    reason = serializers.CharField()
+
+    def get_record(self, call: Call) -> bool:
+        return call.decision == "record" and not call.privileged
+
+
+def _switch_call(request: Request, call_id: int, action: str) -> Call:
+    scoped = Call.objects.filter(facility=switch_facility(request.user))
+    return get_in_scope_or_404(scoped, call_id, actor=request.user, action=action)
+
+
+class CallSetupView(APIView):
+    permission_classes = [IsSwitchAccount]
+
+    class Input(serializers.Serializer[Any]):
+        switch_call_id = serializers.RegexField(_SAFE_ID, max_length=64)
+        inmate = serializers.CharField(max_length=32)
+        dialed_number = serializers.CharField(max_length=40)
+        started_at = serializers.DateTimeField()
+
+    @extend_schema(request=Input, responses={201: CallOutput, 200: CallOutput})
+    def post(self, request: Request) -> Response:
+        data = validated(self.Input, request)
+        call, created = services.call_setup(
+            facility=switch_facility(request.user),
+            switch_call_id=data["switch_call_id"],
+            booking_number=data["inmate"],
+            dialed_number=data["dialed_number"],
+            started_at=data["started_at"],
+            actor=request.user,
+        )
+        return Response(CallOutput(call).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class CallEndView(APIView):
+    permission_classes = [IsSwitchAccount]
+
+    class Input(serializers.Serializer[Any]):
+        ended_at = serializers.DateTimeField()
+
+    @extend_schema(request=Input, responses={200: CallOutput})
+    def post(self, request: Request, call_id: int) -> Response:
+        data = validated(self.Input, request)
+        call = _switch_call(request, call_id, "call.end")
+        call = services.call_end(call=call, ended_at=data["ended_at"], actor=request.user)
+        return Response(CallOutput(call).data)
+
+
+class RecordingUploadView(APIView):
+    """PUT raw audio. The body is read only after the privilege gate has let the call pass."""
+
+    permission_classes = [IsSwitchAccount]
+
+    @extend_schema(request={"audio/*": OpenApiTypes.BINARY}, responses={201: OpenApiTypes.OBJECT})
+    def put(self, request: Request, call_id: int) -> Response:
+        call = _switch_call(request, call_id, "recording.upload")
+        stream = request.stream
+        recording = recording_store(
+            call=call,
+            body=stream if stream is not None else _EmptyBody(),
+            content_type=request.content_type or "",
+            content_length=_content_length(request),
+            expected_sha256=request.headers.get("Content-SHA256"),
+            actor=request.user,
+        )
+        return Response(
+            {"id": recording.pk, "call": call.pk, "size_bytes": recording.size_bytes,
+             "sha256": recording.sha256, "state": recording.state},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class _EmptyBody:
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+
+class InvalidContentLengthError(DomainError):
+    reason = "invalid_content_length"
+    default_message = "Content-Length must be a non-negative integer."
+
+
+def _content_length(request: Request) -> int | None:
+    raw = request.META.get("CONTENT_LENGTH") or ""
+    if raw == "":
+        return None
+    if not raw.isdigit():
+        raise InvalidContentLengthError()
+    return int(raw)

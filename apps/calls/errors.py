@@ -1,0 +1,16 @@
+from apps.common.errors import ConflictError, DomainError
+
+
+class UnknownInmateError(DomainError):
+    reason = "unknown_inmate"
+    default_message = "No inmate with that booking number at this facility."
+
+
+class CallConflictError(ConflictError):
+    reason = "switch_call_id_conflict"
+    default_message = "This switch_call_id was already used for a different call."
+
+
+class InvalidCallEndError(DomainError):
+    reason = "invalid_end"
+    default_message = "ended_at must not be before started_at."

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from django.db import models
+
+from apps.facilities.models import Facility
+from apps.inmates.models import Inmate
+
+
+class Decision(models.TextChoices):
+    RECORD = "record"
+    EXEMPT = "exempt"
+
+
+class Call(models.Model):
+    """One call placed by an inmate through a facility's switch.
+
+    ``decision`` is what the switch was told at setup. ``privileged`` is the current truth:
+    it becomes true at setup for a verified attorney number, and later if the number is
+    verified before the audio arrives (the storage gate refuses it) or after (the recording
+    is quarantined). An exempt call is always privileged (checked by the database).
+    """
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="calls")
+    inmate = models.ForeignKey(Inmate, on_delete=models.PROTECT, related_name="calls")
+    switch_call_id = models.CharField(max_length=64)
+    dialed_number = models.CharField(max_length=16, db_index=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    decision = models.CharField(max_length=8, choices=Decision.choices)
+    reason = models.CharField(max_length=64)
+    privileged = models.BooleanField(default=False)
+    exempt_number = models.ForeignKey("registry.ExemptNumber", null=True, blank=True,
+                                      on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "switch_call_id"],
+                                    name="call_switch_id_unique_per_facility"),
+            models.CheckConstraint(name="call_exempt_is_privileged",
+                                   condition=~models.Q(decision="exempt")
+                                   | models.Q(privileged=True)),
+            models.CheckConstraint(name="call_dialed_number_is_e164",
+                                   condition=models.Q(dialed_number__regex=r"^\+[1-9][0-9]{1,14}$")),
+            models.CheckConstraint(name="call_end_after_start",
+                                   condition=models.Q(ended_at__isnull=True)
+                                   | models.Q(ended_at__gte=models.F("started_at"))),
+        ]
+        indexes = [
+            models.Index(fields=["facility", "-started_at"]),
+            models.Index(fields=["inmate", "-started_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"call {self.switch_call_id} @ {self.facility_id}"

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from apps.calls import api
+
+urlpatterns = [
+    path("calls/", api.CallSetupView.as_view(), name="call-setup"),
+    path("calls/<int:call_id>/end/", api.CallEndView.as_view(), name="call-end"),
+    path("calls/<int:call_id>/recording/", api.RecordingUploadView.as_view(),
+         name="call-recording-upload"),
+]

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from apps.common import context
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (kept from X-Request-ID when it is well-formed).
+
+    The id is echoed in the response and stamped on every audit event the request writes, so
+    an auditor can tie an event to the proxy's and the switch's logs.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        rid = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        # REMOTE_ADDR is the trusted peer; a proxy in front sets it via the WSGI server.
+        rid_token = context.request_id.set(rid)
+        ip_token = context.client_ip.set(request.META.get("REMOTE_ADDR") or None)
+        try:
+            response = self.get_response(request)
+        finally:
+            context.request_id.reset(rid_token)
+            context.client_ip.reset(ip_token)
+        response["X-Request-ID"] = rid
+        return response

@@ -1,0 +1,246 @@
+"""A switch, attorneys and a clerk driving the real API (through Django's test client).
+
+Realistic mix: most calls are recorded; a share go to verified attorney numbers written in
+every common format (and sometimes the switch uploads them anyway, as a buggy switch would);
+some numbers are verified while a call is in progress (the upload must be refused at the
+gate) or after the call (the recording must be quarantined); a few requests are malformed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Q
+from django.test import Client
+from django.utils import timezone
+
+from apps.audit.models import AuditEvent
+from apps.calls.models import Call
+from apps.demo.seed import SeedResult
+from apps.recordings.models import Recording, RecordingState
+from apps.recordings.storage import get_storage
+from apps.registry.models import ExemptNumber, ExemptStatus
+
+AREA_CODES = ["212", "718", "917", "312", "713", "214", "415", "602"]
+
+
+def number_formats(e164: str) -> list[str]:
+    """The ways a US number is written in the wild (all one number to the platform)."""
+    digits = e164[2:]
+    area, exchange, line = digits[:3], digits[3:6], digits[6:]
+    return [
+        e164,
+        f"({area}) {exchange}-{line}",
+        f"{area}.{exchange}.{line}",
+        f"+1 {area} {exchange} {line}",
+        f"1-{area}-{exchange}-{line}",
+        f"{area}-{exchange}-{line} ext. {random.randint(2, 999)}",
+        f"{area}{exchange}{line}",
+    ]
+
+
+@dataclass
+class SimulationReport:
+    calls: int = 0
+    recorded: int = 0
+    exempted_at_setup: int = 0
+    refused_at_gate: int = 0
+    verified_mid_call: int = 0
+    quarantined_after_verification: int = 0
+    rejected_requests: Counter[str] = field(default_factory=Counter)
+    audit_events: int = 0
+    privileged_recordings_accessible: int = 0
+    privileged_objects_in_storage_unquarantined: int = 0
+    orphan_objects: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return (self.privileged_recordings_accessible == 0
+                and self.privileged_objects_in_storage_unquarantined == 0)
+
+    def lines(self) -> list[str]:
+        rejected = ", ".join(f"{k}={v}" for k, v in sorted(self.rejected_requests.items()))
+        return [
+            f"calls set up ................ {self.calls}",
+            f"recorded and stored ......... {self.recorded}",
+            f"exempted at setup ........... {self.exempted_at_setup}",
+            f"refused at the storage gate . {self.refused_at_gate}"
+            f" (of which number verified mid-call: {self.verified_mid_call})",
+            f"quarantined on verification . {self.quarantined_after_verification}",
+            f"bad requests answered 4xx ... {sum(self.rejected_requests.values())} ({rejected})",
+            f"audit events written ........ {self.audit_events}",
+            f"privileged recordings accessible: {self.privileged_recordings_accessible}",
+            f"privileged audio stored through the gate: "
+            f"{self.privileged_objects_in_storage_unquarantined}",
+            f"orphan objects in storage ... {self.orphan_objects}",
+            "INVARIANT I1 HOLDS" if self.ok else "INVARIANT I1 VIOLATED",
+        ]
+
+
+class Simulator:
+    def __init__(self, seed: SeedResult, *, rng_seed: int | None = None) -> None:
+        self.seed = seed
+        self.rng = random.Random(rng_seed)
+        random.seed(rng_seed)
+        self.switches = {f["code"]: self._client(f["switch_token"]) for f in seed.facilities}
+        self.clerk = self._client(seed.users["registry_clerk"]["token"])
+        self.attorney = self._client(seed.attorneys[0]["token"])
+        self.report = SimulationReport()
+        self.run_tag = os.urandom(4).hex()
+        self.counter = 0
+
+    @staticmethod
+    def _client(token: str) -> Client:
+        return Client(HTTP_AUTHORIZATION=f"Token {token}")
+
+    def run(self, calls: int, attorney_share: float = 0.08) -> SimulationReport:
+        first_event = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        attorney_numbers = list(ExemptNumber.objects.filter(status=ExemptStatus.VERIFIED)
+                                .values_list("number", flat=True))
+        for i in range(calls):
+            roll = self.rng.random()
+            if roll < attorney_share and attorney_numbers:
+                self._attorney_call(self.rng.choice(attorney_numbers))
+            elif roll < attorney_share + 0.02:
+                self._verified_mid_call()
+            elif roll < attorney_share + 0.03:
+                self._verified_after_call()
+            else:
+                self._ordinary_call()
+            if i % 25 == 0:
+                self._bad_request()
+        self.report.audit_events = AuditEvent.objects.filter(id__gt=first_event).count()
+        self._check_invariant()
+        return self.report
+
+    # --- scenarios
+    def _ordinary_call(self) -> dict[str, Any]:
+        call = self._setup(self._random_number())
+        self._end(call)
+        self._upload(call, expect=201)
+        return call
+
+    def _attorney_call(self, e164: str) -> None:
+        call = self._setup(self.rng.choice(number_formats(e164)))
+        assert call["record"] is False, f"verified number {e164} was not exempted: {call}"
+        self.report.exempted_at_setup += 1
+        self._end(call)
+        if self.rng.random() < 0.5:  # a misbehaving switch uploads it anyway
+            self._upload(call, expect=403)
+
+    def _verified_mid_call(self) -> None:
+        number = self._random_number()
+        exempt = self._register(number)
+        call = self._setup(number)
+        assert call["record"] is True
+        self._verify(exempt["id"])
+        self.report.verified_mid_call += 1
+        self._end(call)
+        self._upload(call, expect=403)
+
+    def _verified_after_call(self) -> None:
+        number = self._random_number()
+        self._ordinary_call()
+        call = self._setup(number)
+        self._end(call)
+        self._upload(call, expect=201)
+        exempt = self._register(number)
+        body = self._verify(exempt["id"])
+        self.report.quarantined_after_verification += body["quarantined_recordings"]
+
+    def _bad_request(self) -> None:
+        facility = self.rng.choice(self.seed.facilities)["code"]
+        switch = self.switches[facility]
+        kind = self.rng.choice(["bad_number", "unknown_inmate", "checksum", "duplicate",
+                                "missing_fields", "wrong_type"])
+        if kind == "bad_number":
+            r = switch.post("/api/v1/calls/", self._setup_body(facility, "call-me-maybe"),
+                            content_type="application/json")
+        elif kind == "unknown_inmate":
+            body = self._setup_body(facility, self._random_number())
+            body["inmate"] = "NOPE-0"
+            r = switch.post("/api/v1/calls/", body, content_type="application/json")
+        elif kind == "missing_fields":
+            r = switch.post("/api/v1/calls/", {"inmate": "x"}, content_type="application/json")
+        else:
+            call = self._setup(self._random_number(), facility=facility)
+            if kind == "duplicate":
+                self._upload(call, expect=201)
+            audio = os.urandom(2048)
+            headers = {"Content-SHA256": "0" * 64} if kind == "checksum" else {}
+            content_type = "text/plain" if kind == "wrong_type" else "audio/wav"
+            r = switch.put(f"/api/v1/calls/{call['id']}/recording/", audio,
+                           content_type=content_type, headers=headers)
+        assert 400 <= r.status_code < 500, (kind, r.status_code, r.content)
+        self.report.rejected_requests[r.json()["reason"]] += 1
+
+    # --- API steps
+    def _setup_body(self, facility: str, dialed: str) -> dict[str, Any]:
+        self.counter += 1
+        inmate = self.rng.choice([i for i in self.seed.inmates if i["facility"] == facility])
+        return {"switch_call_id": f"sim-{self.run_tag}-{self.counter}",
+                "inmate": inmate["booking_number"], "dialed_number": dialed,
+                "started_at": (timezone.now() - timedelta(minutes=5)).isoformat()}
+
+    def _setup(self, dialed: str, facility: str | None = None) -> dict[str, Any]:
+        facility = facility or self.rng.choice(self.seed.facilities)["code"]
+        r = self.switches[facility].post("/api/v1/calls/", self._setup_body(facility, dialed),
+                                         content_type="application/json")
+        assert r.status_code == 201, r.content
+        self.report.calls += 1
+        return {**r.json(), "facility": facility}
+
+    def _end(self, call: dict[str, Any]) -> None:
+        r = self.switches[call["facility"]].post(
+            f"/api/v1/calls/{call['id']}/end/", {"ended_at": timezone.now().isoformat()},
+            content_type="application/json")
+        assert r.status_code == 200, r.content
+
+    def _upload(self, call: dict[str, Any], *, expect: int) -> None:
+        audio = os.urandom(self.rng.randint(8, 64) * 1024)
+        r = self.switches[call["facility"]].put(
+            f"/api/v1/calls/{call['id']}/recording/", audio, content_type="audio/wav",
+            headers={"Content-SHA256": hashlib.sha256(audio).hexdigest()})
+        assert r.status_code == expect, (expect, r.status_code, r.content)
+        if r.status_code == 201:
+            self.report.recorded += 1
+        elif r.status_code == 403:
+            self.report.refused_at_gate += 1
+
+    def _register(self, number: str) -> dict[str, Any]:
+        r = self.attorney.post("/api/v1/attorney/numbers/", {"number": number, "label": "mobile"},
+                               content_type="application/json")
+        assert r.status_code == 201, r.content
+        return dict(r.json())
+
+    def _verify(self, exempt_id: int) -> dict[str, Any]:
+        r = self.clerk.post(f"/api/v1/registry/numbers/{exempt_id}/verify/", {},
+                            content_type="application/json")
+        assert r.status_code == 200, r.content
+        return dict(r.json())
+
+    def _random_number(self) -> str:
+        return (f"+1{self.rng.choice(AREA_CODES)}{self.rng.randint(200, 999)}"
+                f"{self.rng.randint(0, 9999):04d}")
+
+    # --- the check that matters
+    def _check_invariant(self) -> None:
+        verified = ExemptNumber.objects.filter(status=ExemptStatus.VERIFIED).values("number")
+        privileged = Recording.objects.filter(
+            Q(call__privileged=True) | Q(call__dialed_number__in=verified))
+        self.report.privileged_recordings_accessible = privileged.filter(
+            state=RecordingState.STORED).count()
+        # Privileged audio that is in storage although it never was quarantined, i.e. it went
+        # through the gate while privileged. Quarantined ones predate their registration.
+        self.report.privileged_objects_in_storage_unquarantined = privileged.filter(
+            quarantined_at__isnull=True).count()
+        known = set(Recording.objects.values_list("storage_key", flat=True))
+        self.report.orphan_objects = sum(1 for key, _ in get_storage().list_keys()
+                                         if key not in known)
+        assert Call.objects.filter(decision="exempt", privileged=False).count() == 0

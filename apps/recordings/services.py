@@ -1,0 +1,233 @@
+"""The storage gate (invariant I1) and the recording lifecycle.
+
+Order of checks for an upload, each before the next costs anything:
+1. headers (type, declared size, checksum format);
+2. the privilege decision without a lock: a privileged call is refused *before the body is
+   read*;
+3. the body is spooled to a private temporary file while hashing, bounded by the size limit;
+4. under the number's advisory lock and the call's row lock, the decision is taken again:
+   this is the authoritative check. Verification takes the same lock, so a registration
+   racing the upload either lands first (the upload is refused) or after (the new recording is
+   quarantined by the verification). A database trigger refuses a stored recording of a
+   privileged call as the last line of defence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import tempfile
+import uuid
+from datetime import timedelta
+from typing import IO
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit.models import Outcome
+from apps.audit.services import record_event
+from apps.calls.models import Call
+from apps.recordings import crypto
+from apps.recordings.errors import (
+    ChecksumMismatchError,
+    EmptyRecordingError,
+    InvalidChecksumHeaderError,
+    PrivilegedCallError,
+    RecordingExistsError,
+    RecordingTooLargeError,
+    UnsupportedAudioTypeError,
+)
+from apps.recordings.models import Recording, RecordingState
+from apps.recordings.storage import CHUNK_SIZE, get_storage
+from apps.registry.privilege import PrivilegeDecision, is_privileged, lock_number
+
+logger = logging.getLogger(__name__)
+_SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+_AUDIO_TYPE = re.compile(r"^audio/[A-Za-z0-9.+-]{1,50}$")
+
+
+def new_storage_key() -> str:
+    """A random key: it says nothing about the inmate, the facility or the number."""
+    token = uuid.uuid4().hex
+    return f"{token[:2]}/{token}"
+
+
+def recording_store(
+    *,
+    call: Call,
+    body: IO[bytes],
+    content_type: str,
+    content_length: int | None,
+    expected_sha256: str | None,
+    actor: AbstractBaseUser,
+) -> Recording:
+    """Store the audio of ``call`` through the gate, or raise a DomainError.
+
+    Guarantees: nothing reaches storage for a privileged call; a failed storage write leaves
+    no Recording row; a failed commit after the write deletes the object (and
+    ``reconcile_storage`` finds any that a crash left behind).
+    """
+    media_type = content_type.split(";")[0].strip().lower()
+    if not _AUDIO_TYPE.match(media_type):
+        raise UnsupportedAudioTypeError(received=content_type[:80])
+    if content_length is not None and content_length > settings.RECORDING_MAX_BYTES:
+        raise RecordingTooLargeError(limit_bytes=settings.RECORDING_MAX_BYTES)
+    if expected_sha256 is not None and not _SHA256_HEX.match(expected_sha256):
+        raise InvalidChecksumHeaderError()
+
+    decision = _decide(call)
+    if call.privileged or decision.privileged:
+        _refuse(call=call, actor=actor, stage="before_read")
+    if Recording.objects.filter(call_id=call.pk).exists():
+        raise RecordingExistsError()
+
+    with tempfile.SpooledTemporaryFile(max_size=8 * CHUNK_SIZE, dir=settings.VAR_DIR
+                                       if settings.VAR_DIR.exists() else None) as spool:
+        size, digest = _spool(body, spool)
+        if size == 0:
+            raise EmptyRecordingError()
+        if expected_sha256 is not None and expected_sha256.lower() != digest:
+            raise ChecksumMismatchError(computed_sha256=digest)
+        spool.seek(0)
+        return _store_under_lock(call=call, spool=spool, size=size, digest=digest,
+                                 media_type=media_type, actor=actor)
+
+
+def _decide(call: Call) -> PrivilegeDecision:
+    return is_privileged(call.dialed_number, timezone.now(), facility_id=call.facility_id)
+
+
+def _spool(body: IO[bytes], spool: IO[bytes]) -> tuple[int, str]:
+    hasher = hashlib.sha256()
+    size = 0
+    while chunk := body.read(CHUNK_SIZE):
+        size += len(chunk)
+        if size > settings.RECORDING_MAX_BYTES:
+            raise RecordingTooLargeError(limit_bytes=settings.RECORDING_MAX_BYTES)
+        hasher.update(chunk)
+        spool.write(chunk)
+    return size, hasher.hexdigest()
+
+
+def _store_under_lock(
+    *, call: Call, spool: IO[bytes], size: int, digest: str, media_type: str,
+    actor: AbstractBaseUser,
+) -> Recording:
+    storage = get_storage()
+    key = new_storage_key()
+    data_key = crypto.new_data_key()
+    written = False
+    refused = False
+    try:
+        with transaction.atomic():
+            lock_number(call.dialed_number)
+            call = Call.objects.select_for_update().get(pk=call.pk)
+            decision = _decide(call)
+            if call.privileged or decision.privileged:
+                _mark_refused(call=call, decision=decision, actor=actor, stage="under_lock")
+                refused = True
+            else:
+                if Recording.objects.filter(call_id=call.pk).exists():
+                    raise RecordingExistsError()
+                storage.put(key, spool, size=size, data_key=data_key)
+                written = True
+                recording = Recording.objects.create(
+                    call=call,
+                    storage_backend=storage.name,
+                    storage_key=key,
+                    size_bytes=size,
+                    sha256=digest,
+                    content_type=media_type,
+                    encryption=storage.encryption,
+                    wrapped_key=crypto.wrap_data_key(data_key, storage_key=key),
+                    retention_until=timezone.now()
+                    + timedelta(days=settings.RECORDING_RETENTION_DAYS),
+                )
+                record_event(
+                    action="recording.stored", actor=actor, target=recording,
+                    facility_id=call.facility_id,
+                    details={"call_id": call.pk, "size_bytes": size, "sha256": digest},
+                )
+    except BaseException:
+        if written:
+            _delete_orphan(storage_key=key)
+        raise
+    if refused:
+        raise PrivilegedCallError()
+    return recording
+
+
+def _refuse(*, call: Call, actor: AbstractBaseUser, stage: str) -> None:
+    with transaction.atomic():
+        lock_number(call.dialed_number)
+        locked = Call.objects.select_for_update().get(pk=call.pk)
+        _mark_refused(call=locked, decision=_decide(locked), actor=actor, stage=stage)
+    raise PrivilegedCallError()
+
+
+def _mark_refused(
+    *, call: Call, decision: PrivilegeDecision, actor: AbstractBaseUser, stage: str
+) -> None:
+    if not call.privileged:
+        call.privileged = True
+        call.exempt_number_id = call.exempt_number_id or decision.exempt_number_id
+        call.save(update_fields=["privileged", "exempt_number"])
+    record_event(
+        action="recording.upload_refused", actor=actor, target=call, outcome=Outcome.REFUSED,
+        facility_id=call.facility_id,
+        details={"reason": "privileged", "stage": stage, "setup_decision": call.decision},
+    )
+
+
+def _delete_orphan(*, storage_key: str) -> None:
+    try:
+        get_storage().delete(storage_key)
+    except Exception:
+        # reconcile_storage will find it: an object with no row is never served.
+        logger.exception("could not delete orphan object %s", storage_key)
+
+
+def recordings_quarantine_for_number(
+    *, number: str, facility_id: int | None, reason: str, actor: AbstractBaseUser
+) -> int:
+    """Quarantine every accessible recording of calls to ``number``; return how many.
+
+    Must run inside the transaction (and under the number lock) of the act that made the
+    number privileged, so that there is no moment in which the number is verified and an
+    earlier recording of it is still playable.
+    """
+    recordings = Recording.objects.select_for_update().filter(
+        call__dialed_number=number, state=RecordingState.STORED
+    )
+    calls = Call.objects.filter(dialed_number=number, privileged=False)
+    if facility_id is not None:
+        recordings = recordings.filter(call__facility_id=facility_id)
+        calls = calls.filter(facility_id=facility_id)
+    now = timezone.now()
+    count = 0
+    for recording in recordings.select_related("call"):
+        recording.state = RecordingState.QUARANTINED
+        recording.quarantined_at = now
+        recording.quarantine_reason = reason
+        recording.save(update_fields=["state", "quarantined_at", "quarantine_reason"])
+        record_event(action="recording.quarantined", actor=actor, target=recording,
+                     facility_id=recording.call.facility_id, details={"reason": reason})
+        count += 1
+    calls.update(privileged=True)
+    return count
+
+
+def recording_read(*, recording: Recording) -> bytes:
+    """Decrypt a recording and verify it against its SHA-256 (small files, tests, export)."""
+    from apps.recordings.errors import RecordingIntegrityError
+
+    if recording.wrapped_key is None:
+        raise RecordingIntegrityError("recording was purged")
+    data_key = crypto.unwrap_data_key(recording.wrapped_key, storage_key=recording.storage_key)
+    data = b"".join(get_storage().iter_plaintext(recording.storage_key, data_key=data_key))
+    if hashlib.sha256(data).hexdigest() != recording.sha256:
+        raise RecordingIntegrityError(f"recording {recording.pk}: SHA-256 mismatch")
+    return data

@@ -1,0 +1,137 @@
+"""Registry API: attorneys manage their own numbers; clerks decide them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.api import Pagination, validated
+from apps.common.scoping import get_in_scope_or_404
+from apps.facilities.models import Facility
+from apps.registry import services
+from apps.registry.models import ExemptNumber, ExemptStatus
+from apps.registry.permissions import IsAttorney, IsRegistryClerk
+
+
+class ExemptNumberOutput(serializers.ModelSerializer[ExemptNumber]):
+    facility = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = ExemptNumber
+        fields = ["id", "number", "label", "status", "facility", "effective_from",
+                  "effective_until", "verified_at", "decided_reason", "created_at"]
+
+
+class ClerkExemptNumberOutput(ExemptNumberOutput):
+    attorney = serializers.StringRelatedField()
+
+    class Meta(ExemptNumberOutput.Meta):
+        fields = [*ExemptNumberOutput.Meta.fields, "attorney"]
+
+
+def _own_numbers(request: Request) -> QuerySet[ExemptNumber]:
+    return ExemptNumber.objects.filter(attorney=request.user.attorney).select_related("facility")
+
+
+def _paginated(request: Request, view: APIView, queryset: QuerySet[Any],
+               serializer: type[serializers.BaseSerializer[Any]]) -> Response:
+    paginator = Pagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+class AttorneyNumbersView(APIView):
+    permission_classes = [IsAttorney]
+
+    class Input(serializers.Serializer[Any]):
+        number = serializers.CharField(max_length=40)
+        label = serializers.CharField(max_length=100, required=False, default="")
+        facility = serializers.SlugRelatedField(
+            slug_field="code", queryset=Facility.objects.all(), required=False, default=None,
+            help_text="Only for a facility-scoped registration; omit for a global one.",
+        )
+
+    @extend_schema(responses={200: ExemptNumberOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        return _paginated(request, self, _own_numbers(request), ExemptNumberOutput)
+
+    @extend_schema(request=Input, responses={201: ExemptNumberOutput})
+    def post(self, request: Request) -> Response:
+        data = validated(self.Input, request)
+        exempt = services.exempt_number_register(
+            attorney=request.user.attorney, number=data["number"], label=data["label"],
+            facility=data["facility"], actor=request.user,
+        )
+        return Response(ExemptNumberOutput(exempt).data, status=status.HTTP_201_CREATED)
+
+
+class AttorneyNumberDetailView(APIView):
+    permission_classes = [IsAttorney]
+
+    @extend_schema(responses={200: ExemptNumberOutput})
+    def get(self, request: Request, number_id: int) -> Response:
+        exempt = get_in_scope_or_404(_own_numbers(request), number_id, actor=request.user,
+                                     action="exempt_number.view")
+        return Response(ExemptNumberOutput(exempt).data)
+
+    @extend_schema(responses={200: ExemptNumberOutput})
+    def delete(self, request: Request, number_id: int) -> Response:
+        exempt = get_in_scope_or_404(_own_numbers(request), number_id, actor=request.user,
+                                     action="exempt_number.revoke")
+        exempt = services.exempt_number_revoke(exempt_number_id=exempt.pk, actor=request.user)
+        return Response(ExemptNumberOutput(exempt).data)
+
+
+class RegistryNumbersView(APIView):
+    permission_classes = [IsRegistryClerk]
+
+    @extend_schema(responses={200: ClerkExemptNumberOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        queryset = ExemptNumber.objects.select_related("attorney", "facility")
+        wanted = request.query_params.get("status")
+        if wanted:
+            if wanted not in ExemptStatus.values:
+                raise serializers.ValidationError({"status": f"one of {ExemptStatus.values}"})
+            queryset = queryset.filter(status=wanted)
+        return _paginated(request, self, queryset, ClerkExemptNumberOutput)
+
+
+class RegistryVerifyView(APIView):
+    permission_classes = [IsRegistryClerk]
+
+    class Input(serializers.Serializer[Any]):
+        effective_until = serializers.DateTimeField(required=False, default=None)
+
+    @extend_schema(request=Input, responses={200: ClerkExemptNumberOutput})
+    def post(self, request: Request, number_id: int) -> Response:
+        data = validated(self.Input, request)
+        exempt = get_in_scope_or_404(ExemptNumber.objects.all(), number_id, actor=request.user,
+                                     action="exempt_number.verify")
+        exempt, quarantined = services.exempt_number_verify(
+            exempt_number_id=exempt.pk, clerk=request.user,
+            effective_until=data["effective_until"],
+        )
+        body = ClerkExemptNumberOutput(exempt).data
+        return Response({**body, "quarantined_recordings": quarantined})
+
+
+class RegistryRejectView(APIView):
+    permission_classes = [IsRegistryClerk]
+
+    class Input(serializers.Serializer[Any]):
+        reason = serializers.CharField(max_length=1000)
+
+    @extend_schema(request=Input, responses={200: ClerkExemptNumberOutput})
+    def post(self, request: Request, number_id: int) -> Response:
+        data = validated(self.Input, request)
+        exempt = get_in_scope_or_404(ExemptNumber.objects.all(), number_id, actor=request.user,
+                                     action="exempt_number.reject")
+        exempt = services.exempt_number_reject(exempt_number_id=exempt.pk, clerk=request.user,
+                                               reason=data["reason"])
+        return Response(ClerkExemptNumberOutput(exempt).data)

@@ -1,0 +1,16 @@
+from apps.common.errors import ConflictError
+
+
+class AlreadyRegisteredError(ConflictError):
+    reason = "already_registered"
+    default_message = "You already have a live registration of this number."
+
+
+class NumberHeldByAnotherAttorneyError(ConflictError):
+    reason = "verified_for_another_attorney"
+    default_message = "This number is already verified for another attorney."
+
+
+class IllegalTransitionError(ConflictError):
+    reason = "illegal_transition"
+    default_message = "The registration is not in a state that allows this."

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from apps.facilities.models import Facility
+
+
+class Attorney(models.Model):
+    """An attorney with a portal account, identified by bar number and bar state."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                related_name="attorney")
+    full_name = models.CharField(max_length=200)
+    bar_number = models.CharField(max_length=32)
+    bar_state = models.CharField(max_length=2)
+    firm = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["full_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["bar_state", "bar_number"], name="attorney_bar_unique"),
+            models.CheckConstraint(name="attorney_bar_state_format",
+                                   condition=models.Q(bar_state__regex=r"^[A-Z]{2}$")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.bar_state} {self.bar_number})"
+
+
+class ExemptStatus(models.TextChoices):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class ExemptNumber(models.Model):
+    """A phone number an attorney asks to exempt from recording.
+
+    Only a *verified* row within its effective window makes calls privileged. The database
+    allows at most one verified row per number, so two attorneys can never both hold it and
+    a duplicate cannot slip in beside a revoked one. ``facility`` NULL means global (the
+    default: the exemption protects calls from every facility on the platform).
+    """
+
+    number = models.CharField(max_length=16, db_index=True)
+    attorney = models.ForeignKey(Attorney, on_delete=models.PROTECT, related_name="numbers")
+    label = models.CharField(max_length=100, blank=True)
+    facility = models.ForeignKey(Facility, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    status = models.CharField(max_length=16, choices=ExemptStatus.choices,
+                              default=ExemptStatus.PENDING)
+    effective_from = models.DateTimeField(null=True, blank=True)
+    effective_until = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    verified_at = models.DateTimeField(null=True, blank=True)
+    decided_reason = models.TextField(blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("verify_exemptnumber", "Can verify, reject and revoke exempt numbers")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["number"], condition=models.Q(status="verified"),
+                name="exempt_one_verified_per_number",
+            ),
+            # An attorney cannot hold two live registrations of one number.
+            models.UniqueConstraint(
+                fields=["attorney", "number"],
+                condition=models.Q(status__in=["pending", "verified"]),
+                name="exempt_one_live_per_attorney_number",
+            ),
+            models.CheckConstraint(
+                name="exempt_number_is_e164",
+                condition=models.Q(number__regex=r"^\+[1-9][0-9]{1,14}$"),
+            ),
+            models.CheckConstraint(
+                name="exempt_verified_has_window_and_verifier",
+                condition=~models.Q(status="verified")
+                | models.Q(effective_from__isnull=False, verified_by__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="exempt_window_ordered",
+                condition=models.Q(effective_until__isnull=True)
+                | models.Q(effective_from__isnull=True)
+                | models.Q(effective_until__gt=models.F("effective_from")),
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.status})"

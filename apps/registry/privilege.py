@@ -1,0 +1,57 @@
+"""The privilege decision: the one function every other part of the platform calls (I1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+
+from apps.common.locks import advisory_xact_lock
+from apps.common.phone import normalize_phone_number
+from apps.registry.models import ExemptNumber, ExemptStatus
+
+LOCK_NAMESPACE = "exempt-number"
+
+
+@dataclass(frozen=True)
+class PrivilegeDecision:
+    privileged: bool
+    reason: str
+    exempt_number_id: int | None = None
+
+
+def lock_number(number_e164: str) -> None:
+    """Serialise every registry change and every recording write for one number.
+
+    Verification and the storage gate both take this lock, so either the gate sees the
+    verification (and refuses) or the verification sees the recording (and quarantines it).
+    """
+    advisory_xact_lock(LOCK_NAMESPACE, number_e164)
+
+
+def is_privileged(
+    number: str, at: datetime, *, facility_id: int | None = None, region: str = "US"
+) -> PrivilegeDecision:
+    """Is a call to ``number`` at ``at`` (from ``facility_id``) privileged?
+
+    ``number`` may be written in any format; it is normalised first, so formatting can never
+    hide a registered number. Privileged means: a verified registration, global or for this
+    facility, whose effective window contains ``at``. Expiry needs no job: the window is part
+    of the query. Run it under ``lock_number`` when the answer guards a write.
+    """
+    e164 = normalize_phone_number(number, region)
+    scope = Q(facility__isnull=True)
+    if facility_id is not None:
+        scope |= Q(facility_id=facility_id)
+    match = (
+        ExemptNumber.objects.filter(number=e164, status=ExemptStatus.VERIFIED,
+                                    effective_from__lte=at)
+        .filter(Q(effective_until__isnull=True) | Q(effective_until__gt=at))
+        .filter(scope)
+        .values_list("id", flat=True)
+        .first()
+    )
+    if match is not None:
+        return PrivilegeDecision(True, "verified_attorney_number", match)
+    return PrivilegeDecision(False, "not_exempt")
