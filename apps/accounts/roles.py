@@ -21,8 +21,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 # Object permissions on a Facility that each role is given for the facilities it works at.
 ROLE_FACILITY_PERMISSIONS: dict[str, list[str]] = {
-    FACILITY_ADMIN: ["view_facility", "view_facility_calls", "manage_facility",
-                     "approve_facility_exports"],
+    FACILITY_ADMIN: ["view_facility", "view_facility_calls", "manage_facility", "approve_facility_exports"],
     INVESTIGATOR: ["view_facility", "view_facility_calls"],
     PRIVILEGE_OFFICER: ["view_facility"],
     REGISTRY_CLERK: [],

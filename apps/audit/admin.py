@@ -10,8 +10,16 @@ from apps.audit.models import AuditEvent
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: the trail is append-only for everyone, superusers included."""
 
-    list_display = ["id", "sequence", "created_at", "actor_label", "action", "outcome",
-                    "target_type", "target_id"]
+    list_display = [
+        "id",
+        "sequence",
+        "created_at",
+        "actor_label",
+        "action",
+        "outcome",
+        "target_type",
+        "target_id",
+    ]
     list_filter = ["action", "outcome"]
     search_fields = ["actor_label", "target_id", "request_id"]
 

@@ -21,8 +21,12 @@ class AuditEvent(models.Model):
 
     created_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", db_constraint=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     # The actor's username at the time of the act, kept because users can be renamed.
     actor_label = models.CharField(max_length=150, blank=True)
@@ -45,9 +49,7 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["actor", "created_at"]),
             models.Index(fields=["target_type", "target_id"]),
-            models.Index(
-                fields=["id"], name="audit_unsealed_idx", condition=models.Q(sequence__isnull=True)
-            ),
+            models.Index(fields=["id"], name="audit_unsealed_idx", condition=models.Q(sequence__isnull=True)),
         ]
         constraints = [
             models.CheckConstraint(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from drf_spectacular.utils import OpenApiTypes, extend_schema
@@ -12,7 +13,7 @@ from rest_framework.views import APIView
 
 from apps.calls import services
 from apps.calls.models import Call
-from apps.common.api import validated
+from apps.common.api import user_of, validated
 from apps.common.errors import DomainError
 from apps.common.scoping import get_in_scope_or_404
 from apps.facilities.permissions import IsSwitchAccount, switch_facility
@@ -33,7 +34,7 @@ class CallOutput(serializers.Serializer[Call]):
 
 def _switch_call(request: Request, call_id: int, action: str) -> Call:
     scoped = Call.objects.filter(facility=switch_facility(request.user))
-    return get_in_scope_or_404(scoped, call_id, actor=request.user, action=action)
+    return get_in_scope_or_404(scoped, call_id, actor=user_of(request), action=action)
 
 
 class CallSetupView(APIView):
@@ -54,10 +55,11 @@ class CallSetupView(APIView):
             booking_number=data["inmate"],
             dialed_number=data["dialed_number"],
             started_at=data["started_at"],
-            actor=request.user,
+            actor=user_of(request),
         )
-        return Response(CallOutput(call).data,
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            CallOutput(call).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
 
 class CallEndView(APIView):
@@ -70,7 +72,7 @@ class CallEndView(APIView):
     def post(self, request: Request, call_id: int) -> Response:
         data = validated(self.Input, request)
         call = _switch_call(request, call_id, "call.end")
-        call = services.call_end(call=call, ended_at=data["ended_at"], actor=request.user)
+        call = services.call_end(call=call, ended_at=data["ended_at"], actor=user_of(request))
         return Response(CallOutput(call).data)
 
 
@@ -85,22 +87,22 @@ class RecordingUploadView(APIView):
         stream = request.stream
         recording = recording_store(
             call=call,
-            body=stream if stream is not None else _EmptyBody(),
+            body=stream if stream is not None else io.BytesIO(),
             content_type=request.content_type or "",
             content_length=_content_length(request),
             expected_sha256=request.headers.get("Content-SHA256"),
-            actor=request.user,
+            actor=user_of(request),
         )
         return Response(
-            {"id": recording.pk, "call": call.pk, "size_bytes": recording.size_bytes,
-             "sha256": recording.sha256, "state": recording.state},
+            {
+                "id": recording.pk,
+                "call": call.pk,
+                "size_bytes": recording.size_bytes,
+                "sha256": recording.sha256,
+                "state": recording.state,
+            },
             status=status.HTTP_201_CREATED,
         )
-
-
-class _EmptyBody:
-    def read(self, size: int = -1) -> bytes:
-        return b""
 
 
 class InvalidContentLengthError(DomainError):

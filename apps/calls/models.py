@@ -30,23 +30,29 @@ class Call(models.Model):
     decision = models.CharField(max_length=8, choices=Decision.choices)
     reason = models.CharField(max_length=64)
     privileged = models.BooleanField(default=False)
-    exempt_number = models.ForeignKey("registry.ExemptNumber", null=True, blank=True,
-                                      on_delete=models.PROTECT, related_name="+")
+    exempt_number = models.ForeignKey(
+        "registry.ExemptNumber", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["facility", "switch_call_id"],
-                                    name="call_switch_id_unique_per_facility"),
-            models.CheckConstraint(name="call_exempt_is_privileged",
-                                   condition=~models.Q(decision="exempt")
-                                   | models.Q(privileged=True)),
-            models.CheckConstraint(name="call_dialed_number_is_e164",
-                                   condition=models.Q(dialed_number__regex=r"^\+[1-9][0-9]{1,14}$")),
-            models.CheckConstraint(name="call_end_after_start",
-                                   condition=models.Q(ended_at__isnull=True)
-                                   | models.Q(ended_at__gte=models.F("started_at"))),
+            models.UniqueConstraint(
+                fields=["facility", "switch_call_id"], name="call_switch_id_unique_per_facility"
+            ),
+            models.CheckConstraint(
+                name="call_exempt_is_privileged",
+                condition=~models.Q(decision="exempt") | models.Q(privileged=True),
+            ),
+            models.CheckConstraint(
+                name="call_dialed_number_is_e164",
+                condition=models.Q(dialed_number__regex=r"^\+[1-9][0-9]{1,14}$"),
+            ),
+            models.CheckConstraint(
+                name="call_end_after_start",
+                condition=models.Q(ended_at__isnull=True) | models.Q(ended_at__gte=models.F("started_at")),
+            ),
         ]
         indexes = [
             models.Index(fields=["facility", "-started_at"]),

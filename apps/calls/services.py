@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -24,7 +24,7 @@ def call_setup(
     booking_number: str,
     dialed_number: str,
     started_at: datetime,
-    actor: AbstractBaseUser,
+    actor: User,
 ) -> tuple[Call, bool]:
     """Decide record/exempt for a new call. Returns (call, created).
 
@@ -54,7 +54,10 @@ def call_setup(
                 exempt_number_id=decision.exempt_number_id,
             )
             record_event(
-                action="call.setup", actor=actor, target=call, facility_id=facility.pk,
+                action="call.setup",
+                actor=actor,
+                target=call,
+                facility_id=facility.pk,
                 details={"decision": call.decision, "reason": call.reason},
             )
     except IntegrityError:
@@ -66,13 +69,9 @@ def call_setup(
     return call, True
 
 
-def _existing_call(
-    facility: Facility, switch_call_id: str, booking_number: str, number: str
-) -> Call | None:
+def _existing_call(facility: Facility, switch_call_id: str, booking_number: str, number: str) -> Call | None:
     call = (
-        Call.objects.select_related("inmate")
-        .filter(facility=facility, switch_call_id=switch_call_id)
-        .first()
+        Call.objects.select_related("inmate").filter(facility=facility, switch_call_id=switch_call_id).first()
     )
     if call is None:
         return None
@@ -81,7 +80,7 @@ def _existing_call(
     return call
 
 
-def call_end(*, call: Call, ended_at: datetime, actor: AbstractBaseUser) -> Call:
+def call_end(*, call: Call, ended_at: datetime, actor: User) -> Call:
     """Record the end of a call. Repeating the same end is harmless; a different one is not."""
     if ended_at < call.started_at:
         raise InvalidCallEndError()
@@ -94,6 +93,11 @@ def call_end(*, call: Call, ended_at: datetime, actor: AbstractBaseUser) -> Call
         call.ended_at = ended_at
         call.duration_seconds = int((ended_at - call.started_at).total_seconds())
         call.save(update_fields=["ended_at", "duration_seconds"])
-        record_event(action="call.end", actor=actor, target=call, facility_id=call.facility_id,
-                     details={"duration_seconds": call.duration_seconds})
+        record_event(
+            action="call.end",
+            actor=actor,
+            target=call,
+            facility_id=call.facility_id,
+            details={"duration_seconds": call.duration_seconds},
+        )
     return call

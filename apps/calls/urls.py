@@ -5,6 +5,5 @@ from apps.calls import api
 urlpatterns = [
     path("calls/", api.CallSetupView.as_view(), name="call-setup"),
     path("calls/<int:call_id>/end/", api.CallEndView.as_view(), name="call-end"),
-    path("calls/<int:call_id>/recording/", api.RecordingUploadView.as_view(),
-         name="call-recording-upload"),
+    path("calls/<int:call_id>/recording/", api.RecordingUploadView.as_view(), name="call-recording-upload"),
 ]

@@ -38,9 +38,7 @@ def normalize_phone_number(raw: str, region: str = "US") -> str:
     except phonenumbers.NumberParseException as exc:
         raise InvalidPhoneNumberError(f"'{text}' is not a phone number: {exc._msg}") from exc
     if not phonenumbers.is_possible_number(parsed):
-        raise InvalidPhoneNumberError(
-            f"'{text}' is not a possible phone number for region {region.upper()}."
-        )
+        raise InvalidPhoneNumberError(f"'{text}' is not a possible phone number for region {region.upper()}.")
     parsed.extension = None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models, transaction
 
 from apps.audit.models import Outcome
@@ -13,7 +14,10 @@ M = TypeVar("M", bound=models.Model)
 
 
 def get_in_scope_or_404(
-    scoped: models.QuerySet[M], pk: object, *, actor: AbstractBaseUser | AnonymousUser,
+    scoped: models.QuerySet[M],
+    pk: object,
+    *,
+    actor: User | AnonymousUser,
     action: str,
 ) -> M:
     """Fetch ``pk`` from a queryset already restricted to the caller, or answer 404.
@@ -23,12 +27,15 @@ def get_in_scope_or_404(
     """
     try:
         return scoped.get(pk=pk)
-    except (scoped.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         exists = scoped.model._default_manager.filter(pk=pk).exists() if _valid_pk(pk) else False
         with transaction.atomic():
             record_event(
-                action="access.denied", actor=actor, outcome=Outcome.DENIED,
-                target_type=scoped.model._meta.label_lower, target_id=str(pk)[:64],
+                action="access.denied",
+                actor=actor,
+                outcome=Outcome.DENIED,
+                target_type=scoped.model._meta.label_lower,
+                target_id=str(pk)[:64],
                 details={"attempted": action, "exists": exists},
             )
         raise NotFoundError() from None

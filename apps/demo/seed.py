@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from guardian.shortcuts import assign_perm
 from rest_framework.authtoken.models import Token
@@ -29,18 +28,60 @@ FACILITIES = [
     ("nyc-mdc", "Metropolitan Detention Center (demo)", "America/New_York", "US"),
     ("tx-hunt", "Huntsville Unit (demo)", "America/Chicago", "US"),
 ]
-FIRST = ["James", "Maria", "Robert", "Linda", "Michael", "Patricia", "David", "Barbara",
-         "William", "Elizabeth", "Richard", "Jennifer", "Joseph", "Susan", "Thomas", "Jessica"]
-LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis",
-        "Rodriguez", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson"]
+FIRST = [
+    "James",
+    "Maria",
+    "Robert",
+    "Linda",
+    "Michael",
+    "Patricia",
+    "David",
+    "Barbara",
+    "William",
+    "Elizabeth",
+    "Richard",
+    "Jennifer",
+    "Joseph",
+    "Susan",
+    "Thomas",
+    "Jessica",
+]
+LAST = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+]
 INMATES_PER_FACILITY = 24
 ATTORNEYS = [
-    ("attorney-okafor", "Ngozi Okafor", "NY", "4012345", "Okafor Defense LLP",
-     ["+12125550101", "+13475550123"]),
-    ("attorney-reyes", "Daniel Reyes", "TX", "24012345", "Reyes & Partners",
-     ["+17135550142", "+18325550177"]),
-    ("attorney-chen", "Grace Chen", "NY", "5098765", "Legal Aid Society (demo)",
-     ["+16465550188"]),
+    (
+        "attorney-okafor",
+        "Ngozi Okafor",
+        "NY",
+        "4012345",
+        "Okafor Defense LLP",
+        ["+12125550101", "+13475550123"],
+    ),
+    (
+        "attorney-reyes",
+        "Daniel Reyes",
+        "TX",
+        "24012345",
+        "Reyes & Partners",
+        ["+17135550142", "+18325550177"],
+    ),
+    ("attorney-chen", "Grace Chen", "NY", "5098765", "Legal Aid Society (demo)", ["+16465550188"]),
 ]
 
 
@@ -57,19 +98,22 @@ class SeedResult:
     attorneys: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"facilities": self.facilities, "inmates": self.inmates, "users": self.users,
-                "attorneys": self.attorneys}
+        return {
+            "facilities": self.facilities,
+            "inmates": self.inmates,
+            "users": self.users,
+            "attorneys": self.attorneys,
+        }
 
 
-def _user(username: str, *, email: str = "") -> tuple[AbstractUser, str]:
-    user_model = get_user_model()
-    user, _ = user_model.objects.get_or_create(username=username, defaults={"email": email})
+def _user(username: str, *, email: str = "") -> tuple[User, str]:
+    user, _ = User.objects.get_or_create(username=username, defaults={"email": email})
     password = demo_password(username)
     if not user.check_password(password):
         user.set_password(password)
         user.save(update_fields=["password"])
     token, _ = Token.objects.get_or_create(user=user)
-    return user, token.key  # type: ignore[return-value]
+    return user, token.key
 
 
 @transaction.atomic
@@ -79,19 +123,23 @@ def seed_demo() -> SeedResult:
     facilities = []
     for code, name, tz, region in FACILITIES:
         facility, _ = Facility.objects.get_or_create(
-            code=code, defaults={"name": name, "timezone": tz, "phone_region": region})
+            code=code, defaults={"name": name, "timezone": tz, "phone_region": region}
+        )
         facilities.append(facility)
         switch_user, switch_token = _user(f"switch-{code}")
         SwitchAccount.objects.get_or_create(user=switch_user, defaults={"facility": facility})
-        result.facilities.append({"code": code, "name": name, "region": region,
-                                  "switch_token": switch_token})
+        result.facilities.append({"code": code, "name": name, "region": region, "switch_token": switch_token})
         for i in range(INMATES_PER_FACILITY):
             booking = f"{code[:2].upper()}{100000 + i}"
             Inmate.objects.get_or_create(
-                facility=facility, booking_number=booking,
-                defaults={"first_name": FIRST[i % len(FIRST)],
-                          "last_name": LAST[(i * 7) % len(LAST)],
-                          "account_number": f"ACCT-{code[:2].upper()}-{5000 + i}"})
+                facility=facility,
+                booking_number=booking,
+                defaults={
+                    "first_name": FIRST[i % len(FIRST)],
+                    "last_name": LAST[(i * 7) % len(LAST)],
+                    "account_number": f"ACCT-{code[:2].upper()}-{5000 + i}",
+                },
+            )
             result.inmates.append({"facility": code, "booking_number": booking})
 
     for role in ROLES:
@@ -100,21 +148,31 @@ def seed_demo() -> SeedResult:
         for facility in facilities:
             for perm in ROLE_FACILITY_PERMISSIONS[role]:
                 assign_perm(f"facilities.{perm}", user, facility)
-        result.users[role] = {"username": user.username, "password": demo_password(user.username),
-                              "token": token, "facilities": [f.code for f in facilities]}
+        result.users[role] = {
+            "username": user.username,
+            "password": demo_password(user.username),
+            "token": token,
+            "facilities": [f.code for f in facilities],
+        }
 
-    clerk = get_user_model().objects.get(username="demo-registry-clerk")
+    clerk = User.objects.get(username="demo-registry-clerk")
     for username, full_name, state, bar, firm, numbers in ATTORNEYS:
         user, token = _user(username, email=f"{username}@example.org")
         attorney, _ = Attorney.objects.get_or_create(
-            user=user, defaults={"full_name": full_name, "bar_state": state, "bar_number": bar,
-                                 "firm": firm, "contact_email": f"{username}@example.org"})
+            user=user,
+            defaults={
+                "full_name": full_name,
+                "bar_state": state,
+                "bar_number": bar,
+                "firm": firm,
+                "contact_email": f"{username}@example.org",
+            },
+        )
         for number in numbers:
-            if not ExemptNumber.objects.filter(number=number,
-                                               status=ExemptStatus.VERIFIED).exists():
-                exempt = exempt_number_register(attorney=attorney, number=number,
-                                                label="office", actor=user)
+            if not ExemptNumber.objects.filter(number=number, status=ExemptStatus.VERIFIED).exists():
+                exempt = exempt_number_register(attorney=attorney, number=number, label="office", actor=user)
                 exempt_number_verify(exempt_number_id=exempt.pk, clerk=clerk)
-        result.attorneys.append({"username": username, "password": demo_password(username),
-                                 "token": token, "numbers": numbers})
+        result.attorneys.append(
+            {"username": username, "password": demo_password(username), "token": token, "numbers": numbers}
+        )
     return result

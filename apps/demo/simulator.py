@@ -61,8 +61,10 @@ class SimulationReport:
 
     @property
     def ok(self) -> bool:
-        return (self.privileged_recordings_accessible == 0
-                and self.privileged_objects_in_storage_unquarantined == 0)
+        return (
+            self.privileged_recordings_accessible == 0
+            and self.privileged_objects_in_storage_unquarantined == 0
+        )
 
     def lines(self) -> list[str]:
         rejected = ", ".join(f"{k}={v}" for k, v in sorted(self.rejected_requests.items()))
@@ -76,8 +78,7 @@ class SimulationReport:
             f"bad requests answered 4xx ... {sum(self.rejected_requests.values())} ({rejected})",
             f"audit events written ........ {self.audit_events}",
             f"privileged recordings accessible: {self.privileged_recordings_accessible}",
-            f"privileged audio stored through the gate: "
-            f"{self.privileged_objects_in_storage_unquarantined}",
+            f"privileged audio stored through the gate: {self.privileged_objects_in_storage_unquarantined}",
             f"orphan objects in storage ... {self.orphan_objects}",
             "INVARIANT I1 HOLDS" if self.ok else "INVARIANT I1 VIOLATED",
         ]
@@ -101,8 +102,9 @@ class Simulator:
 
     def run(self, calls: int, attorney_share: float = 0.08) -> SimulationReport:
         first_event = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        attorney_numbers = list(ExemptNumber.objects.filter(status=ExemptStatus.VERIFIED)
-                                .values_list("number", flat=True))
+        attorney_numbers = list(
+            ExemptNumber.objects.filter(status=ExemptStatus.VERIFIED).values_list("number", flat=True)
+        )
         for i in range(calls):
             roll = self.rng.random()
             if roll < attorney_share and attorney_numbers:
@@ -157,11 +159,13 @@ class Simulator:
     def _bad_request(self) -> None:
         facility = self.rng.choice(self.seed.facilities)["code"]
         switch = self.switches[facility]
-        kind = self.rng.choice(["bad_number", "unknown_inmate", "checksum", "duplicate",
-                                "missing_fields", "wrong_type"])
+        kind = self.rng.choice(
+            ["bad_number", "unknown_inmate", "checksum", "duplicate", "missing_fields", "wrong_type"]
+        )
         if kind == "bad_number":
-            r = switch.post("/api/v1/calls/", self._setup_body(facility, "call-me-maybe"),
-                            content_type="application/json")
+            r = switch.post(
+                "/api/v1/calls/", self._setup_body(facility, "call-me-maybe"), content_type="application/json"
+            )
         elif kind == "unknown_inmate":
             body = self._setup_body(facility, self._random_number())
             body["inmate"] = "NOPE-0"
@@ -175,8 +179,9 @@ class Simulator:
             audio = os.urandom(2048)
             headers = {"Content-SHA256": "0" * 64} if kind == "checksum" else {}
             content_type = "text/plain" if kind == "wrong_type" else "audio/wav"
-            r = switch.put(f"/api/v1/calls/{call['id']}/recording/", audio,
-                           content_type=content_type, headers=headers)
+            r = switch.put(
+                f"/api/v1/calls/{call['id']}/recording/", audio, content_type=content_type, headers=headers
+            )
         assert 400 <= r.status_code < 500, (kind, r.status_code, r.content)
         self.report.rejected_requests[r.json()["reason"]] += 1
 
@@ -184,29 +189,38 @@ class Simulator:
     def _setup_body(self, facility: str, dialed: str) -> dict[str, Any]:
         self.counter += 1
         inmate = self.rng.choice([i for i in self.seed.inmates if i["facility"] == facility])
-        return {"switch_call_id": f"sim-{self.run_tag}-{self.counter}",
-                "inmate": inmate["booking_number"], "dialed_number": dialed,
-                "started_at": (timezone.now() - timedelta(minutes=5)).isoformat()}
+        return {
+            "switch_call_id": f"sim-{self.run_tag}-{self.counter}",
+            "inmate": inmate["booking_number"],
+            "dialed_number": dialed,
+            "started_at": (timezone.now() - timedelta(minutes=5)).isoformat(),
+        }
 
     def _setup(self, dialed: str, facility: str | None = None) -> dict[str, Any]:
         facility = facility or self.rng.choice(self.seed.facilities)["code"]
-        r = self.switches[facility].post("/api/v1/calls/", self._setup_body(facility, dialed),
-                                         content_type="application/json")
+        r = self.switches[facility].post(
+            "/api/v1/calls/", self._setup_body(facility, dialed), content_type="application/json"
+        )
         assert r.status_code == 201, r.content
         self.report.calls += 1
         return {**r.json(), "facility": facility}
 
     def _end(self, call: dict[str, Any]) -> None:
         r = self.switches[call["facility"]].post(
-            f"/api/v1/calls/{call['id']}/end/", {"ended_at": timezone.now().isoformat()},
-            content_type="application/json")
+            f"/api/v1/calls/{call['id']}/end/",
+            {"ended_at": timezone.now().isoformat()},
+            content_type="application/json",
+        )
         assert r.status_code == 200, r.content
 
     def _upload(self, call: dict[str, Any], *, expect: int) -> None:
         audio = os.urandom(self.rng.randint(8, 64) * 1024)
         r = self.switches[call["facility"]].put(
-            f"/api/v1/calls/{call['id']}/recording/", audio, content_type="audio/wav",
-            headers={"Content-SHA256": hashlib.sha256(audio).hexdigest()})
+            f"/api/v1/calls/{call['id']}/recording/",
+            audio,
+            content_type="audio/wav",
+            headers={"Content-SHA256": hashlib.sha256(audio).hexdigest()},
+        )
         assert r.status_code == expect, (expect, r.status_code, r.content)
         if r.status_code == 201:
             self.report.recorded += 1
@@ -214,33 +228,34 @@ class Simulator:
             self.report.refused_at_gate += 1
 
     def _register(self, number: str) -> dict[str, Any]:
-        r = self.attorney.post("/api/v1/attorney/numbers/", {"number": number, "label": "mobile"},
-                               content_type="application/json")
+        r = self.attorney.post(
+            "/api/v1/attorney/numbers/",
+            {"number": number, "label": "mobile"},
+            content_type="application/json",
+        )
         assert r.status_code == 201, r.content
         return dict(r.json())
 
     def _verify(self, exempt_id: int) -> dict[str, Any]:
-        r = self.clerk.post(f"/api/v1/registry/numbers/{exempt_id}/verify/", {},
-                            content_type="application/json")
+        r = self.clerk.post(
+            f"/api/v1/registry/numbers/{exempt_id}/verify/", {}, content_type="application/json"
+        )
         assert r.status_code == 200, r.content
         return dict(r.json())
 
     def _random_number(self) -> str:
-        return (f"+1{self.rng.choice(AREA_CODES)}{self.rng.randint(200, 999)}"
-                f"{self.rng.randint(0, 9999):04d}")
+        return f"+1{self.rng.choice(AREA_CODES)}{self.rng.randint(200, 999)}{self.rng.randint(0, 9999):04d}"
 
     # --- the check that matters
     def _check_invariant(self) -> None:
         verified = ExemptNumber.objects.filter(status=ExemptStatus.VERIFIED).values("number")
-        privileged = Recording.objects.filter(
-            Q(call__privileged=True) | Q(call__dialed_number__in=verified))
-        self.report.privileged_recordings_accessible = privileged.filter(
-            state=RecordingState.STORED).count()
+        privileged = Recording.objects.filter(Q(call__privileged=True) | Q(call__dialed_number__in=verified))
+        self.report.privileged_recordings_accessible = privileged.filter(state=RecordingState.STORED).count()
         # Privileged audio that is in storage although it never was quarantined, i.e. it went
         # through the gate while privileged. Quarantined ones predate their registration.
         self.report.privileged_objects_in_storage_unquarantined = privileged.filter(
-            quarantined_at__isnull=True).count()
+            quarantined_at__isnull=True
+        ).count()
         known = set(Recording.objects.values_list("storage_key", flat=True))
-        self.report.orphan_objects = sum(1 for key, _ in get_storage().list_keys()
-                                         if key not in known)
+        self.report.orphan_objects = sum(1 for key, _ in get_storage().list_keys() if key not in known)
         assert Call.objects.filter(decision="exempt", privileged=False).count() == 0

@@ -24,8 +24,7 @@ class Facility(models.Model):
 
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=200)
-    timezone = models.CharField(max_length=64, default="America/New_York",
-                                validators=[validate_timezone])
+    timezone = models.CharField(max_length=64, default="America/New_York", validators=[validate_timezone])
     phone_region = models.CharField(max_length=2, default="US", validators=[validate_region])
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -65,8 +64,9 @@ class SwitchAccount(models.Model):
     Bound to exactly one facility: the switch can set up calls and upload audio there only.
     """
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="switch_account")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="switch_account"
+    )
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="switches")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -13,9 +13,10 @@ class IsSwitchAccount(BasePermission):
     message = "Only a facility's switch account may do this."
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        return bool(request.user and request.user.is_authenticated
-                    and hasattr(request.user, "switch_account"))
+        return bool(
+            request.user and request.user.is_authenticated and hasattr(request.user, "switch_account")
+        )
 
 
 def switch_facility(user: Any) -> Facility:
-    return user.switch_account.facility  # type: ignore[no-any-return]
+    return user.switch_account.facility

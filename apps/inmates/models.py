@@ -20,10 +20,10 @@ class Inmate(models.Model):
         ordering = ["facility_id", "booking_number"]
         permissions = [("play_inmate_recordings", "Can play recordings of the inmate")]
         constraints = [
-            models.UniqueConstraint(fields=["facility", "booking_number"],
-                                    name="inmate_booking_unique_per_facility"),
-            models.CheckConstraint(name="inmate_booking_not_blank",
-                                   condition=~models.Q(booking_number="")),
+            models.UniqueConstraint(
+                fields=["facility", "booking_number"], name="inmate_booking_unique_per_facility"
+            ),
+            models.CheckConstraint(name="inmate_booking_not_blank", condition=~models.Q(booking_number="")),
         ]
 
     def __str__(self) -> str:

@@ -30,8 +30,7 @@ class Recording(models.Model):
     content_type = models.CharField(max_length=64)
     encryption = models.CharField(max_length=32)
     wrapped_key = models.BinaryField(null=True, blank=True)
-    state = models.CharField(max_length=16, choices=RecordingState.choices,
-                             default=RecordingState.STORED)
+    state = models.CharField(max_length=16, choices=RecordingState.choices, default=RecordingState.STORED)
     quarantined_at = models.DateTimeField(null=True, blank=True)
     quarantine_reason = models.CharField(max_length=200, blank=True)
     purged_at = models.DateTimeField(null=True, blank=True)
@@ -42,10 +41,10 @@ class Recording(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["state", "created_at"])]
         constraints = [
-            models.CheckConstraint(name="recording_size_positive",
-                                   condition=models.Q(size_bytes__gt=0)),
-            models.CheckConstraint(name="recording_sha256_hex",
-                                   condition=models.Q(sha256__regex=r"^[0-9a-f]{64}$")),
+            models.CheckConstraint(name="recording_size_positive", condition=models.Q(size_bytes__gt=0)),
+            models.CheckConstraint(
+                name="recording_sha256_hex", condition=models.Q(sha256__regex=r"^[0-9a-f]{64}$")
+            ),
             models.CheckConstraint(
                 name="recording_key_destroyed_iff_purged",
                 condition=(models.Q(state="purged") & models.Q(wrapped_key__isnull=True))

@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import IO
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -62,7 +62,7 @@ def recording_store(
     content_type: str,
     content_length: int | None,
     expected_sha256: str | None,
-    actor: AbstractBaseUser,
+    actor: User,
 ) -> Recording:
     """Store the audio of ``call`` through the gate, or raise a DomainError.
 
@@ -84,16 +84,16 @@ def recording_store(
     if Recording.objects.filter(call_id=call.pk).exists():
         raise RecordingExistsError()
 
-    with tempfile.SpooledTemporaryFile(max_size=8 * CHUNK_SIZE, dir=settings.VAR_DIR
-                                       if settings.VAR_DIR.exists() else None) as spool:
+    with tempfile.SpooledTemporaryFile(max_size=8 * CHUNK_SIZE) as spool:
         size, digest = _spool(body, spool)
         if size == 0:
             raise EmptyRecordingError()
         if expected_sha256 is not None and expected_sha256.lower() != digest:
             raise ChecksumMismatchError(computed_sha256=digest)
         spool.seek(0)
-        return _store_under_lock(call=call, spool=spool, size=size, digest=digest,
-                                 media_type=media_type, actor=actor)
+        return _store_under_lock(
+            call=call, spool=spool, size=size, digest=digest, media_type=media_type, actor=actor
+        )
 
 
 def _decide(call: Call) -> PrivilegeDecision:
@@ -113,8 +113,13 @@ def _spool(body: IO[bytes], spool: IO[bytes]) -> tuple[int, str]:
 
 
 def _store_under_lock(
-    *, call: Call, spool: IO[bytes], size: int, digest: str, media_type: str,
-    actor: AbstractBaseUser,
+    *,
+    call: Call,
+    spool: IO[bytes],
+    size: int,
+    digest: str,
+    media_type: str,
+    actor: User,
 ) -> Recording:
     storage = get_storage()
     key = new_storage_key()
@@ -143,11 +148,12 @@ def _store_under_lock(
                     content_type=media_type,
                     encryption=storage.encryption,
                     wrapped_key=crypto.wrap_data_key(data_key, storage_key=key),
-                    retention_until=timezone.now()
-                    + timedelta(days=settings.RECORDING_RETENTION_DAYS),
+                    retention_until=timezone.now() + timedelta(days=settings.RECORDING_RETENTION_DAYS),
                 )
                 record_event(
-                    action="recording.stored", actor=actor, target=recording,
+                    action="recording.stored",
+                    actor=actor,
+                    target=recording,
                     facility_id=call.facility_id,
                     details={"call_id": call.pk, "size_bytes": size, "sha256": digest},
                 )
@@ -160,7 +166,7 @@ def _store_under_lock(
     return recording
 
 
-def _refuse(*, call: Call, actor: AbstractBaseUser, stage: str) -> None:
+def _refuse(*, call: Call, actor: User, stage: str) -> None:
     with transaction.atomic():
         lock_number(call.dialed_number)
         locked = Call.objects.select_for_update().get(pk=call.pk)
@@ -168,15 +174,16 @@ def _refuse(*, call: Call, actor: AbstractBaseUser, stage: str) -> None:
     raise PrivilegedCallError()
 
 
-def _mark_refused(
-    *, call: Call, decision: PrivilegeDecision, actor: AbstractBaseUser, stage: str
-) -> None:
+def _mark_refused(*, call: Call, decision: PrivilegeDecision, actor: User, stage: str) -> None:
     if not call.privileged:
         call.privileged = True
         call.exempt_number_id = call.exempt_number_id or decision.exempt_number_id
         call.save(update_fields=["privileged", "exempt_number"])
     record_event(
-        action="recording.upload_refused", actor=actor, target=call, outcome=Outcome.REFUSED,
+        action="recording.upload_refused",
+        actor=actor,
+        target=call,
+        outcome=Outcome.REFUSED,
         facility_id=call.facility_id,
         details={"reason": "privileged", "stage": stage, "setup_decision": call.decision},
     )
@@ -191,7 +198,7 @@ def _delete_orphan(*, storage_key: str) -> None:
 
 
 def recordings_quarantine_for_number(
-    *, number: str, facility_id: int | None, reason: str, actor: AbstractBaseUser
+    *, number: str, facility_id: int | None, reason: str, actor: User
 ) -> int:
     """Quarantine every accessible recording of calls to ``number``; return how many.
 
@@ -213,8 +220,13 @@ def recordings_quarantine_for_number(
         recording.quarantined_at = now
         recording.quarantine_reason = reason
         recording.save(update_fields=["state", "quarantined_at", "quarantine_reason"])
-        record_event(action="recording.quarantined", actor=actor, target=recording,
-                     facility_id=recording.call.facility_id, details={"reason": reason})
+        record_event(
+            action="recording.quarantined",
+            actor=actor,
+            target=recording,
+            facility_id=recording.call.facility_id,
+            details={"reason": reason},
+        )
         count += 1
     calls.update(privileged=True)
     return count

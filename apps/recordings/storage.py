@@ -134,14 +134,12 @@ class S3Storage:
         extra = {**self._sse(data_key), "ContentType": "application/octet-stream"}
         config = TransferConfig(multipart_threshold=16 * CHUNK_SIZE, multipart_chunksize=8 * CHUNK_SIZE)
         try:
-            self.client.upload_fileobj(body, self.bucket, _checked_key(key), ExtraArgs=extra,
-                                       Config=config)
+            self.client.upload_fileobj(body, self.bucket, _checked_key(key), ExtraArgs=extra, Config=config)
         except (BotoCoreError, ClientError) as exc:
             raise StorageUnavailableError() from exc
 
     def iter_plaintext(self, key: str, *, data_key: bytes) -> Iterator[bytes]:
-        response = self.client.get_object(Bucket=self.bucket, Key=_checked_key(key),
-                                          **self._sse(data_key))  # type: ignore[arg-type]
+        response = self.client.get_object(Bucket=self.bucket, Key=_checked_key(key), **self._sse(data_key))  # type: ignore[arg-type]
         yield from response["Body"].iter_chunks(CHUNK_SIZE)
 
     def delete(self, key: str) -> None:
@@ -151,8 +149,7 @@ class S3Storage:
         for page in paginator.paginate(Bucket=self.bucket, Prefix=_checked_key(key)):
             for version in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
                 if version["Key"] == key:
-                    self.client.delete_object(Bucket=self.bucket, Key=key,
-                                              VersionId=version["VersionId"])
+                    self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version["VersionId"])
                     deleted = True
         if not deleted:
             self.client.delete_object(Bucket=self.bucket, Key=key)
@@ -189,8 +186,9 @@ def s3_client() -> S3Client:
         response_checksum_validation="when_required",
         max_pool_connections=32,
     )
-    return boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL,
-                        region_name=settings.S3_REGION, config=config)
+    return boto3.client(
+        "s3", endpoint_url=settings.S3_ENDPOINT_URL, region_name=settings.S3_REGION, config=config
+    )
 
 
 @functools.cache

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.api import Pagination, validated
+from apps.common.api import Pagination, user_of, validated
 from apps.common.scoping import get_in_scope_or_404
 from apps.facilities.models import Facility
 from apps.registry import services
@@ -20,27 +20,43 @@ from apps.registry.permissions import IsAttorney, IsRegistryClerk
 
 
 class ExemptNumberOutput(serializers.ModelSerializer[ExemptNumber]):
-    facility = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    facility: serializers.SlugRelatedField[Facility] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
 
     class Meta:
         model = ExemptNumber
-        fields = ["id", "number", "label", "status", "facility", "effective_from",
-                  "effective_until", "verified_at", "decided_reason", "created_at"]
+        fields = [
+            "id",
+            "number",
+            "label",
+            "status",
+            "facility",
+            "effective_from",
+            "effective_until",
+            "verified_at",
+            "decided_reason",
+            "created_at",
+        ]
 
 
 class ClerkExemptNumberOutput(ExemptNumberOutput):
-    attorney = serializers.StringRelatedField()
+    attorney: serializers.StringRelatedField[Any] = serializers.StringRelatedField()
 
     class Meta(ExemptNumberOutput.Meta):
         fields = [*ExemptNumberOutput.Meta.fields, "attorney"]
 
 
 def _own_numbers(request: Request) -> QuerySet[ExemptNumber]:
-    return ExemptNumber.objects.filter(attorney=request.user.attorney).select_related("facility")
+    return ExemptNumber.objects.filter(attorney=user_of(request).attorney).select_related("facility")
 
 
-def _paginated(request: Request, view: APIView, queryset: QuerySet[Any],
-               serializer: type[serializers.BaseSerializer[Any]]) -> Response:
+def _paginated(
+    request: Request,
+    view: APIView,
+    queryset: QuerySet[Any],
+    serializer: type[serializers.BaseSerializer[Any]],
+) -> Response:
     paginator = Pagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True).data)
@@ -51,9 +67,12 @@ class AttorneyNumbersView(APIView):
 
     class Input(serializers.Serializer[Any]):
         number = serializers.CharField(max_length=40)
-        label = serializers.CharField(max_length=100, required=False, default="")
+        label = serializers.CharField(max_length=100, required=False, default="")  # type: ignore[assignment]
         facility = serializers.SlugRelatedField(
-            slug_field="code", queryset=Facility.objects.all(), required=False, default=None,
+            slug_field="code",
+            queryset=Facility.objects.all(),
+            required=False,
+            default=None,
             help_text="Only for a facility-scoped registration; omit for a global one.",
         )
 
@@ -65,8 +84,11 @@ class AttorneyNumbersView(APIView):
     def post(self, request: Request) -> Response:
         data = validated(self.Input, request)
         exempt = services.exempt_number_register(
-            attorney=request.user.attorney, number=data["number"], label=data["label"],
-            facility=data["facility"], actor=request.user,
+            attorney=user_of(request).attorney,
+            number=data["number"],
+            label=data["label"],
+            facility=data["facility"],
+            actor=user_of(request),
         )
         return Response(ExemptNumberOutput(exempt).data, status=status.HTTP_201_CREATED)
 
@@ -76,15 +98,17 @@ class AttorneyNumberDetailView(APIView):
 
     @extend_schema(responses={200: ExemptNumberOutput})
     def get(self, request: Request, number_id: int) -> Response:
-        exempt = get_in_scope_or_404(_own_numbers(request), number_id, actor=request.user,
-                                     action="exempt_number.view")
+        exempt = get_in_scope_or_404(
+            _own_numbers(request), number_id, actor=user_of(request), action="exempt_number.view"
+        )
         return Response(ExemptNumberOutput(exempt).data)
 
     @extend_schema(responses={200: ExemptNumberOutput})
     def delete(self, request: Request, number_id: int) -> Response:
-        exempt = get_in_scope_or_404(_own_numbers(request), number_id, actor=request.user,
-                                     action="exempt_number.revoke")
-        exempt = services.exempt_number_revoke(exempt_number_id=exempt.pk, actor=request.user)
+        exempt = get_in_scope_or_404(
+            _own_numbers(request), number_id, actor=user_of(request), action="exempt_number.revoke"
+        )
+        exempt = services.exempt_number_revoke(exempt_number_id=exempt.pk, actor=user_of(request))
         return Response(ExemptNumberOutput(exempt).data)
 
 
@@ -111,10 +135,12 @@ class RegistryVerifyView(APIView):
     @extend_schema(request=Input, responses={200: ClerkExemptNumberOutput})
     def post(self, request: Request, number_id: int) -> Response:
         data = validated(self.Input, request)
-        exempt = get_in_scope_or_404(ExemptNumber.objects.all(), number_id, actor=request.user,
-                                     action="exempt_number.verify")
+        exempt = get_in_scope_or_404(
+            ExemptNumber.objects.all(), number_id, actor=user_of(request), action="exempt_number.verify"
+        )
         exempt, quarantined = services.exempt_number_verify(
-            exempt_number_id=exempt.pk, clerk=request.user,
+            exempt_number_id=exempt.pk,
+            clerk=user_of(request),
             effective_until=data["effective_until"],
         )
         body = ClerkExemptNumberOutput(exempt).data
@@ -130,8 +156,10 @@ class RegistryRejectView(APIView):
     @extend_schema(request=Input, responses={200: ClerkExemptNumberOutput})
     def post(self, request: Request, number_id: int) -> Response:
         data = validated(self.Input, request)
-        exempt = get_in_scope_or_404(ExemptNumber.objects.all(), number_id, actor=request.user,
-                                     action="exempt_number.reject")
-        exempt = services.exempt_number_reject(exempt_number_id=exempt.pk, clerk=request.user,
-                                               reason=data["reason"])
+        exempt = get_in_scope_or_404(
+            ExemptNumber.objects.all(), number_id, actor=user_of(request), action="exempt_number.reject"
+        )
+        exempt = services.exempt_number_reject(
+            exempt_number_id=exempt.pk, clerk=user_of(request), reason=data["reason"]
+        )
         return Response(ClerkExemptNumberOutput(exempt).data)

@@ -10,8 +10,7 @@ from apps.facilities.models import Facility
 class Attorney(models.Model):
     """An attorney with a portal account, identified by bar number and bar state."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                related_name="attorney")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="attorney")
     full_name = models.CharField(max_length=200)
     bar_number = models.CharField(max_length=32)
     bar_state = models.CharField(max_length=2)
@@ -23,8 +22,9 @@ class Attorney(models.Model):
         ordering = ["full_name"]
         constraints = [
             models.UniqueConstraint(fields=["bar_state", "bar_number"], name="attorney_bar_unique"),
-            models.CheckConstraint(name="attorney_bar_state_format",
-                                   condition=models.Q(bar_state__regex=r"^[A-Z]{2}$")),
+            models.CheckConstraint(
+                name="attorney_bar_state_format", condition=models.Q(bar_state__regex=r"^[A-Z]{2}$")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -51,14 +51,13 @@ class ExemptNumber(models.Model):
     number = models.CharField(max_length=16, db_index=True)
     attorney = models.ForeignKey(Attorney, on_delete=models.PROTECT, related_name="numbers")
     label = models.CharField(max_length=100, blank=True)
-    facility = models.ForeignKey(Facility, null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="+")
-    status = models.CharField(max_length=16, choices=ExemptStatus.choices,
-                              default=ExemptStatus.PENDING)
+    facility = models.ForeignKey(Facility, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=ExemptStatus.choices, default=ExemptStatus.PENDING)
     effective_from = models.DateTimeField(null=True, blank=True)
     effective_until = models.DateTimeField(null=True, blank=True)
-    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                    on_delete=models.PROTECT, related_name="+")
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     verified_at = models.DateTimeField(null=True, blank=True)
     decided_reason = models.TextField(blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -69,7 +68,8 @@ class ExemptNumber(models.Model):
         permissions = [("verify_exemptnumber", "Can verify, reject and revoke exempt numbers")]
         constraints = [
             models.UniqueConstraint(
-                fields=["number"], condition=models.Q(status="verified"),
+                fields=["number"],
+                condition=models.Q(status="verified"),
                 name="exempt_one_verified_per_number",
             ),
             # An attorney cannot hold two live registrations of one number.

@@ -45,8 +45,7 @@ def is_privileged(
     if facility_id is not None:
         scope |= Q(facility_id=facility_id)
     match = (
-        ExemptNumber.objects.filter(number=e164, status=ExemptStatus.VERIFIED,
-                                    effective_from__lte=at)
+        ExemptNumber.objects.filter(number=e164, status=ExemptStatus.VERIFIED, effective_from__lte=at)
         .filter(Q(effective_until__isnull=True) | Q(effective_until__gt=at))
         .filter(scope)
         .values_list("id", flat=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -27,28 +27,35 @@ from apps.registry.privilege import lock_number
 
 
 def exempt_number_register(
-    *, attorney: Attorney, number: str, label: str = "", facility: Facility | None = None,
-    actor: AbstractBaseUser,
+    *,
+    attorney: Attorney,
+    number: str,
+    label: str = "",
+    facility: Facility | None = None,
+    actor: User,
 ) -> ExemptNumber:
     """Create a pending registration. Global unless a facility is given explicitly."""
     region = facility.phone_region if facility else settings.DEFAULT_PHONE_REGION
     e164 = normalize_phone_number(number, region)
     try:
         with transaction.atomic():
-            exempt = ExemptNumber(attorney=attorney, number=e164, label=label.strip(),
-                                  facility=facility)
+            exempt = ExemptNumber(attorney=attorney, number=e164, label=label.strip(), facility=facility)
             exempt.full_clean(validate_constraints=False)
             exempt.save()
-            record_event(action="exempt_number.registered", actor=actor, target=exempt,
-                         facility_id=facility.pk if facility else None,
-                         details={"number": e164, "label": exempt.label})
+            record_event(
+                action="exempt_number.registered",
+                actor=actor,
+                target=exempt,
+                facility_id=facility.pk if facility else None,
+                details={"number": e164, "label": exempt.label},
+            )
     except IntegrityError as exc:
         raise AlreadyRegisteredError(number=e164) from exc
     return exempt
 
 
 def exempt_number_verify(
-    *, exempt_number_id: int, clerk: AbstractBaseUser, effective_until: datetime | None = None
+    *, exempt_number_id: int, clerk: User, effective_until: datetime | None = None
 ) -> tuple[ExemptNumber, int]:
     """Verify a pending registration and quarantine earlier recordings of the number.
 
@@ -61,30 +68,33 @@ def exempt_number_verify(
         exempt.refresh_from_db()
         if exempt.status != ExemptStatus.PENDING:
             raise IllegalTransitionError(status=exempt.status)
-        holder = ExemptNumber.objects.filter(number=exempt.number,
-                                             status=ExemptStatus.VERIFIED).first()
+        holder = ExemptNumber.objects.filter(number=exempt.number, status=ExemptStatus.VERIFIED).first()
         if holder is not None:
-            raise NumberHeldByAnotherAttorneyError(number=exempt.number,
-                                                   registration_id=holder.pk)
+            raise NumberHeldByAnotherAttorneyError(number=exempt.number, registration_id=holder.pk)
         now = timezone.now()
         exempt.status = ExemptStatus.VERIFIED
-        exempt.verified_by = clerk  # type: ignore[assignment]
+        exempt.verified_by = clerk
         exempt.verified_at = now
         exempt.effective_from = now
         exempt.effective_until = effective_until
         exempt.save()
         quarantined = recordings_quarantine_for_number(
-            number=exempt.number, facility_id=exempt.facility_id,
-            reason=f"number verified as attorney line (registration {exempt.pk})", actor=clerk,
+            number=exempt.number,
+            facility_id=exempt.facility_id,
+            reason=f"number verified as attorney line (registration {exempt.pk})",
+            actor=clerk,
         )
-        record_event(action="exempt_number.verified", actor=clerk, target=exempt,
-                     facility_id=exempt.facility_id,
-                     details={"number": exempt.number, "quarantined": quarantined})
+        record_event(
+            action="exempt_number.verified",
+            actor=clerk,
+            target=exempt,
+            facility_id=exempt.facility_id,
+            details={"number": exempt.number, "quarantined": quarantined},
+        )
     return exempt, quarantined
 
 
-def exempt_number_reject(*, exempt_number_id: int, clerk: AbstractBaseUser, reason: str
-                         ) -> ExemptNumber:
+def exempt_number_reject(*, exempt_number_id: int, clerk: User, reason: str) -> ExemptNumber:
     with transaction.atomic():
         exempt = ExemptNumber.objects.select_for_update().get(pk=exempt_number_id)
         if exempt.status != ExemptStatus.PENDING:
@@ -92,12 +102,17 @@ def exempt_number_reject(*, exempt_number_id: int, clerk: AbstractBaseUser, reas
         exempt.status = ExemptStatus.REJECTED
         exempt.decided_reason = reason
         exempt.save(update_fields=["status", "decided_reason"])
-        record_event(action="exempt_number.rejected", actor=clerk, target=exempt,
-                     facility_id=exempt.facility_id, details={"reason": reason})
+        record_event(
+            action="exempt_number.rejected",
+            actor=clerk,
+            target=exempt,
+            facility_id=exempt.facility_id,
+            details={"reason": reason},
+        )
     return exempt
 
 
-def exempt_number_revoke(*, exempt_number_id: int, actor: AbstractBaseUser) -> ExemptNumber:
+def exempt_number_revoke(*, exempt_number_id: int, actor: User) -> ExemptNumber:
     """Revoke a pending or verified registration; calls from now on are recorded again."""
     with transaction.atomic():
         exempt = ExemptNumber.objects.select_for_update().get(pk=exempt_number_id)
@@ -111,6 +126,11 @@ def exempt_number_revoke(*, exempt_number_id: int, actor: AbstractBaseUser) -> E
         if previous == ExemptStatus.VERIFIED:
             exempt.effective_until = now
         exempt.save(update_fields=["status", "revoked_at", "effective_until"])
-        record_event(action="exempt_number.revoked", actor=actor, target=exempt,
-                     facility_id=exempt.facility_id, details={"previous_status": previous})
+        record_event(
+            action="exempt_number.revoked",
+            actor=actor,
+            target=exempt,
+            facility_id=exempt.facility_id,
+            details={"previous_status": previous},
+        )
     return exempt

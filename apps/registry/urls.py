@@ -4,11 +4,20 @@ from apps.registry import api
 
 urlpatterns = [
     path("attorney/numbers/", api.AttorneyNumbersView.as_view(), name="attorney-numbers"),
-    path("attorney/numbers/<int:number_id>/", api.AttorneyNumberDetailView.as_view(),
-         name="attorney-number-detail"),
+    path(
+        "attorney/numbers/<int:number_id>/",
+        api.AttorneyNumberDetailView.as_view(),
+        name="attorney-number-detail",
+    ),
     path("registry/numbers/", api.RegistryNumbersView.as_view(), name="registry-numbers"),
-    path("registry/numbers/<int:number_id>/verify/", api.RegistryVerifyView.as_view(),
-         name="registry-number-verify"),
-    path("registry/numbers/<int:number_id>/reject/", api.RegistryRejectView.as_view(),
-         name="registry-number-reject"),
+    path(
+        "registry/numbers/<int:number_id>/verify/",
+        api.RegistryVerifyView.as_view(),
+        name="registry-number-verify",
+    ),
+    path(
+        "registry/numbers/<int:number_id>/reject/",
+        api.RegistryRejectView.as_view(),
+        name="registry-number-reject",
+    ),
 ]

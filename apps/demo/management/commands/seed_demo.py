@@ -12,15 +12,19 @@ class Command(BaseCommand):
     help = "Create demo facilities, inmates, attorneys and one user per role (idempotent)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--json", action="store_true",
-                            help="print one JSON object with logins and tokens (secrets!)")
+        parser.add_argument(
+            "--json", action="store_true", help="print one JSON object with logins and tokens (secrets!)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = seed_demo()
         if options["json"]:
             self.stdout.write(json.dumps(result.as_dict(), indent=2))
             return
-        self.stdout.write(self.style.SUCCESS(
-            f"Seeded {len(result.facilities)} facilities, {len(result.inmates)} inmates, "
-            f"{len(result.users)} staff users, {len(result.attorneys)} attorneys."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded {len(result.facilities)} facilities, {len(result.inmates)} inmates, "
+                f"{len(result.users)} staff users, {len(result.attorneys)} attorneys."
+            )
+        )
         self.stdout.write("Logins and tokens are not printed; use --json to see them.")

@@ -13,8 +13,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--calls", type=int, default=200)
-        parser.add_argument("--attorney-share", type=float, default=0.08,
-                            help="share of calls to verified attorney numbers (default 0.08)")
+        parser.add_argument(
+            "--attorney-share",
+            type=float,
+            default=0.08,
+            help="share of calls to verified attorney numbers (default 0.08)",
+        )
         parser.add_argument("--seed", type=int, default=None, help="random seed")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -22,7 +26,8 @@ class Command(BaseCommand):
             raise CommandError("--calls must be >= 1 and --attorney-share in [0, 0.9]")
         seed = seed_demo()
         report = Simulator(seed, rng_seed=options["seed"]).run(
-            options["calls"], attorney_share=options["attorney_share"])
+            options["calls"], attorney_share=options["attorney_share"]
+        )
         for line in report.lines():
             self.stdout.write(line)
         if not report.ok:

@@ -1,0 +1,46 @@
+# The README's quick start: `make demo` (embedded default) and `make test` (real services).
+SHELL := /bin/bash
+PY := .venv/bin/python
+MANAGE := $(PY) manage.py
+SERVICES_ENV = set -a; eval "$$(infra/services.sh up)"; set +a
+
+.PHONY: venv demo test lint typecheck fmt bench services services-down clean
+
+venv:
+	@infra/venv.sh
+
+demo: venv
+	@$(MANAGE) migrate --noinput -v0
+	@$(MANAGE) seed_demo
+	@echo "--- simulating calls through the switch API"
+	@$(MANAGE) simulate_calls --calls $${CALLS:-200}
+	@$(MANAGE) demo_summary
+	@if [ -z "$$NO_SERVE" ]; then $(MANAGE) runserver $${DEMO_ADDR:-127.0.0.1:8000}; fi
+
+lint: venv
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck: venv
+	.venv/bin/mypy
+
+test: venv lint typecheck
+	@$(SERVICES_ENV); export REQUIRE_SERVICES=1; \
+	  echo "services: DATABASE_URL=$$DATABASE_URL CELERY_BROKER_URL=$$CELERY_BROKER_URL S3_ENDPOINT_URL=$$S3_ENDPOINT_URL"; \
+	  .venv/bin/pytest $(PYTEST_ARGS)
+
+bench: venv
+	@$(SERVICES_ENV); $(PY) -m bench $(BENCH_ARGS)
+
+services:
+	@infra/services.sh up
+
+services-down:
+	@infra/services.sh down
+
+fmt: venv
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

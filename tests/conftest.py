@@ -1,0 +1,134 @@
+"""Shared actors and service wiring.
+
+Under `make test` the environment points at real services (PostgreSQL, Redis, the Ceph S3
+server) and REQUIRE_SERVICES=1: a test marked for a service then fails instead of skipping
+when the service is missing, so a green run really ran against them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import connection
+from rest_framework.test import APIClient
+
+from apps.facilities.models import Facility
+from apps.inmates.models import Inmate
+from apps.recordings.storage import S3Storage, get_storage
+from apps.registry.models import Attorney
+from tests.factories import (
+    AttorneyFactory,
+    FacilityFactory,
+    InmateFactory,
+    SwitchAccountFactory,
+    UserFactory,
+    token_for,
+)
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def _need(condition: bool, what: str) -> None:
+    if condition:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required under REQUIRE_SERVICES=1 but is not configured")
+    pytest.skip(f"needs {what} (run `make test`)")
+
+
+@pytest.fixture(autouse=True)
+def _service_markers(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("postgres"):
+        _need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    if request.node.get_closest_marker("s3"):
+        _need(settings.RECORDINGS_STORAGE == "s3", "the S3 server (RECORDINGS_STORAGE=s3)")
+    if request.node.get_closest_marker("broker"):
+        _need(bool(settings.CELERY_BROKER_URL), "a Celery broker (CELERY_BROKER_URL)")
+
+
+@pytest.fixture(autouse=True)
+def storage(settings: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    """Each test gets its own recordings area: a fresh local folder, or the real S3 bucket."""
+    if settings.RECORDINGS_STORAGE == "local":  # type: ignore[attr-defined]
+        settings.RECORDINGS_DIR = tmp_path / "recordings"  # type: ignore[attr-defined]
+    get_storage.cache_clear()
+    backend = get_storage()
+    if isinstance(backend, S3Storage):
+        backend.ensure_bucket()
+    yield backend
+    get_storage.cache_clear()
+
+
+@dataclass
+class Switch:
+    user: User
+    facility: Facility
+    client: APIClient
+
+
+def _client_for(user: User) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+    return client
+
+
+@pytest.fixture
+def facility(db: None) -> Facility:
+    return FacilityFactory(code="home", name="Home Facility")
+
+
+@pytest.fixture
+def other_facility(db: None) -> Facility:
+    return FacilityFactory(code="other", name="Other Facility")
+
+
+@pytest.fixture
+def switch(facility: Facility) -> Switch:
+    account = SwitchAccountFactory(facility=facility, user=UserFactory(username="switch-home"))
+    return Switch(account.user, facility, _client_for(account.user))
+
+
+@pytest.fixture
+def other_switch(other_facility: Facility) -> Switch:
+    account = SwitchAccountFactory(facility=other_facility, user=UserFactory(username="switch-other"))
+    return Switch(account.user, other_facility, _client_for(account.user))
+
+
+@pytest.fixture
+def inmate(facility: Facility) -> Inmate:
+    return InmateFactory(facility=facility, booking_number="A1001")
+
+
+@pytest.fixture
+def attorney(db: None) -> Attorney:
+    return AttorneyFactory(user=UserFactory(username="attorney"))
+
+
+@pytest.fixture
+def attorney_client(attorney: Attorney) -> APIClient:
+    return _client_for(attorney.user)
+
+
+@pytest.fixture
+def clerk(db: None) -> User:
+    from apps.accounts.roles import REGISTRY_CLERK, ensure_role_groups
+
+    user = UserFactory(username="clerk")
+    user.groups.add(ensure_role_groups()[REGISTRY_CLERK])
+    return user
+
+
+@pytest.fixture
+def clerk_client(clerk: User) -> APIClient:
+    return _client_for(clerk)
+
+
+@pytest.fixture
+def stranger_client(db: None) -> APIClient:
+    return _client_for(UserFactory(username="stranger"))
