@@ -19,7 +19,7 @@ import logging
 import re
 import tempfile
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO
 
 from django.conf import settings
@@ -243,3 +243,12 @@ def recording_read(*, recording: Recording) -> bytes:
     if hashlib.sha256(data).hexdigest() != recording.sha256:
         raise RecordingIntegrityError(f"recording {recording.pk}: SHA-256 mismatch")
     return data
+
+
+def storage_orphans(*, older_than: datetime) -> list[str]:
+    """Storage keys with no Recording row, written before ``older_than``."""
+    orphans = []
+    for key, modified in get_storage().list_keys():
+        if modified < older_than and not Recording.objects.filter(storage_key=key).exists():
+            orphans.append(key)
+    return orphans

@@ -11,6 +11,7 @@ data key and make sure no plaintext is ever at rest:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -64,12 +65,12 @@ class LocalDiskStorage:
 
     def put(self, key: str, body: IO[bytes], *, size: int, data_key: bytes) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         nonce = os.urandom(12)
         encryptor = Cipher(algorithms.AES(data_key), modes.GCM(nonce)).encryptor()
         encryptor.authenticate_additional_data(key.encode())
         partial = path.with_name(path.name + ".part")
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             with open(partial, "wb") as out:
                 out.write(self._MAGIC + nonce)
                 while chunk := body.read(CHUNK_SIZE):
@@ -79,7 +80,8 @@ class LocalDiskStorage:
                 os.fsync(out.fileno())
             os.replace(partial, path)
         except OSError as exc:
-            partial.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
             raise StorageUnavailableError() from exc
 
     def iter_plaintext(self, key: str, *, data_key: bytes) -> Iterator[bytes]:

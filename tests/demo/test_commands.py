@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from apps.recordings.models import Recording, RecordingState
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_prints_the_documented_json_and_is_idempotent() -> None:
+    out = io.StringIO()
+    call_command("seed_demo", "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert set(data) == {"facilities", "inmates", "users", "attorneys"}
+    assert set(data["users"]) == {
+        "facility_admin",
+        "investigator",
+        "privilege_officer",
+        "registry_clerk",
+        "auditor",
+    }
+    assert {"code", "name", "region", "switch_token"} <= set(data["facilities"][0])
+    assert all(n.startswith("+1") for a in data["attorneys"] for n in a["numbers"])
+    again = io.StringIO()
+    call_command("seed_demo", "--json", stdout=again)
+    assert json.loads(again.getvalue()) == data
+
+
+def test_seed_demo_never_prints_secrets_without_json() -> None:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    data = io.StringIO()
+    call_command("seed_demo", "--json", stdout=data)
+    token = json.loads(data.getvalue())["users"]["auditor"]["token"]
+    assert token not in out.getvalue()
+
+
+def test_seeded_tokens_work_against_the_api() -> None:
+    out = io.StringIO()
+    call_command("seed_demo", "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {data['attorneys'][0]['token']}")
+    listed = client.get("/api/v1/attorney/numbers/").json()
+    assert {n["number"] for n in listed["results"]} == set(data["attorneys"][0]["numbers"])
+    assert all(n["status"] == "verified" for n in listed["results"])
+
+
+def test_simulate_calls_reports_that_no_privileged_recording_is_stored() -> None:
+    out = io.StringIO()
+    call_command("simulate_calls", "--calls", "120", "--seed", "7", "--attorney-share", "0.1", stdout=out)
+    text = out.getvalue()
+    assert "INVARIANT I1 HOLDS" in text
+    assert "privileged recordings accessible: 0" in text
+    assert "privileged audio stored through the gate: 0" in text
+    # Cross-check the report against the database, not only the printed text.
+    assert Recording.objects.filter(state=RecordingState.STORED, call__privileged=True).count() == 0
+    assert Recording.objects.filter(state=RecordingState.STORED).count() > 50
+
+
+def test_the_openapi_schema_renders() -> None:
+    r = APIClient().get("/api/schema/")
+    assert r.status_code == 200
+    assert b"/api/v1/calls/" in r.content
