@@ -11,6 +11,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
 api_v1 = [
     path("", include("apps.calls.urls")),
     path("", include("apps.registry.urls")),
+    path("", include("apps.recordings.urls")),
+    path("", include("apps.inmates.urls")),
 ]
 
 urlpatterns = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,3 +133,47 @@ def clerk_client(clerk: User) -> APIClient:
 @pytest.fixture
 def stranger_client(db: None) -> APIClient:
     return _client_for(UserFactory(username="stranger"))
+
+
+def grant_facility(user: User, facility: Facility, *codenames: str) -> None:
+    from guardian.shortcuts import assign_perm
+
+    for codename in codenames:
+        assign_perm(f"facilities.{codename}", user, facility)
+
+
+@pytest.fixture
+def store_recording(storage: object) -> Any:
+    """Store real audio for a call through the gate (the path the switch uses)."""
+    import io
+
+    from apps.recordings.services import recording_store
+
+    def store(call: Any, audio: bytes = b"RIFF" + b"\x00" * 2048) -> Any:
+        switch_user = UserFactory(username=f"switch-for-{call.facility.code}")
+        return recording_store(
+            call=call,
+            body=io.BytesIO(audio),
+            content_type="audio/wav",
+            content_length=len(audio),
+            expected_sha256=None,
+            actor=switch_user,
+        )
+
+    return store
+
+
+@dataclass
+class Actor:
+    user: User
+    client: APIClient
+
+
+def actor(username: str, *groups: str) -> Actor:
+    from apps.accounts.roles import ensure_role_groups
+
+    user = UserFactory(username=username)
+    role_groups = ensure_role_groups()
+    for group in groups:
+        user.groups.add(role_groups[group])
+    return Actor(user, _client_for(user))

@@ -14,7 +14,7 @@ AUDITOR = "auditor"
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     FACILITY_ADMIN: [],
     INVESTIGATOR: [],
-    PRIVILEGE_OFFICER: [],
+    PRIVILEGE_OFFICER: ["recordings.review_quarantine"],
     REGISTRY_CLERK: ["registry.verify_exemptnumber", "registry.view_exemptnumber"],
     AUDITOR: ["audit.view_auditevent"],
 }
@@ -23,7 +23,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 ROLE_FACILITY_PERMISSIONS: dict[str, list[str]] = {
     FACILITY_ADMIN: ["view_facility", "view_facility_calls", "manage_facility", "approve_facility_exports"],
     INVESTIGATOR: ["view_facility", "view_facility_calls"],
-    PRIVILEGE_OFFICER: ["view_facility"],
+    PRIVILEGE_OFFICER: ["view_facility", "view_facility_calls"],
     REGISTRY_CLERK: [],
     AUDITOR: ["view_facility"],
 }

@@ -5,17 +5,23 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from drf_spectacular.utils import OpenApiTypes, extend_schema
+from django.db import transaction
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.audit.services import record_event
 from apps.calls import services
 from apps.calls.models import Call
-from apps.common.api import user_of, validated
+from apps.calls.selectors import CallSearch, search_calls
+from apps.common.api import Pagination, user_of, validated, validated_query
 from apps.common.errors import DomainError
 from apps.common.scoping import get_in_scope_or_404
+from apps.common.visibility import can_see_privileged_details
 from apps.facilities.permissions import IsSwitchAccount, switch_facility
 from apps.recordings.services import recording_store
 
@@ -37,8 +43,85 @@ def _switch_call(request: Request, call_id: int, action: str) -> Call:
     return get_in_scope_or_404(scoped, call_id, actor=user_of(request), action=action)
 
 
+class StaffCallOutput(serializers.ModelSerializer[Call]):
+    """Call metadata for staff. For a privileged call, only registry clerks and privilege
+    officers see the number and the attorney; everyone else sees that it was privileged."""
+
+    facility = serializers.SlugRelatedField(slug_field="code", read_only=True)  # type: ignore[var-annotated]
+    inmate = serializers.SlugRelatedField(slug_field="booking_number", read_only=True)  # type: ignore[var-annotated]
+    dialed_number = serializers.SerializerMethodField()
+    attorney = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Call
+        fields = [
+            "id",
+            "facility",
+            "inmate",
+            "switch_call_id",
+            "dialed_number",
+            "attorney",
+            "started_at",
+            "ended_at",
+            "duration_seconds",
+            "decision",
+            "privileged",
+        ]
+
+    def _unmasked(self) -> bool:
+        if "unmasked" not in self.context:
+            request = self.context.get("request")
+            self.context["unmasked"] = request is not None and can_see_privileged_details(request.user)
+        return bool(self.context["unmasked"])
+
+    def get_dialed_number(self, call: Call) -> str | None:
+        return call.dialed_number if not call.privileged or self._unmasked() else None
+
+    def get_attorney(self, call: Call) -> str | None:
+        if call.privileged and self._unmasked() and call.exempt_number_id:
+            return str(call.exempt_number.attorney)  # type: ignore[union-attr]
+        return None
+
+
+def _staff_calls(request: Request) -> QuerySet[Call]:
+    return Call.objects.restrict(user_of(request), "view").select_related(
+        "facility", "inmate", "exempt_number__attorney"
+    )
+
+
 class CallSetupView(APIView):
-    permission_classes = [IsSwitchAccount]
+    """GET: staff search call metadata (scoped). POST: the switch sets up a call."""
+
+    def get_permissions(self) -> list[Any]:
+        if self.request.method == "POST":
+            return [IsSwitchAccount()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        responses={200: StaffCallOutput(many=True)},
+        parameters=[
+            OpenApiParameter("inmate", str),
+            OpenApiParameter("facility", str),
+            OpenApiParameter("number", str),
+            OpenApiParameter("since", OpenApiTypes.DATETIME),
+            OpenApiParameter("until", OpenApiTypes.DATETIME),
+        ],
+    )
+    def get(self, request: Request) -> Response:
+        filters = validated_query(CallSearch, request)
+        unmasked = can_see_privileged_details(request.user)
+        calls = search_calls(_staff_calls(request), **filters, unmasked=unmasked)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(calls, request, view=self)
+        with transaction.atomic():
+            record_event(
+                action="calls.searched",
+                actor=user_of(request),
+                details={"filters": {k: str(v) for k, v in filters.items() if v}, "rows": len(page or [])},
+            )
+        return paginator.get_paginated_response(
+            StaffCallOutput(page, many=True, context={"request": request, "unmasked": unmasked}).data
+        )
 
     class Input(serializers.Serializer[Any]):
         switch_call_id = serializers.RegexField(_SAFE_ID, max_length=64)
@@ -60,6 +143,16 @@ class CallSetupView(APIView):
         return Response(
             CallOutput(call).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+
+class CallDetailView(APIView):
+    @extend_schema(responses={200: StaffCallOutput})
+    def get(self, request: Request, call_id: int) -> Response:
+        user = user_of(request)
+        call = get_in_scope_or_404(_staff_calls(request), call_id, actor=user, action="call.view")
+        with transaction.atomic():
+            record_event(action="call.viewed", actor=user, target=call, facility_id=call.facility_id)
+        return Response(StaffCallOutput(call, context={"request": request}).data)
 
 
 class CallEndView(APIView):

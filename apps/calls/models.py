@@ -1,14 +1,23 @@
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 
-from apps.facilities.models import Facility
+from apps.facilities.models import Facility, facility_perm_q
 from apps.inmates.models import Inmate
 
 
 class Decision(models.TextChoices):
     RECORD = "record"
     EXEMPT = "exempt"
+
+
+class CallQuerySet(models.QuerySet["Call"]):
+    def restrict(self, user: User | AnonymousUser, action: str = "view") -> CallQuerySet:
+        """Calls ``user`` may see: those of facilities where they hold view_facility_calls."""
+        if action != "view":
+            raise ValueError(f"unknown action {action!r}")
+        return self.filter(facility_perm_q(user, "view_facility_calls", field="facility_id"))
 
 
 class Call(models.Model):
@@ -34,6 +43,8 @@ class Call(models.Model):
         "registry.ExemptNumber", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CallQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -76,3 +76,10 @@ def user_of(request: Request) -> User:
     if not isinstance(user, User) or not user.is_authenticated:
         raise exceptions.NotAuthenticated()
     return user
+
+
+def validated_query(serializer_class: type[Serializer[Any]], request: Request) -> dict[str, Any]:
+    """Validate query parameters the same way; unknown values get a 400, not a guess."""
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

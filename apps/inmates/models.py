@@ -1,9 +1,20 @@
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from apps.facilities.models import Facility
+from apps.facilities.models import Facility, facility_perm_q
+
+
+class InmateQuerySet(models.QuerySet["Inmate"]):
+    def restrict(self, user: User | AnonymousUser, codename: str = "view_facility") -> InmateQuerySet:
+        """Inmates of the facilities where ``user`` holds ``facilities.<codename>``."""
+        return self.filter(facility_perm_q(user, codename, field="facility_id"))
 
 
 class Inmate(models.Model):
@@ -15,6 +26,8 @@ class Inmate(models.Model):
     last_name = models.CharField(max_length=100)
     account_number = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = InmateQuerySet.as_manager()
 
     class Meta:
         ordering = ["facility_id", "booking_number"]
@@ -31,8 +44,36 @@ class Inmate(models.Model):
 
 
 class InmateUserObjectPermission(UserObjectPermissionBase):
+    """An investigator's grant on one inmate: a guardian row with the facts an auditor needs.
+
+    The expiry is part of every scoped query (``expires_at > now()``), so an expired grant
+    stops working without any job having to run. guardian's own ``has_perm`` does not know
+    about ``expires_at``: never use it for inmate grants, use the restrict() querysets.
+    """
+
     content_object = models.ForeignKey(Inmate, on_delete=models.CASCADE)
+    case_reference = models.CharField(max_length=64, blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        indexes = [models.Index(fields=["user", "content_object", "expires_at"])]
 
 
 class InmateGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Inmate, on_delete=models.CASCADE)
+
+
+def inmate_grant_q(user: User | AnonymousUser, codename: str, field: str = "pk") -> Q:
+    """Rows whose inmate (``field``) ``user`` holds an unexpired ``inmates.<codename>`` grant on."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    grants = InmateUserObjectPermission.objects.filter(
+        user_id=user.pk,
+        permission__codename=codename,
+        permission__content_type__app_label="inmates",
+    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=Now()))
+    return Q(**{f"{field}__in": grants.values("content_object_id")})

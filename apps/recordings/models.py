@@ -1,14 +1,43 @@
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+from django.utils import timezone
+from guardian.models import UserObjectPermissionBase
 
 from apps.calls.models import Call
+from apps.facilities.models import facility_perm_q
+from apps.inmates.models import inmate_grant_q
 
 
 class RecordingState(models.TextChoices):
     STORED = "stored"
     QUARANTINED = "quarantined"
     PURGED = "purged"
+
+
+class RecordingQuerySet(models.QuerySet["Recording"]):
+    def restrict(self, user: User | AnonymousUser, action: str) -> RecordingQuerySet:
+        """Recordings ``user`` may ``view`` (metadata) or ``play`` (audio), as one SQL filter.
+
+        Play = the deny layer (stored, not privileged) AND (a facility-wide play permission OR
+        an unexpired grant on the inmate OR, rarely, on the recording itself). The deny layer
+        overrides every grant, for superusers too.
+        """
+        scope = facility_perm_q(user, "view_facility_calls", field="call__facility_id")
+        if action == "view":
+            return self.filter(scope)
+        if action == "play":
+            granted = (
+                facility_perm_q(user, "play_facility_recordings", field="call__facility_id")
+                | inmate_grant_q(user, "play_inmate_recordings", field="call__inmate_id")
+                | recording_grant_q(user)
+            )
+            return self.filter(state=RecordingState.STORED, call__privileged=False).filter(granted)
+        raise ValueError(f"unknown action {action!r}")
 
 
 class Recording(models.Model):
@@ -37,8 +66,14 @@ class Recording(models.Model):
     retention_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = RecordingQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("review_quarantine", "Can review quarantined recordings and privileged calls"),
+            ("play_recording", "Can play this recording (per-recording exception grant)"),
+        ]
         indexes = [models.Index(fields=["state", "created_at"])]
         constraints = [
             models.CheckConstraint(name="recording_size_positive", condition=models.Q(size_bytes__gt=0)),
@@ -62,3 +97,26 @@ class Recording(models.Model):
     @property
     def is_accessible(self) -> bool:
         return self.state == RecordingState.STORED
+
+
+class RecordingUserObjectPermission(UserObjectPermissionBase):
+    """A grant on one recording: the rare exception (normal work uses inmate grants)."""
+
+    content_object = models.ForeignKey(Recording, on_delete=models.CASCADE)
+    case_reference = models.CharField(max_length=64, blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+def recording_grant_q(user: User | AnonymousUser) -> Q:
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    grants = RecordingUserObjectPermission.objects.filter(
+        user_id=user.pk,
+        permission__codename="play_recording",
+        permission__content_type__app_label="recordings",
+    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=Now()))
+    return Q(pk__in=grants.values("content_object_id"))

@@ -198,7 +198,12 @@ def _delete_orphan(*, storage_key: str) -> None:
 
 
 def recordings_quarantine_for_number(
-    *, number: str, facility_id: int | None, reason: str, actor: User
+    *,
+    number: str,
+    facility_id: int | None,
+    reason: str,
+    actor: User,
+    exempt_number_id: int | None = None,
 ) -> int:
     """Quarantine every accessible recording of calls to ``number``; return how many.
 
@@ -228,7 +233,7 @@ def recordings_quarantine_for_number(
             details={"reason": reason},
         )
         count += 1
-    calls.update(privileged=True)
+    calls.update(privileged=True, exempt_number_id=exempt_number_id)
     return count
 
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -39,7 +39,9 @@ class RecordingStorage(Protocol):
 
     def put(self, key: str, body: IO[bytes], *, size: int, data_key: bytes) -> None: ...
 
-    def iter_plaintext(self, key: str, *, data_key: bytes) -> Iterator[bytes]: ...
+    def iter_plaintext(
+        self, key: str, *, data_key: bytes, byte_range: tuple[int, int] | None = None
+    ) -> Iterator[bytes]: ...
 
     def delete(self, key: str) -> None: ...
 
@@ -84,7 +86,17 @@ class LocalDiskStorage:
                 partial.unlink(missing_ok=True)
             raise StorageUnavailableError() from exc
 
-    def iter_plaintext(self, key: str, *, data_key: bytes) -> Iterator[bytes]:
+    def iter_plaintext(
+        self, key: str, *, data_key: bytes, byte_range: tuple[int, int] | None = None
+    ) -> Iterator[bytes]:
+        """Decrypt and yield the plaintext, or only bytes ``first..last`` (inclusive)."""
+        chunks = self._decrypt(key, data_key)
+        if byte_range is None:
+            yield from chunks
+        else:
+            yield from _slice(chunks, *byte_range)
+
+    def _decrypt(self, key: str, data_key: bytes) -> Iterator[bytes]:
         path = self._path(key)
         header = len(self._MAGIC) + 12
         with open(path, "rb") as src:
@@ -118,6 +130,18 @@ class LocalDiskStorage:
                 yield key, datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
 
 
+def _slice(chunks: Iterator[bytes], first: int, last: int) -> Iterator[bytes]:
+    offset = 0
+    for chunk in chunks:
+        start, end = offset, offset + len(chunk)
+        offset = end
+        if end <= first:
+            continue
+        if start > last:
+            break
+        yield chunk[max(first - start, 0) : min(last + 1 - start, len(chunk))]
+
+
 class S3Storage:
     name = "s3"
     encryption = "sse-c-aes256"
@@ -140,8 +164,13 @@ class S3Storage:
         except (BotoCoreError, ClientError) as exc:
             raise StorageUnavailableError() from exc
 
-    def iter_plaintext(self, key: str, *, data_key: bytes) -> Iterator[bytes]:
-        response = self.client.get_object(Bucket=self.bucket, Key=_checked_key(key), **self._sse(data_key))  # type: ignore[arg-type]
+    def iter_plaintext(
+        self, key: str, *, data_key: bytes, byte_range: tuple[int, int] | None = None
+    ) -> Iterator[bytes]:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": _checked_key(key), **self._sse(data_key)}
+        if byte_range is not None:
+            kwargs["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
+        response = self.client.get_object(**kwargs)
         yield from response["Body"].iter_chunks(CHUNK_SIZE)
 
     def delete(self, key: str) -> None:

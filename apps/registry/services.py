@@ -83,6 +83,7 @@ def exempt_number_verify(
             facility_id=exempt.facility_id,
             reason=f"number verified as attorney line (registration {exempt.pk})",
             actor=clerk,
+            exempt_number_id=exempt.pk,
         )
         record_event(
             action="exempt_number.verified",

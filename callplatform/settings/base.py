@@ -152,6 +152,12 @@ if RECORDINGS_STORAGE not in {"local", "s3"}:
     raise ImproperlyConfigured("RECORDINGS_STORAGE must be 'local' or 's3'")
 RECORDINGS_DIR = Path(env.str("RECORDINGS_DIR", default=str(VAR_DIR / "recordings")))
 RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=100 * 1024 * 1024)
+# Playback links are short-lived capabilities bound to one user and one recording.
+PLAYBACK_LINK_SECONDS = env.int("PLAYBACK_LINK_SECONDS", default=300)
+if not 1 <= PLAYBACK_LINK_SECONDS <= 300:
+    raise ImproperlyConfigured("PLAYBACK_LINK_SECONDS must be between 1 and 300")
+# The longest an investigator's grant may run before it must be renewed.
+GRANT_MAX_DAYS = env.int("GRANT_MAX_DAYS", default=180)
 S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default="") or None
 S3_BUCKET = env.str("S3_BUCKET", default="callplatform-recordings")
 S3_REGION = env.str("AWS_DEFAULT_REGION", default="us-east-1")
@@ -187,3 +193,38 @@ LOGGING = {
 }
 RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=365 * 3)
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="US")
+
+# --- Audit trail (issue 4)
+
+
+def _audit_signing_key() -> bytes:
+    """Ed25519 private key (raw 32 bytes) that signs audit checkpoints and exports."""
+    raw = env.str("AUDIT_SIGNING_KEY", default="")
+    if not raw:
+        # WARNING: embedded default only. Derived from SECRET_KEY so that a newcomer's demo
+        # works; anyone who knows SECRET_KEY can forge checkpoints. Set AUDIT_SIGNING_KEY in
+        # every real deployment (infra/deploy/env.example shows how to generate one).
+        return hashlib.sha256(b"audit-signing-key:" + SECRET_KEY.encode()).digest()
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured("AUDIT_SIGNING_KEY must be base64") from exc
+    if len(key) != 32:
+        raise ImproperlyConfigured("AUDIT_SIGNING_KEY must decode to the raw 32-byte Ed25519 private key")
+    return key
+
+
+AUDIT_SIGNING_KEY = _audit_signing_key()
+# Events sealed per transaction; a sealer run loops until nothing is pending.
+AUDIT_SEAL_BATCH_SIZE = env.int("AUDIT_SEAL_BATCH_SIZE", default=1000)
+# Beat re-runs sealing so that events whose after-commit enqueue was lost (broker down) are
+# sealed anyway, and signs a checkpoint of the chain tip.
+AUDIT_SEAL_EVERY_SECONDS = env.float("AUDIT_SEAL_EVERY_SECONDS", default=60.0)
+AUDIT_CHECKPOINT_EVERY_SECONDS = env.float("AUDIT_CHECKPOINT_EVERY_SECONDS", default=300.0)
+# Compliance exports are written here (not to the recordings bucket: reconcile_storage would
+# take them for orphans). Must be shared between web and worker hosts.
+AUDIT_EXPORT_DIR = Path(env.str("AUDIT_EXPORT_DIR", default=str(VAR_DIR / "exports")))
+CELERY_BEAT_SCHEDULE = {
+    "audit-seal": {"task": "audit.seal_events", "schedule": AUDIT_SEAL_EVERY_SECONDS},
+    "audit-checkpoint": {"task": "audit.checkpoint", "schedule": AUDIT_CHECKPOINT_EVERY_SECONDS},
+}

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import serializers
+
+from apps.calls.models import Call
+from apps.common.phone import normalize_phone_number
+
+
+class CallSearch(serializers.Serializer[Any]):
+    inmate = serializers.CharField(max_length=32, required=False, default="")
+    facility = serializers.SlugField(max_length=32, required=False, default="")
+    number = serializers.CharField(max_length=40, required=False, default="")
+    since = serializers.DateTimeField(required=False, default=None)
+    until = serializers.DateTimeField(required=False, default=None)
+
+
+def search_calls(
+    calls: QuerySet[Call],
+    *,
+    inmate: str = "",
+    facility: str = "",
+    number: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    region: str = "US",
+    unmasked: bool = False,
+) -> QuerySet[Call]:
+    """Filter an already-scoped queryset.
+
+    A search by number never matches privileged calls for a caller who may not see their
+    numbers: the hit itself would reveal whom the inmate called.
+    """
+    if inmate:
+        calls = calls.filter(inmate__booking_number=inmate)
+    if facility:
+        calls = calls.filter(facility__code=facility)
+    if number:
+        calls = calls.filter(dialed_number=normalize_phone_number(number, region))
+        if not unmasked:
+            calls = calls.filter(privileged=False)
+    if since:
+        calls = calls.filter(started_at__gte=since)
+    if until:
+        calls = calls.filter(started_at__lt=until)
+    return calls

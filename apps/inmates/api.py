@@ -1,0 +1,132 @@
+"""Staff API for inmates and investigator grants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.audit.services import record_event
+from apps.common.api import Pagination, user_of, validated
+from apps.common.scoping import get_in_scope_or_404
+from apps.facilities.models import facility_perm_q
+from apps.inmates.models import Inmate, InmateUserObjectPermission
+from apps.inmates.services import inmate_grant_create, inmate_grant_revoke
+
+
+class InmateOutput(serializers.ModelSerializer[Inmate]):
+    facility = serializers.SlugRelatedField(slug_field="code", read_only=True)  # type: ignore[var-annotated]
+
+    class Meta:
+        model = Inmate
+        fields = ["id", "facility", "booking_number", "first_name", "last_name"]
+
+
+class GrantOutput(serializers.ModelSerializer[InmateUserObjectPermission]):
+    investigator = serializers.CharField(source="user.username")
+    inmate = InmateOutput(source="content_object")
+    granted_by = serializers.CharField(source="granted_by.username", default=None)
+
+    class Meta:
+        model = InmateUserObjectPermission
+        fields = ["id", "investigator", "inmate", "case_reference", "granted_by", "expires_at", "created_at"]
+
+
+def _paginated(
+    request: Request,
+    view: APIView,
+    queryset: QuerySet[Any],
+    serializer: type[serializers.BaseSerializer[Any]],
+) -> Response:
+    paginator = Pagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+class InmateListView(APIView):
+    @extend_schema(responses={200: InmateOutput(many=True)}, parameters=[OpenApiParameter("q", str)])
+    def get(self, request: Request) -> Response:
+        inmates = Inmate.objects.restrict(user_of(request)).select_related("facility")
+        query = request.query_params.get("q", "").strip()[:64]
+        if query:
+            inmates = inmates.filter(Q(booking_number__iexact=query) | Q(last_name__istartswith=query))
+        return _paginated(request, self, inmates, InmateOutput)
+
+
+class InmateDetailView(APIView):
+    @extend_schema(responses={200: InmateOutput})
+    def get(self, request: Request, inmate_id: int) -> Response:
+        user = user_of(request)
+        inmate = get_in_scope_or_404(
+            Inmate.objects.restrict(user).select_related("facility"),
+            inmate_id,
+            actor=user,
+            action="inmate.view",
+        )
+        with transaction.atomic():
+            record_event(action="inmate.viewed", actor=user, target=inmate, facility_id=inmate.facility_id)
+        return Response(InmateOutput(inmate).data)
+
+
+def grants_visible_to(user: User) -> QuerySet[InmateUserObjectPermission]:
+    """Grants of facilities the user manages, plus the user's own grants."""
+    return InmateUserObjectPermission.objects.filter(
+        facility_perm_q(user, "manage_facility", field="content_object__facility_id") | Q(user_id=user.pk)
+    ).select_related("user", "granted_by", "content_object__facility")
+
+
+def grants_managed_by(user: User) -> QuerySet[InmateUserObjectPermission]:
+    return InmateUserObjectPermission.objects.filter(
+        facility_perm_q(user, "manage_facility", field="content_object__facility_id")
+    ).select_related("user", "content_object")
+
+
+class GrantListView(APIView):
+    class Input(serializers.Serializer[Any]):
+        investigator = serializers.SlugRelatedField(
+            slug_field="username", queryset=User.objects.filter(is_active=True)
+        )
+        inmate = serializers.IntegerField(min_value=1)
+        case_reference = serializers.CharField(max_length=64)
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(
+        responses={200: GrantOutput(many=True)}, parameters=[OpenApiParameter("investigator", str)]
+    )
+    def get(self, request: Request) -> Response:
+        grants = grants_visible_to(user_of(request)).order_by("-created_at", "-id")
+        investigator = request.query_params.get("investigator")
+        if investigator:
+            grants = grants.filter(user__username=investigator)
+        return _paginated(request, self, grants, GrantOutput)
+
+    @extend_schema(request=Input, responses={201: GrantOutput})
+    def post(self, request: Request) -> Response:
+        user = user_of(request)
+        data = validated(self.Input, request)
+        managed = Inmate.objects.restrict(user, "manage_facility")
+        inmate = get_in_scope_or_404(managed, data["inmate"], actor=user, action="grant.create")
+        grant = inmate_grant_create(
+            granted_by=user,
+            investigator=data["investigator"],
+            inmate=inmate,
+            case_reference=data["case_reference"],
+            expires_at=data["expires_at"],
+        )
+        return Response(GrantOutput(grant).data, status=status.HTTP_201_CREATED)
+
+
+class GrantDetailView(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, grant_id: int) -> Response:
+        user = user_of(request)
+        grant = get_in_scope_or_404(grants_managed_by(user), grant_id, actor=user, action="grant.revoke")
+        inmate_grant_revoke(grant=grant, revoked_by=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

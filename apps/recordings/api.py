@@ -1,0 +1,119 @@
+"""Staff API for recordings: list, detail, playback link, stream. Every fetch is scoped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiTypes, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.audit.services import record_event
+from apps.calls.api import StaffCallOutput
+from apps.common.api import user_of
+from apps.common.scoping import get_in_scope_or_404
+from apps.recordings.models import Recording
+from apps.recordings.playback import parse_range, playback_link_issue, recording_stream
+
+
+class RecordingOutput(serializers.ModelSerializer[Recording]):
+    call = StaffCallOutput()
+
+    class Meta:
+        model = Recording
+        fields = [
+            "id",
+            "call",
+            "state",
+            "size_bytes",
+            "sha256",
+            "content_type",
+            "created_at",
+            "retention_until",
+        ]
+
+
+class RecordingCursor(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def _viewable(request: Request) -> Any:
+    return Recording.objects.restrict(user_of(request), "view").select_related(
+        "call", "call__facility", "call__inmate", "call__exempt_number__attorney"
+    )
+
+
+class RecordingListView(APIView):
+    @extend_schema(responses={200: RecordingOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        paginator = RecordingCursor()
+        page = paginator.paginate_queryset(_viewable(request), request, view=self)
+        data = RecordingOutput(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+
+class RecordingDetailView(APIView):
+    @extend_schema(responses={200: RecordingOutput})
+    def get(self, request: Request, recording_id: int) -> Response:
+        user = user_of(request)
+        recording = get_in_scope_or_404(_viewable(request), recording_id, actor=user, action="recording.view")
+        with transaction.atomic():
+            record_event(
+                action="recording.viewed",
+                actor=user,
+                target=recording,
+                facility_id=recording.call.facility_id,
+            )
+        return Response(RecordingOutput(recording, context={"request": request}).data)
+
+
+class PlaybackView(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "PlaybackLink", {"url": serializers.CharField(), "expires_at": serializers.DateTimeField()}
+            )
+        },
+    )
+    def post(self, request: Request, recording_id: int) -> Response:
+        user = user_of(request)
+        playable = Recording.objects.restrict(user, "play").select_related("call")
+        recording = get_in_scope_or_404(playable, recording_id, actor=user, action="recording.play")
+        link = playback_link_issue(user=user, recording=recording)
+        return Response({"url": request.build_absolute_uri(link.url), "expires_at": link.expires_at})
+
+
+class StreamView(APIView):
+    """The target of a playback link: authenticated as the same user, re-checked every time."""
+
+    @extend_schema(responses={(200, "audio/*"): OpenApiTypes.BINARY})
+    def get(self, request: Request, recording_id: int) -> StreamingHttpResponse:
+        user = user_of(request)
+        playable = Recording.objects.restrict(user, "play").select_related("call")
+        recording = get_in_scope_or_404(playable, recording_id, actor=user, action="recording.stream")
+        byte_range = parse_range(request.headers.get("Range"), recording.size_bytes)
+        chunks = recording_stream(
+            user=user, recording=recording, token=request.query_params.get("t", ""), byte_range=byte_range
+        )
+        response = StreamingHttpResponse(
+            chunks, content_type=recording.content_type, status=206 if byte_range else 200
+        )
+        response["Accept-Ranges"] = "bytes"
+        response["Cache-Control"] = "no-store"
+        response["Content-Disposition"] = "inline"
+        if byte_range:
+            first, last = byte_range
+            response["Content-Range"] = f"bytes {first}-{last}/{recording.size_bytes}"
+            response["Content-Length"] = str(last - first + 1)
+        else:
+            response["Content-Length"] = str(recording.size_bytes)
+        return response

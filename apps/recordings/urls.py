@@ -1,0 +1,10 @@
+from django.urls import path
+
+from apps.recordings import api
+
+urlpatterns = [
+    path("recordings/", api.RecordingListView.as_view(), name="recording-list"),
+    path("recordings/<int:recording_id>/", api.RecordingDetailView.as_view(), name="recording-detail"),
+    path("recordings/<int:recording_id>/playback/", api.PlaybackView.as_view(), name="recording-playback"),
+    path("recordings/<int:recording_id>/stream/", api.StreamView.as_view(), name="recording-stream"),
+]
