@@ -21,20 +21,26 @@ def validate_region(value: str) -> None:
         raise ValidationError(f"'{value}' is not a supported phone region (e.g. US).")
 
 
-def facility_perm_q(user: User | AnonymousUser, codename: str, field: str = "pk") -> Q:
-    """A filter for rows whose facility (``field``) ``user`` holds ``facilities.<codename>``
-    on, directly or through a group: two semi-joins on indexed integer columns.
+def facility_ids_with_perm(user: User | AnonymousUser, codename: str) -> list[int]:
+    """Ids of the facilities on which ``user`` holds ``facilities.<codename>``, directly or
+    through a group. Superusers get no shortcut: a superuser is not a back door (I2).
 
-    Superusers get no shortcut: a superuser is not a back door to recordings (I2).
+    Resolved to a short list first, so that the query using it gets a literal ``IN (...)``
+    the planner can serve from an index, instead of a correlated subplan run for every row.
     """
     if not user.is_authenticated or not user.is_active:
-        return Q(pk__in=[])
+        return []
     perm = {"permission__codename": codename, "permission__content_type__app_label": "facilities"}
     direct = FacilityUserObjectPermission.objects.filter(user_id=user.pk, **perm)
     via_group = FacilityGroupObjectPermission.objects.filter(group__user=user.pk, **perm)
-    return Q(**{f"{field}__in": direct.values("content_object_id")}) | Q(
-        **{f"{field}__in": via_group.values("content_object_id")}
-    )
+    ids = set(direct.values_list("content_object_id", flat=True))
+    ids.update(via_group.values_list("content_object_id", flat=True))
+    return sorted(ids)
+
+
+def facility_perm_q(user: User | AnonymousUser, codename: str, field: str = "pk") -> Q:
+    """Rows whose facility (``field``) ``user`` holds ``facilities.<codename>`` on."""
+    return Q(**{f"{field}__in": facility_ids_with_perm(user, codename)})
 
 
 class FacilityQuerySet(models.QuerySet["Facility"]):

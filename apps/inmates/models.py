@@ -68,12 +68,16 @@ class InmateGroupObjectPermission(GroupObjectPermissionBase):
 
 
 def inmate_grant_q(user: User | AnonymousUser, codename: str, field: str = "pk") -> Q:
-    """Rows whose inmate (``field``) ``user`` holds an unexpired ``inmates.<codename>`` grant on."""
+    """Rows whose inmate (``field``) ``user`` holds an unexpired ``inmates.<codename>`` grant on.
+
+    The grant ids are resolved first (an indexed lookup on user, permission, expiry), so the
+    main query gets an index-friendly literal list; the expiry is checked at query time.
+    """
     if not user.is_authenticated or not user.is_active:
-        return Q(pk__in=[])
+        return Q(**{f"{field}__in": []})
     grants = InmateUserObjectPermission.objects.filter(
         user_id=user.pk,
         permission__codename=codename,
         permission__content_type__app_label="inmates",
     ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=Now()))
-    return Q(**{f"{field}__in": grants.values("content_object_id")})
+    return Q(**{f"{field}__in": list(grants.values_list("content_object_id", flat=True))})

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiTypes, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -52,10 +52,16 @@ def _viewable(request: Request) -> Any:
 
 
 class RecordingListView(APIView):
-    @extend_schema(responses={200: RecordingOutput(many=True)})
+    @extend_schema(
+        responses={200: RecordingOutput(many=True)},
+        parameters=[OpenApiParameter("playable", bool, description="only what the caller may play")],
+    )
     def get(self, request: Request) -> Response:
         paginator = RecordingCursor()
-        page = paginator.paginate_queryset(_viewable(request), request, view=self)
+        recordings = _viewable(request)
+        if request.query_params.get("playable") in {"1", "true"}:
+            recordings = recordings & Recording.objects.restrict(user_of(request), "play")
+        page = paginator.paginate_queryset(recordings, request, view=self)
         data = RecordingOutput(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
 

@@ -27,13 +27,13 @@ class RecordingQuerySet(models.QuerySet["Recording"]):
         an unexpired grant on the inmate OR, rarely, on the recording itself). The deny layer
         overrides every grant, for superusers too.
         """
-        scope = facility_perm_q(user, "view_facility_calls", field="call__facility_id")
+        scope = facility_perm_q(user, "view_facility_calls", field="facility_id")
         if action == "view":
             return self.filter(scope)
         if action == "play":
             granted = (
-                facility_perm_q(user, "play_facility_recordings", field="call__facility_id")
-                | inmate_grant_q(user, "play_inmate_recordings", field="call__inmate_id")
+                facility_perm_q(user, "play_facility_recordings", field="facility_id")
+                | inmate_grant_q(user, "play_inmate_recordings", field="inmate_id")
                 | recording_grant_q(user)
             )
             return self.filter(state=RecordingState.STORED, call__privileged=False).filter(granted)
@@ -51,6 +51,12 @@ class Recording(models.Model):
     """
 
     call = models.OneToOneField(Call, on_delete=models.PROTECT, related_name="recording")
+    # Copies of the call's facility and inmate (which never change), so that scoped lists are
+    # served from (facility, id) and (inmate, id) indexes of this table alone.
+    facility = models.ForeignKey(
+        "facilities.Facility", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    inmate = models.ForeignKey("inmates.Inmate", on_delete=models.PROTECT, related_name="+", db_index=False)
     storage_backend = models.CharField(max_length=8)
     # Random; reveals nothing about the inmate, the facility or the number.
     storage_key = models.CharField(max_length=128, unique=True)
@@ -74,7 +80,11 @@ class Recording(models.Model):
             ("review_quarantine", "Can review quarantined recordings and privileged calls"),
             ("play_recording", "Can play this recording (per-recording exception grant)"),
         ]
-        indexes = [models.Index(fields=["state", "created_at"])]
+        indexes = [
+            models.Index(fields=["state", "created_at"]),
+            models.Index(fields=["facility", "-id"], name="recording_facility_id_idx"),
+            models.Index(fields=["inmate", "-id"], name="recording_inmate_id_idx"),
+        ]
         constraints = [
             models.CheckConstraint(name="recording_size_positive", condition=models.Q(size_bytes__gt=0)),
             models.CheckConstraint(
@@ -119,4 +129,4 @@ def recording_grant_q(user: User | AnonymousUser) -> Q:
         permission__codename="play_recording",
         permission__content_type__app_label="recordings",
     ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=Now()))
-    return Q(pk__in=grants.values("content_object_id"))
+    return Q(pk__in=list(grants.values_list("content_object_id", flat=True)))

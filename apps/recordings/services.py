@@ -141,6 +141,8 @@ def _store_under_lock(
                 written = True
                 recording = Recording.objects.create(
                     call=call,
+                    facility_id=call.facility_id,
+                    inmate_id=call.inmate_id,
                     storage_backend=storage.name,
                     storage_key=key,
                     size_bytes=size,
