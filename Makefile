@@ -11,6 +11,7 @@ venv:
 
 demo: venv
 	@$(MANAGE) migrate --noinput -v0
+	@$(MANAGE) collectstatic --noinput -v0
 	@$(MANAGE) seed_demo
 	@echo "--- simulating calls through the switch API"
 	@$(MANAGE) simulate_calls --calls $${CALLS:-200}
@@ -25,6 +26,7 @@ typecheck: venv
 	.venv/bin/mypy
 
 test: venv lint typecheck
+	@infra/browser.sh
 	@$(SERVICES_ENV); export REQUIRE_SERVICES=1; \
 	  echo "services: DATABASE_URL=$$DATABASE_URL CELERY_BROKER_URL=$$CELERY_BROKER_URL S3_ENDPOINT_URL=$$S3_ENDPOINT_URL"; \
 	  .venv/bin/pytest $(PYTEST_ARGS)

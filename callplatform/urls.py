@@ -13,9 +13,13 @@ api_v1 = [
     path("", include("apps.registry.urls")),
     path("", include("apps.recordings.urls")),
     path("", include("apps.inmates.urls")),
+    path("", include("apps.access.urls")),
+    path("audit/", include("apps.audit.urls")),
 ]
 
 urlpatterns = [
+    path("", include("apps.portal.urls")),
+    path("attorney/", include("apps.attorneys.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -177,3 +177,14 @@ def actor(username: str, *groups: str) -> Actor:
     for group in groups:
         user.groups.add(role_groups[group])
     return Actor(user, _client_for(user))
+
+
+@pytest.fixture
+def celery_eager() -> Iterator[None]:
+    """Run tasks in-process for tests about what a task does (not about delivery)."""
+    from callplatform.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -16,7 +16,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     INVESTIGATOR: [],
     PRIVILEGE_OFFICER: ["recordings.review_quarantine"],
     REGISTRY_CLERK: ["registry.verify_exemptnumber", "registry.view_exemptnumber"],
-    AUDITOR: ["audit.view_auditevent"],
+    AUDITOR: ["audit.view_auditevent", "audit.export_auditevent"],
 }
 
 # Object permissions on a Facility that each role is given for the facilities it works at.

@@ -1,14 +1,30 @@
 from __future__ import annotations
 
-from django.contrib import admin
-from django.http import HttpRequest
+from typing import Any
 
-from apps.audit.models import AuditEvent
+from django.contrib import admin
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+
+from apps.audit.models import AuditEvent, Checkpoint
+from apps.audit.services import record_event
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the trail is append-only for everyone, superusers included."""
+class AuditEventAdmin(_ReadOnly):
+    """Read-only: the trail is append-only for everyone, superusers included. Every read of
+    the trail here is itself audited, as it is through the API."""
 
     list_display = [
         "id",
@@ -23,11 +39,35 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ["action", "outcome"]
     search_fields = ["actor_label", "target_id", "request_id"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        with transaction.atomic():
+            record_event(
+                action="audit.events_read",
+                actor=request.user,
+                details={"via": "admin", "query": request.GET.urlencode()[:500]},
+            )
+        return super().changelist_view(request, extra_context)
 
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        with transaction.atomic():
+            record_event(
+                action="audit.event_read",
+                actor=request.user,
+                target_type="audit.auditevent",
+                target_id=str(object_id)[:64],
+                details={"via": "admin"},
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
 
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+
+@admin.register(Checkpoint)
+class CheckpointAdmin(_ReadOnly):
+    list_display = ["sequence", "hash", "created_at", "key_id"]

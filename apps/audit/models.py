@@ -16,7 +16,11 @@ class AuditEvent(models.Model):
 
     ``id`` is the capture order. Sealing (a Celery task) later assigns ``sequence`` and the
     hash chain fields; until then ``sequence`` is NULL. Rows are append-only: the application
-    never updates an event except to seal it once.
+    never updates an event except to seal it once (a PostgreSQL trigger enforces this).
+
+    ``actor`` is DO_NOTHING without a database constraint: deleting a user must neither fail
+    nor rewrite sealed history (the actor id is part of the hash); ``actor_label`` keeps the
+    name.
     """
 
     created_at = models.DateTimeField(db_index=True)
@@ -24,7 +28,7 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
         related_name="+",
         db_constraint=False,
     )
@@ -57,6 +61,83 @@ class AuditEvent(models.Model):
                 condition=models.Q(sequence__isnull=True) | ~models.Q(hash=""),
             ),
         ]
+        permissions = [("export_auditevent", "Can export the audit trail")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} by {self.actor_label or '-'}"
+
+
+class ChainHead(models.Model):
+    """The singleton row (pk=1) every sealer locks, so only one sealer extends the chain.
+
+    A row lock (SELECT ... FOR UPDATE) rather than an advisory lock because it also serialises
+    sealers on SQLite (the first UPDATE takes the database write lock). The sealed events
+    themselves stay the source of truth for the tip; these columns are informational.
+    """
+
+    last_sequence = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"chain head at {self.last_sequence}"
+
+
+class Checkpoint(models.Model):
+    """A signed statement "the chain had hash H at sequence N at time T" (Ed25519).
+
+    Checkpoints are what catches a truncated tail: removing the newest events leaves a chain
+    that is internally valid, but no longer reaches a signed (sequence, hash).
+    """
+
+    sequence = models.BigIntegerField(unique=True)
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=128)
+
+    class Meta:
+        ordering = ["sequence"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.sequence}"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class AuditExport(models.Model):
+    """An auditor's request for a compliance export of the trail, built by a Celery job."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_exports"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=ExportStatus.choices, default=ExportStatus.PENDING)
+    total = models.BigIntegerField(null=True, blank=True)
+    written = models.BigIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"audit export {self.pk} ({self.status})"
+
+    @property
+    def progress(self) -> float:
+        if self.status == ExportStatus.DONE:
+            return 1.0
+        if not self.total:
+            return 0.0
+        return min(1.0, self.written / self.total)

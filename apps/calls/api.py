@@ -14,6 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.access.models import QuotaKind
+from apps.access.quotas import metered
 from apps.audit.services import record_event
 from apps.calls import services
 from apps.calls.models import Call
@@ -113,7 +115,8 @@ class CallSetupView(APIView):
         calls = search_calls(_staff_calls(request), **filters, unmasked=unmasked)
         paginator = Pagination()
         page = paginator.paginate_queryset(calls, request, view=self)
-        with transaction.atomic():
+        rows = len(page or [])
+        with metered(user=user_of(request), charges=[(QuotaKind.CALL_ROWS, rows)], facility_id=None):
             record_event(
                 action="calls.searched",
                 actor=user_of(request),

@@ -33,9 +33,6 @@ def call_setup(
     The decision is taken against the registry as it is *now*; the storage gate checks again.
     """
     number = normalize_phone_number(dialed_number, facility.phone_region)
-    existing = _existing_call(facility, switch_call_id, booking_number, number)
-    if existing is not None:
-        return existing, False
     inmate = Inmate.objects.filter(facility=facility, booking_number=booking_number).first()
     if inmate is None:
         raise UnknownInmateError(booking_number=booking_number)
@@ -61,7 +58,8 @@ def call_setup(
                 details={"decision": call.decision, "reason": call.reason},
             )
     except IntegrityError:
-        # A concurrent retry created it first.
+        # A retry (or a concurrent duplicate): the insert is tried first because new calls are
+        # the common case; only a replay pays for the lookup.
         existing = _existing_call(facility, switch_call_id, booking_number, number)
         if existing is None:
             raise

@@ -18,6 +18,8 @@ from django.db import transaction
 from guardian.shortcuts import assign_perm
 from rest_framework.authtoken.models import Token
 
+from apps.access.canaries import canaries_plant
+from apps.access.models import Canary
 from apps.accounts.roles import ROLE_FACILITY_PERMISSIONS, ROLES, ensure_role_groups
 from apps.facilities.models import Facility, SwitchAccount
 from apps.inmates.models import Inmate
@@ -175,4 +177,10 @@ def seed_demo() -> SeedResult:
         result.attorneys.append(
             {"username": username, "password": demo_password(username), "token": token, "numbers": numbers}
         )
+    if not Canary.objects.exists():
+        planter, _ = User.objects.get_or_create(
+            username="system-canary-planter", defaults={"is_active": False}
+        )
+        for facility in facilities:
+            canaries_plant(facility=facility, count=1, actor=planter)
     return result

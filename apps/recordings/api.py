@@ -45,10 +45,11 @@ class RecordingCursor(CursorPagination):
     max_page_size = 200
 
 
+_DISPLAY_RELATED = ["call", "call__facility", "call__inmate", "call__exempt_number__attorney"]
+
+
 def _viewable(request: Request) -> Any:
-    return Recording.objects.restrict(user_of(request), "view").select_related(
-        "call", "call__facility", "call__inmate", "call__exempt_number__attorney"
-    )
+    return Recording.objects.restrict(user_of(request), "view").select_related(*_DISPLAY_RELATED)
 
 
 class RecordingListView(APIView):
@@ -58,10 +59,17 @@ class RecordingListView(APIView):
     )
     def get(self, request: Request) -> Response:
         paginator = RecordingCursor()
-        recordings = _viewable(request)
-        if request.query_params.get("playable") in {"1", "true"}:
-            recordings = recordings & Recording.objects.restrict(user_of(request), "play")
-        page = paginator.paginate_queryset(recordings, request, view=self)
+        user = user_of(request)
+        action = "play" if request.query_params.get("playable") in {"1", "true"} else "view"
+        # Two steps: the page of ids from the scope indexes alone (index-only), then the rows.
+        ids = (
+            paginator.paginate_queryset(
+                Recording.objects.restrict(user, action).only("id"), request, view=self
+            )
+            or []
+        )
+        rows = Recording.objects.select_related(*_DISPLAY_RELATED).in_bulk([r.pk for r in ids])
+        page = [rows[r.pk] for r in ids]
         data = RecordingOutput(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
 

@@ -23,9 +23,11 @@ class RecordingQuerySet(models.QuerySet["Recording"]):
     def restrict(self, user: User | AnonymousUser, action: str) -> RecordingQuerySet:
         """Recordings ``user`` may ``view`` (metadata) or ``play`` (audio), as one SQL filter.
 
-        Play = the deny layer (stored, not privileged) AND (a facility-wide play permission OR
-        an unexpired grant on the inmate OR, rarely, on the recording itself). The deny layer
-        overrides every grant, for superusers too.
+        Play = the deny layer (state "stored") AND (a facility-wide play permission OR an
+        unexpired grant on the inmate OR, rarely, on the recording itself). The deny layer
+        overrides every grant, for superusers too. "stored" is enough: a recording of a
+        privileged call is quarantined in the transaction that makes it privileged, and the
+        database refuses a stored one (trigger from migration 0002).
         """
         scope = facility_perm_q(user, "view_facility_calls", field="facility_id")
         if action == "view":
@@ -36,7 +38,8 @@ class RecordingQuerySet(models.QuerySet["Recording"]):
                 | inmate_grant_q(user, "play_inmate_recordings", field="inmate_id")
                 | recording_grant_q(user)
             )
-            return self.filter(state=RecordingState.STORED, call__privileged=False).filter(granted)
+            # A grant works only while its holder is still assigned to the facility.
+            return self.filter(scope).filter(state=RecordingState.STORED).filter(granted)
         raise ValueError(f"unknown action {action!r}")
 
 
@@ -82,8 +85,13 @@ class Recording(models.Model):
         ]
         indexes = [
             models.Index(fields=["state", "created_at"]),
-            models.Index(fields=["facility", "-id"], name="recording_facility_id_idx"),
-            models.Index(fields=["inmate", "-id"], name="recording_inmate_id_idx"),
+            # INCLUDE lets scoped pages be found by an index-only scan (ids first, rows after).
+            models.Index(
+                fields=["facility", "-id"], name="recording_facility_id_idx", include=["state", "inmate"]
+            ),
+            models.Index(
+                fields=["inmate", "-id"], name="recording_inmate_id_idx", include=["state", "facility"]
+            ),
         ]
         constraints = [
             models.CheckConstraint(name="recording_size_positive", condition=models.Q(size_bytes__gt=0)),
@@ -130,3 +138,58 @@ def recording_grant_q(user: User | AnonymousUser) -> Q:
         permission__content_type__app_label="recordings",
     ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=Now()))
     return Q(pk__in=list(grants.values_list("content_object_id", flat=True)))
+
+
+class Tombstone(models.Model):
+    """What remains of a purged recording: enough to prove what was destroyed, by whom and why,
+    and nothing that could restore it (the wrapped key and the object are gone)."""
+
+    recording = models.OneToOneField(Recording, on_delete=models.PROTECT, related_name="tombstone")
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField()
+    purged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    purged_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+
+    def __str__(self) -> str:
+        return f"tombstone of recording {self.recording_id}"
+
+
+class ReviewAction(models.TextChoices):
+    RELEASE = "release"
+    PURGE = "purge"
+
+
+class ReviewDecision(models.Model):
+    """A privilege officer's proposal to release or purge a quarantined recording; it takes
+    effect only when a *different* officer confirms it (checked by the database)."""
+
+    recording = models.ForeignKey(Recording, on_delete=models.PROTECT, related_name="review_decisions")
+    action = models.CharField(max_length=8, choices=ReviewAction.choices)
+    reason = models.TextField()
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(default=timezone.now)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="review_confirmed_by_another_officer",
+                condition=models.Q(confirmed_by__isnull=True) | ~models.Q(confirmed_by=models.F("proposed_by")),
+            ),
+            models.UniqueConstraint(
+                fields=["recording"],
+                condition=models.Q(confirmed_by__isnull=True),
+                name="review_one_open_decision_per_recording",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} of recording {self.recording_id} ({'confirmed' if self.confirmed_by_id else 'proposed'})"

@@ -21,6 +21,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.access.models import QuotaKind
+from apps.access.quotas import metered
 from apps.audit.services import record_event
 from apps.common.errors import DomainError, NotFoundError
 from apps.recordings import crypto
@@ -52,12 +54,13 @@ def playback_link_issue(*, user: User, recording: Recording) -> PlaybackLink:
     """Issue a link for a recording already fetched through restrict(user, "play")."""
     token = signing.dumps({"r": recording.pk, "u": user.pk, "n": secrets.token_hex(8)}, salt=_SALT)
     expires_at = timezone.now() + timedelta(seconds=settings.PLAYBACK_LINK_SECONDS)
-    with transaction.atomic():
+    charges = [(QuotaKind.PLAYBACK, 1), (QuotaKind.PLAYBACK_BYTES, recording.size_bytes)]
+    with metered(user=user, charges=charges, facility_id=recording.facility_id, target=recording):
         record_event(
             action="recording.playback_link_issued",
             actor=user,
             target=recording,
-            facility_id=recording.call.facility_id,
+            facility_id=recording.facility_id,
             details={"expires_at": expires_at.isoformat(), "link": _fingerprint(token)},
         )
     url = reverse("recording-stream", kwargs={"recording_id": recording.pk})

@@ -42,6 +42,7 @@ from apps.recordings.errors import (
 )
 from apps.recordings.models import Recording, RecordingState
 from apps.recordings.storage import CHUNK_SIZE, get_storage
+from apps.registry.models import CLAIM_QUARANTINE_PREFIX
 from apps.registry.privilege import PrivilegeDecision, is_privileged, lock_number
 
 logger = logging.getLogger(__name__)
@@ -135,10 +136,13 @@ def _store_under_lock(
                 _mark_refused(call=call, decision=decision, actor=actor, stage="under_lock")
                 refused = True
             else:
+                # Definitive: we hold the call's row lock, so no other upload can commit now.
                 if Recording.objects.filter(call_id=call.pk).exists():
                     raise RecordingExistsError()
                 storage.put(key, spool, size=size, data_key=data_key)
                 written = True
+                # A pending inmate claim on the number: stored, but into quarantine on arrival.
+                arrival = _arrival_state(decision)
                 recording = Recording.objects.create(
                     call=call,
                     facility_id=call.facility_id,
@@ -151,13 +155,20 @@ def _store_under_lock(
                     encryption=storage.encryption,
                     wrapped_key=crypto.wrap_data_key(data_key, storage_key=key),
                     retention_until=timezone.now() + timedelta(days=settings.RECORDING_RETENTION_DAYS),
+                    **arrival,
                 )
                 record_event(
                     action="recording.stored",
                     actor=actor,
                     target=recording,
                     facility_id=call.facility_id,
-                    details={"call_id": call.pk, "size_bytes": size, "sha256": digest},
+                    details={
+                        "call_id": call.pk,
+                        "size_bytes": size,
+                        "sha256": digest,
+                        "state": recording.state,
+                        **({"claim_id": decision.claim_id} if decision.quarantine_on_arrival else {}),
+                    },
                 )
     except BaseException:
         if written:
@@ -166,6 +177,16 @@ def _store_under_lock(
     if refused:
         raise PrivilegedCallError()
     return recording
+
+
+def _arrival_state(decision: PrivilegeDecision) -> dict[str, object]:
+    if not decision.quarantine_on_arrival:
+        return {"state": RecordingState.STORED}
+    return {
+        "state": RecordingState.QUARANTINED,
+        "quarantined_at": timezone.now(),
+        "quarantine_reason": f"{CLAIM_QUARANTINE_PREFIX}{decision.claim_id}",
+    }
 
 
 def _refuse(*, call: Call, actor: User, stage: str) -> None:

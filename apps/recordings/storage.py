@@ -145,6 +145,7 @@ def _slice(chunks: Iterator[bytes], first: int, last: int) -> Iterator[bytes]:
 class S3Storage:
     name = "s3"
     encryption = "sse-c-aes256"
+    MULTIPART_THRESHOLD = 16 * CHUNK_SIZE
 
     def __init__(self, client: S3Client, bucket: str) -> None:
         self.client = client
@@ -158,9 +159,19 @@ class S3Storage:
         from botocore.exceptions import BotoCoreError, ClientError
 
         extra = {**self._sse(data_key), "ContentType": "application/octet-stream"}
-        config = TransferConfig(multipart_threshold=16 * CHUNK_SIZE, multipart_chunksize=8 * CHUNK_SIZE)
         try:
-            self.client.upload_fileobj(body, self.bucket, _checked_key(key), ExtraArgs=extra, Config=config)
+            if size <= self.MULTIPART_THRESHOLD:
+                # One request; s3transfer's manager and thread pool cost more than the put.
+                self.client.put_object(
+                    Bucket=self.bucket, Key=_checked_key(key), Body=body, ContentLength=size, **extra
+                )  # type: ignore[arg-type]
+            else:
+                config = TransferConfig(
+                    multipart_threshold=self.MULTIPART_THRESHOLD, multipart_chunksize=8 * CHUNK_SIZE
+                )
+                self.client.upload_fileobj(
+                    body, self.bucket, _checked_key(key), ExtraArgs=extra, Config=config
+                )
         except (BotoCoreError, ClientError) as exc:
             raise StorageUnavailableError() from exc
 

@@ -12,10 +12,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.api import Pagination, user_of, validated
+from apps.common.errors import NotFoundError
 from apps.common.scoping import get_in_scope_or_404
 from apps.facilities.models import Facility
+from apps.facilities.permissions import IsSwitchAccount, switch_facility
 from apps.registry import services
-from apps.registry.models import ExemptNumber, ExemptStatus
+from apps.registry.claims import claim_report
+from apps.registry.models import ExemptNumber, ExemptStatus, InmateClaim
 from apps.registry.permissions import IsAttorney, IsRegistryClerk
 
 
@@ -163,3 +166,42 @@ class RegistryRejectView(APIView):
             exempt_number_id=exempt.pk, clerk=user_of(request), reason=data["reason"]
         )
         return Response(ClerkExemptNumberOutput(exempt).data)
+
+
+class InmateClaimOutput(serializers.ModelSerializer[InmateClaim]):
+    facility: serializers.SlugRelatedField[Facility] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    inmate = serializers.SlugRelatedField(slug_field="booking_number", read_only=True)  # type: ignore[var-annotated]
+
+    class Meta:
+        model = InmateClaim
+        fields = ["id", "facility", "inmate", "number", "status", "created_at"]
+
+
+class InmateClaimView(APIView):
+    """The switch reports that an inmate names a number as their attorney's. The facility is
+    the switch's own (its service account is bound to one); calls from it to the number are
+    recorded into quarantine until a registry clerk decides the claim."""
+
+    permission_classes = [IsSwitchAccount]
+
+    class Input(serializers.Serializer[Any]):
+        inmate = serializers.CharField(max_length=32)
+        number = serializers.CharField(max_length=40)
+        facility = serializers.CharField(
+            max_length=32, required=False, help_text="Optional; must be the switch's own facility."
+        )
+
+    @extend_schema(request=Input, responses={201: InmateClaimOutput, 200: InmateClaimOutput})
+    def post(self, request: Request) -> Response:
+        data = validated(self.Input, request)
+        facility = switch_facility(request.user)
+        if data.get("facility") not in (None, facility.code):
+            raise NotFoundError()
+        claim, created = claim_report(
+            facility=facility, booking_number=data["inmate"], number=data["number"], actor=user_of(request)
+        )
+        return Response(
+            InmateClaimOutput(claim).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )

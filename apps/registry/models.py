@@ -16,6 +16,7 @@ class Attorney(models.Model):
     bar_state = models.CharField(max_length=2)
     firm = models.CharField(max_length=200, blank=True)
     contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -61,6 +62,9 @@ class ExemptNumber(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     decided_reason = models.TextField(blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Renewal of a verified registration (before or after its window ends) waits for a clerk.
+    renewal_requested_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -98,3 +102,99 @@ class ExemptNumber(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} ({self.status})"
+
+
+class ClaimStatus(models.TextChoices):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class InmateClaim(models.Model):
+    """The switch reports "the inmate says this number is their attorney".
+
+    While a claim is pending, calls from its facility to the number are recorded straight into
+    quarantine (stored, readable by no one). A clerk decides it: verification makes the number
+    privileged for the facility and purges those recordings; rejection releases them.
+    """
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
+    inmate = models.ForeignKey("inmates.Inmate", on_delete=models.PROTECT, related_name="+")
+    number = models.CharField(max_length=16)
+    status = models.CharField(max_length=16, choices=ClaimStatus.choices, default=ClaimStatus.PENDING)
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="claim_number_is_e164", condition=models.Q(number__regex=r"^\+[1-9][0-9]{1,14}$")
+            ),
+            # One open claim per number and facility: a repeated report joins the open one.
+            models.UniqueConstraint(
+                fields=["facility", "number"],
+                condition=models.Q(status="pending"),
+                name="claim_one_pending_per_facility_number",
+            ),
+            models.CheckConstraint(
+                name="claim_decided_has_decider",
+                condition=models.Q(status="pending")
+                | models.Q(decided_by__isnull=False, decided_at__isnull=False),
+            ),
+        ]
+        indexes = [models.Index(fields=["number", "status"])]
+
+    def __str__(self) -> str:
+        return f"claim {self.pk} on {self.number} ({self.status})"
+
+    @property
+    def quarantine_reason(self) -> str:
+        return f"{CLAIM_QUARANTINE_PREFIX}{self.pk}"
+
+
+CLAIM_QUARANTINE_PREFIX = "pending inmate claim #"
+
+
+class Evidence(models.Model):
+    """A letterhead or bar card backing a registration: encrypted at rest, never public."""
+
+    exempt_number = models.ForeignKey(ExemptNumber, on_delete=models.PROTECT, related_name="evidence")
+    storage_key = models.CharField(max_length=128, unique=True)
+    content_type = models.CharField(max_length=32)
+    size_bytes = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    wrapped_key = models.BinaryField()
+    original_name = models.CharField(max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"evidence {self.pk} for registration {self.exempt_number_id}"
+
+
+class PrivilegeFlag(models.Model):
+    """An attorney's statement that a past call was privileged; matching recordings are
+    quarantined at once and wait for privilege officers (apps.recordings.review)."""
+
+    attorney = models.ForeignKey(Attorney, on_delete=models.PROTECT, related_name="flags")
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
+    booking_number = models.CharField(max_length=32)
+    number = models.CharField(max_length=16)
+    call_date = models.DateField()
+    matched_recordings = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"privilege flag {self.pk} ({self.number} on {self.call_date})"

@@ -9,7 +9,7 @@ from django.db.models import Q
 
 from apps.common.locks import advisory_xact_lock
 from apps.common.phone import normalize_phone_number
-from apps.registry.models import ExemptNumber, ExemptStatus
+from apps.registry.models import ClaimStatus, ExemptNumber, ExemptStatus, InmateClaim
 
 LOCK_NAMESPACE = "exempt-number"
 
@@ -19,6 +19,10 @@ class PrivilegeDecision:
     privileged: bool
     reason: str
     exempt_number_id: int | None = None
+    # Not privileged (yet), but an inmate's claim on the number is pending: the audio is
+    # stored straight into quarantine, readable by no one until a clerk decides the claim.
+    quarantine_on_arrival: bool = False
+    claim_id: int | None = None
 
 
 def lock_number(number_e164: str) -> None:
@@ -38,7 +42,9 @@ def is_privileged(
     ``number`` may be written in any format; it is normalised first, so formatting can never
     hide a registered number. Privileged means: a verified registration, global or for this
     facility, whose effective window contains ``at``. Expiry needs no job: the window is part
-    of the query. Run it under ``lock_number`` when the answer guards a write.
+    of the query. A *verified* inmate claim makes the number privileged for the claim's
+    facility; a *pending* one sets ``quarantine_on_arrival``. Run it under ``lock_number`` when
+    the answer guards a write.
     """
     e164 = normalize_phone_number(number, region)
     scope = Q(facility__isnull=True)
@@ -53,4 +59,12 @@ def is_privileged(
     )
     if match is not None:
         return PrivilegeDecision(True, "verified_attorney_number", match)
+    claims = InmateClaim.objects.filter(number=e164)
+    if facility_id is not None:
+        claims = claims.filter(facility_id=facility_id)
+    if claims.filter(status=ClaimStatus.VERIFIED).exists():
+        return PrivilegeDecision(True, "verified_inmate_claim")
+    pending = claims.filter(status=ClaimStatus.PENDING).order_by("pk").values_list("id", flat=True).first()
+    if pending is not None:
+        return PrivilegeDecision(False, "pending_inmate_claim", quarantine_on_arrival=True, claim_id=pending)
     return PrivilegeDecision(False, "not_exempt")

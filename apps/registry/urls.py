@@ -20,4 +20,5 @@ urlpatterns = [
         api.RegistryRejectView.as_view(),
         name="registry-number-reject",
     ),
+    path("registry/claims/", api.InmateClaimView.as_view(), name="registry-claims"),
 ]

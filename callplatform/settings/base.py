@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -23,7 +24,7 @@ SECRET_KEY = env.str("SECRET_KEY", default="insecure-embedded-default-do-not-use
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "testserver"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "apps.common.admin_site.SuperuserAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "guardian",
+    "axes",
     "apps.common",
     "apps.audit",
     "apps.facilities",
@@ -40,12 +42,16 @@ INSTALLED_APPS = [
     "apps.registry",
     "apps.calls",
     "apps.recordings",
+    "apps.access",
     "apps.accounts",
     "apps.demo",
+    "apps.portal",
+    "apps.attorneys",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.common.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -53,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a locked-out login into the lockout page (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "callplatform.urls"
@@ -79,6 +87,9 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Persistent connections: a new PostgreSQL connection costs more than a whole call setup.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # Writers wait for each other instead of failing with "database is locked".
@@ -86,6 +97,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses any login attempt while the username+IP pair is locked out.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -105,12 +118,22 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise serves static files from the app itself (the portal has no build step). With
+# finders on, it needs no collectstatic (demo, tests); production turns them off.
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+
+# --- Login throttling (django-axes): 5 failures per username+IP pair lock it for 15 minutes.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_CALLABLE = "apps.portal.views.locked_out"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.common.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -194,6 +217,54 @@ LOGGING = {
 RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=365 * 3)
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="US")
 
+# --- Registry and attorney portal (issue 5)
+# E-mail: the console by default; EMAIL_URL (smtp://user:pass@host:587, +tls) or the
+# EMAIL_BACKEND / EMAIL_HOST / EMAIL_PORT / EMAIL_HOST_USER / EMAIL_HOST_PASSWORD /
+# EMAIL_USE_TLS variables for SMTP.
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+    EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="registry@callplatform.example")
+# Verification window in days (0 = no expiry) and how long before the end attorneys are reminded.
+REGISTRY_VERIFICATION_DAYS = env.int("REGISTRY_VERIFICATION_DAYS", default=365)
+REGISTRY_REMINDER_DAYS = env.int("REGISTRY_REMINDER_DAYS", default=30)
+if REGISTRY_VERIFICATION_DAYS < 0 or REGISTRY_REMINDER_DAYS < 0:
+    raise ImproperlyConfigured("REGISTRY_VERIFICATION_DAYS and REGISTRY_REMINDER_DAYS must be >= 0")
+EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
+EVIDENCE_DIR = Path(env.str("EVIDENCE_DIR", default=str(VAR_DIR / "evidence")))
+REGISTRY_REMINDERS_EVERY_SECONDS = env.float("REGISTRY_REMINDERS_EVERY_SECONDS", default=3600.0)
+
+# --- Access control (issue 6): quotas per rolling window [(seconds, limit), ...]. Defaults
+# for everyone; QuotaLimit rows in the admin override them per role and per facility.
+ACCESS_QUOTAS: dict[str, list[tuple[int, int]]] = {
+    "playback": [(3600, env.int("QUOTA_PLAYBACK_PER_HOUR", default=30)),
+                 (86400, env.int("QUOTA_PLAYBACK_PER_DAY", default=100))],
+    "playback_bytes": [(86400, env.int("QUOTA_PLAYBACK_BYTES_PER_DAY", default=2 * 1024**3))],
+    "call_rows": [(3600, env.int("QUOTA_CALL_ROWS_PER_HOUR", default=2000)),
+                  (86400, env.int("QUOTA_CALL_ROWS_PER_DAY", default=10000))],
+    "export_request": [(3600, 3), (86400, 10)],
+}
+EXPORT_MAX_RECORDINGS = env.int("EXPORT_MAX_RECORDINGS", default=25)
+EXPORT_DOWNLOAD_HOURS = env.int("EXPORT_DOWNLOAD_HOURS", default=24)
+EXPORT_PACKAGE_DIR = Path(env.str("EXPORT_PACKAGE_DIR", default=str(VAR_DIR / "export-packages")))
+# Anomaly rules: a hit suspends the account. Windows in seconds.
+ANOMALY_RULES = {
+    "denied_probes": {"window": 600, "threshold": env.int("ANOMALY_DENIED_PROBES", default=10)},
+    "playback_burst": {"window": 600, "threshold": env.int("ANOMALY_PLAYBACK_BURST", default=20)},
+    "distinct_inmates": {"window": 3600, "threshold": env.int("ANOMALY_DISTINCT_INMATES", default=25)},
+    "export_burst": {"window": 3600, "threshold": env.int("ANOMALY_EXPORT_BURST", default=3)},
+    "quota_hammering": {"window": 600, "threshold": env.int("ANOMALY_QUOTA_HITS", default=5)},
+}
+COMPLIANCE_EMAILS = env.list("COMPLIANCE_EMAILS", default=["compliance@example.org"])
+ANOMALY_ANALYSE_EVERY_SECONDS = env.float("ANOMALY_ANALYSE_EVERY_SECONDS", default=2.0)
+
 # --- Audit trail (issue 4)
 
 
@@ -228,3 +299,4 @@ CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "audit.seal_events", "schedule": AUDIT_SEAL_EVERY_SECONDS},
     "audit-checkpoint": {"task": "audit.checkpoint", "schedule": AUDIT_CHECKPOINT_EVERY_SECONDS},
 }
+CELERY_BEAT_SCHEDULE["registry-expiry-reminders"] = {"task": "registry.expiry_reminders", "schedule": REGISTRY_REMINDERS_EVERY_SECONDS}

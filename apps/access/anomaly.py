@@ -1,0 +1,129 @@
+"""Anomaly analysis of the audit trail (I4): rules with thresholds from settings, plus canaries.
+
+Reads the events committed since the last run (the outbox rows are the source of truth; the
+hash chain seals the same rows), under a lock so one analyser runs at a time, and suspends the
+actor of any hit. Idempotent: the cursor moves only when the batch's work has committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from apps.access.models import AnalysisCursor, Canary
+from apps.access.suspensions import user_suspend
+from apps.audit.models import AuditEvent
+from apps.recordings.models import Recording
+
+BATCH = 2000
+
+# rule -> audit actions it counts
+COUNTED_ACTIONS = {
+    "denied_probes": ["access.denied"],
+    "playback_burst": ["recording.playback_link_issued"],
+    "export_burst": ["export.requested"],
+    "quota_hammering": ["quota.exceeded"],
+}
+SYSTEM_ACTIONS = {"user.suspended", "user.suspension_lifted"}
+# The switch writing a canary into existence is not an access to it.
+CANARY_IGNORED_ACTIONS = {"call.setup", "call.end", "recording.stored"}
+
+
+@dataclass(frozen=True)
+class Hit:
+    user_id: int
+    rule: str
+    details: dict[str, Any]
+
+
+def analyse_new_events() -> list[Hit]:
+    hits: list[Hit] = []
+    while True:
+        with transaction.atomic():
+            cursor, _ = AnalysisCursor.objects.select_for_update().get_or_create(pk=1)
+            events: list[dict[str, Any]] = [
+                dict(row)
+                for row in AuditEvent.objects.filter(id__gt=cursor.last_event_id, actor__isnull=False)
+                .exclude(action__in=SYSTEM_ACTIONS)
+                .order_by("id")
+                .values("id", "actor_id", "action", "target_type", "target_id")[:BATCH]
+            ]
+            if not events:
+                return hits
+            batch_hits = _canary_hits(events) + _threshold_hits({e["actor_id"] for e in events})
+            for hit in _first_per_user(batch_hits):
+                user = User.objects.get(pk=hit.user_id)
+                if user.is_active and user_suspend(user=user, rule=hit.rule, details=hit.details):
+                    hits.append(hit)
+            cursor.last_event_id = events[-1]["id"]
+            cursor.save(update_fields=["last_event_id"])
+
+
+def _first_per_user(hits: list[Hit]) -> list[Hit]:
+    seen: dict[int, Hit] = {}
+    for hit in hits:
+        seen.setdefault(hit.user_id, hit)
+    return list(seen.values())
+
+
+def _canary_hits(events: list[dict[str, Any]]) -> list[Hit]:
+    events = [e for e in events if e["action"] not in CANARY_IGNORED_ACTIONS]
+    targets = {(e["target_type"], e["target_id"]) for e in events if e["target_id"]}
+    if not targets:
+        return []
+    query = Q()
+    for target_type, target_id in targets:
+        query |= Q(target_type=target_type, target_id=target_id)
+    planted = set(Canary.objects.filter(query).values_list("target_type", "target_id"))
+    return [
+        Hit(
+            e["actor_id"],
+            "canary",
+            {"event_id": e["id"], "action": e["action"], "target": f"{e['target_type']}:{e['target_id']}"},
+        )
+        for e in events
+        if (e["target_type"], e["target_id"]) in planted
+    ]
+
+
+def _threshold_hits(actor_ids: set[int]) -> list[Hit]:
+    rules = settings.ANOMALY_RULES
+    now = timezone.now()
+    hits = []
+    for rule, actions in COUNTED_ACTIONS.items():
+        window, threshold = rules[rule]["window"], rules[rule]["threshold"]
+        counts = (
+            AuditEvent.objects.filter(
+                actor_id__in=actor_ids, action__in=actions, created_at__gte=now - timedelta(seconds=window)
+            )
+            .values("actor_id")
+            .annotate(n=Count("id"))
+            .filter(n__gte=threshold)
+        )
+        hits += [
+            Hit(row["actor_id"], rule, {"count": row["n"], "window_seconds": window, "threshold": threshold})
+            for row in counts
+        ]
+    window, threshold = rules["distinct_inmates"]["window"], rules["distinct_inmates"]["threshold"]
+    for actor_id in actor_ids:
+        played = AuditEvent.objects.filter(
+            actor_id=actor_id,
+            action="recording.playback_link_issued",
+            created_at__gte=now - timedelta(seconds=window),
+        ).values_list("target_id", flat=True)
+        distinct = (
+            Recording.objects.filter(pk__in=[int(t) for t in played if t.isdigit()])
+            .values("inmate_id")
+            .distinct()
+            .count()
+        )
+        if distinct >= threshold:
+            hits.append(Hit(actor_id, "distinct_inmates", {"inmates": distinct, "window_seconds": window}))
+    return hits

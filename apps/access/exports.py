@@ -1,0 +1,207 @@
+"""Export of recordings (I4): requested with a case reference, approved by a second person,
+re-checked when built, encrypted at rest, downloadable once within a time limit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from apps.access.errors import ExportStateError, ExportTooLargeError, SelfApprovalError
+from apps.access.models import ExportItem, ExportRequest, ExportStatus, QuotaKind
+from apps.access.quotas import metered
+from apps.audit.services import record_event
+from apps.common.errors import NotFoundError
+from apps.facilities.models import facility_ids_with_perm
+from apps.recordings import crypto
+from apps.recordings.models import Recording
+from apps.recordings.services import new_storage_key, recording_read
+from apps.recordings.storage import LocalDiskStorage
+
+
+def _packages() -> LocalDiskStorage:
+    # Same envelope encryption as recordings on local disk; the key is wrapped in the row.
+    return LocalDiskStorage(Path(settings.EXPORT_PACKAGE_DIR))
+
+
+def export_request_create(
+    *, user: User, recording_ids: list[int], case_reference: str, justification: str
+) -> ExportRequest:
+    """Create a pending request for recordings the requester may play right now."""
+    ids = sorted(set(recording_ids))
+    if not ids:
+        raise ExportTooLargeError("Name at least one recording.")
+    if len(ids) > settings.EXPORT_MAX_RECORDINGS:
+        raise ExportTooLargeError(limit=settings.EXPORT_MAX_RECORDINGS)
+    playable = Recording.objects.restrict(user, "play").filter(pk__in=ids)
+    found = {r.pk: r for r in playable}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        with transaction.atomic():
+            record_event(
+                action="export.denied",
+                actor=user,
+                outcome="denied",
+                details={"missing_or_forbidden": missing[:100]},
+            )
+        raise NotFoundError("Some recordings do not exist or are not yours to export.", ids=missing)
+    with metered(user=user, charges=[(QuotaKind.EXPORT_REQUEST, 1)], facility_id=None):
+        export = ExportRequest.objects.create(
+            requested_by=user, case_reference=case_reference.strip(), justification=justification.strip()
+        )
+        ExportItem.objects.bulk_create(
+            ExportItem(export=export, recording=r, facility_id=r.facility_id) for r in found.values()
+        )
+        record_event(
+            action="export.requested",
+            actor=user,
+            target=export,
+            details={"recordings": ids, "case_reference": export.case_reference},
+        )
+    return export
+
+
+def export_request_approve(*, export: ExportRequest, approver: User) -> ExportRequest:
+    """Approve as a different person holding approve_facility_exports on every facility."""
+    from apps.access.tasks import build_export
+
+    if approver.pk == export.requested_by_id:
+        with transaction.atomic():
+            record_event(
+                action="export.self_approval_refused", actor=approver, target=export, outcome="denied"
+            )
+        raise SelfApprovalError()
+    facilities = set(export.items.values_list("facility_id", flat=True))
+    if not facilities <= set(facility_ids_with_perm(approver, "approve_facility_exports")):
+        raise NotFoundError()
+    with transaction.atomic():
+        export = ExportRequest.objects.select_for_update().get(pk=export.pk)
+        if export.status != ExportStatus.PENDING:
+            raise ExportStateError(status=export.status)
+        export.status = ExportStatus.APPROVED
+        export.approved_by = approver
+        export.approved_at = timezone.now()
+        export.save(update_fields=["status", "approved_by", "approved_at"])
+        record_event(
+            action="export.approved",
+            actor=approver,
+            target=export,
+            details={"requested_by": export.requested_by.get_username()},
+        )
+        transaction.on_commit(lambda: build_export.delay(export.pk))
+    return export
+
+
+def export_build(*, export_id: int) -> None:
+    """Package the recordings (re-checked now), encrypt, make downloadable. Idempotent."""
+    with transaction.atomic():
+        export = ExportRequest.objects.select_for_update().select_related("requested_by").get(pk=export_id)
+        if export.status != ExportStatus.APPROVED:
+            return  # already built, cancelled or failed: a redelivery is a no-op
+        export.status = ExportStatus.BUILDING
+        export.save(update_fields=["status"])
+    requester = export.requested_by
+    items = list(export.items.select_related("recording"))
+    # Re-check at build time: quarantine, privilege, grants, suspension may have changed.
+    allowed = set(
+        Recording.objects.restrict(requester, "play")
+        .filter(pk__in=[i.recording_id for i in items])
+        .values_list("pk", flat=True)
+    )
+    dropped = [i.recording_id for i in items if i.recording_id not in allowed]
+    included: list[dict[str, Any]] = []
+    manifest: dict[str, Any] = {
+        "export_id": export.pk,
+        "case_reference": export.case_reference,
+        "requested_by": requester.get_username(),
+        "approved_by": export.approved_by.get_username() if export.approved_by else None,
+        "built_at": timezone.now().isoformat(),
+        "recordings": included,
+        "withheld": dropped,
+    }
+    key, data_key = new_storage_key(), crypto.new_data_key()
+    with tempfile.TemporaryFile() as raw:
+        with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as archive:
+            for n, item in enumerate(items, 1):
+                if item.recording_id in allowed:
+                    audio = recording_read(recording=item.recording)
+                    name = f"recording-{item.recording_id}.audio"
+                    archive.writestr(name, audio)
+                    included.append(
+                        {
+                            "id": item.recording_id,
+                            "file": name,
+                            "sha256": item.recording.sha256,
+                            "size_bytes": len(audio),
+                        }
+                    )
+                ExportRequest.objects.filter(pk=export.pk).update(progress=int(90 * n / len(items)))
+            archive.writestr("manifest.json", json.dumps(manifest, indent=2))
+        size = raw.tell()
+        raw.seek(0)
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: raw.read(1024 * 1024), b""):
+            digest.update(chunk)
+        raw.seek(0)
+        _packages().put(key, raw, size=size, data_key=data_key)
+    with transaction.atomic():
+        ExportRequest.objects.filter(pk=export.pk).update(
+            status=ExportStatus.READY,
+            progress=100,
+            package_name=key,
+            package_size=size,
+            package_sha256=digest.hexdigest(),
+            wrapped_key=crypto.wrap_data_key(data_key, storage_key=key),
+            download_expires_at=timezone.now() + timedelta(hours=settings.EXPORT_DOWNLOAD_HOURS),
+        )
+        record_event(
+            action="export.built",
+            actor=None,
+            target=export,
+            details={
+                "included": len(included),
+                "withheld": dropped,
+                "sha256": digest.hexdigest(),
+            },
+        )
+
+
+def export_download(*, export: ExportRequest, user: User) -> Iterator[bytes]:
+    """Claim the single download (atomically) and stream the package; then shred it."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = ExportRequest.objects.filter(
+            pk=export.pk,
+            requested_by=user,
+            status=ExportStatus.READY,
+            downloaded_at__isnull=True,
+            download_expires_at__gt=now,
+        ).update(status=ExportStatus.DOWNLOADED, downloaded_at=now)
+        if not claimed:
+            raise ExportStateError("This export is not ready, already downloaded or expired.")
+        record_event(
+            action="export.downloaded", actor=user, target=export, details={"sha256": export.package_sha256}
+        )
+    export.refresh_from_db()
+    if export.wrapped_key is None:
+        raise ExportStateError("This export's package is gone.")
+    data_key = crypto.unwrap_data_key(export.wrapped_key, storage_key=export.package_name)
+    return _stream_then_shred(export, data_key)
+
+
+def _stream_then_shred(export: ExportRequest, data_key: bytes) -> Iterator[bytes]:
+    try:
+        yield from _packages().iter_plaintext(export.package_name, data_key=data_key)
+    finally:
+        _packages().delete(export.package_name)
+        ExportRequest.objects.filter(pk=export.pk).update(wrapped_key=None)

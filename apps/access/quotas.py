@@ -1,0 +1,126 @@
+"""Quotas (I4): checked and counted in one atomic step at the moment of access.
+
+Each user has a QuotaAccount row; consuming takes that row's lock (SELECT ... FOR UPDATE), sums
+the user's usage over every rolling window of the kind, and records the new usage, all inside
+the caller's transaction. Two concurrent requests of one user therefore run one after the
+other: the second sees the first's usage. Superusers are counted like everyone else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model, Q, Sum
+from django.utils import timezone
+
+from apps.access.errors import QuotaExceededError
+from apps.access.models import QuotaAccount, QuotaLimit, QuotaUsage
+from apps.audit.models import Outcome
+from apps.audit.services import record_event
+
+
+@dataclass(frozen=True)
+class Window:
+    seconds: int
+    limit: int
+
+
+def limits_for(user: User, kinds: list[str], facility_id: int | None = None) -> dict[str, list[Window]]:
+    """The user's windows per kind: settings defaults, overridden by QuotaLimit rows (one query)."""
+    windows = {kind: dict(settings.ACCESS_QUOTAS.get(kind, [])) for kind in kinds}
+    overrides = (
+        QuotaLimit.objects.filter(kind__in=kinds)
+        .filter(Q(group__isnull=True) | Q(group__in=user.groups.all()))
+        .filter(Q(facility__isnull=True) | Q(facility_id=facility_id))
+    )
+    # Less specific first, so the most specific override is applied last and wins.
+    ranked = sorted(overrides, key=lambda o: (o.facility_id is not None, o.group_id is not None))
+    for override in ranked:
+        windows[override.kind][override.window_seconds] = override.limit
+    return {kind: [Window(sec, lim) for sec, lim in sorted(w.items())] for kind, w in windows.items()}
+
+
+def quota_consume(*, user: User, kind: str, amount: int = 1, facility_id: int | None = None) -> None:
+    quota_consume_many(user=user, charges=[(kind, amount)], facility_id=facility_id)
+
+
+def quota_consume_many(*, user: User, charges: list[tuple[str, int]], facility_id: int | None = None) -> None:
+    """Count every charge for ``user``, or raise QuotaExceededError and count nothing.
+
+    Must run inside the transaction of the act it pays for, so an act that fails rolls its
+    usage back with it. Four queries whatever the number of kinds and windows: the lock, the
+    limits, one conditional aggregate over every window, one insert.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("quota_consume must run inside the transaction of the act")
+    charges = [(kind, amount) for kind, amount in charges if amount > 0]
+    if not charges:
+        return
+    _lock_account(user)
+    now = timezone.now()
+    kinds = [kind for kind, _ in charges]
+    limits = limits_for(user, kinds, facility_id)
+    sums = {
+        f"{kind}_{w.seconds}": Sum("amount", filter=Q(kind=kind, at__gt=now - timedelta(seconds=w.seconds)))
+        for kind in kinds
+        for w in limits[kind]
+    }
+    longest = max((w.seconds for ws in limits.values() for w in ws), default=0)
+    used = (
+        QuotaUsage.objects.filter(
+            user=user, kind__in=kinds, at__gt=now - timedelta(seconds=longest)
+        ).aggregate(**sums)
+        if sums
+        else {}
+    )
+    for kind, amount in charges:
+        for window in limits[kind]:
+            spent = used.get(f"{kind}_{window.seconds}") or 0
+            if spent + amount > window.limit:
+                raise QuotaExceededError(
+                    kind=kind, window_seconds=window.seconds, limit=window.limit, used=spent
+                )
+    QuotaUsage.objects.bulk_create([QuotaUsage(user=user, kind=k, amount=a, at=now) for k, a in charges])
+
+
+def _lock_account(user: User) -> None:
+    if QuotaAccount.objects.select_for_update().filter(user=user).exists():
+        return
+    try:
+        with transaction.atomic():
+            QuotaAccount.objects.create(user=user)
+    except IntegrityError:
+        pass  # created concurrently
+    QuotaAccount.objects.select_for_update().get(user=user)
+
+
+@contextmanager
+def metered(
+    *, user: User, charges: list[tuple[str, int]], facility_id: int | None, target: Model | None = None
+) -> Iterator[None]:
+    """Run the body in one transaction with its quota charges; a refusal is audited.
+
+    The refusal's audit event is written in its own transaction after the act's transaction
+    rolled back (it must survive the rollback it explains).
+    """
+    try:
+        with transaction.atomic():
+            quota_consume_many(user=user, charges=charges, facility_id=facility_id)
+            yield
+    except QuotaExceededError as exc:
+        with transaction.atomic():
+            record_event(
+                action="quota.exceeded",
+                actor=user,
+                target=target,
+                outcome=Outcome.DENIED,
+                facility_id=facility_id,
+                details={"reason": exc.reason, **exc.extra},
+            )
+        raise

@@ -1,0 +1,92 @@
+"""Suspension: what a hit of anomaly analysis does to an account, at once and everywhere.
+
+``is_active = False`` is what every door already checks: Django sessions (the auth backend
+refuses inactive users on every request), DRF tokens, the restrict() querysets (an inactive
+user reaches nothing) and the playback stream (authenticated as the same user, re-checked on
+each use). We also delete the user's API token and cancel their pending exports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from apps.access.models import ExportRequest, ExportStatus, Suspension
+from apps.audit.services import record_event
+from apps.common.errors import ConflictError, DomainError
+
+
+def user_suspend(
+    *, user: User, rule: str, details: dict[str, Any], actor: User | None = None
+) -> Suspension | None:
+    """Suspend ``user``; returns None if they already have an open suspension (idempotent)."""
+    try:
+        with transaction.atomic():
+            suspension = Suspension.objects.create(user=user, rule=rule, details=details)
+            User.objects.filter(pk=user.pk).update(is_active=False)
+            Token.objects.filter(user=user).delete()
+            cancelled = ExportRequest.objects.filter(
+                requested_by=user, status__in=[ExportStatus.PENDING, ExportStatus.APPROVED]
+            ).update(status=ExportStatus.CANCELLED, decision_reason=f"requester suspended ({rule})")
+            record_event(
+                action="user.suspended",
+                actor=actor,
+                target=user,
+                details={"rule": rule, "cancelled_exports": cancelled, **details},
+            )
+            transaction.on_commit(lambda: _notify(user, rule, details))
+    except IntegrityError:
+        return None
+    return suspension
+
+
+def _notify(user: User, rule: str, details: dict[str, Any]) -> None:
+    send_mail(
+        subject=f"[callplatform] account {user.get_username()} suspended ({rule})",
+        message=(
+            f"Anomaly rule '{rule}' suspended {user.get_username()} at {timezone.now():%Y-%m-%d %H:%M} UTC.\n"
+            f"Details: {details}\nOnly an administrator can lift it, with a written reason."
+        ),
+        from_email=None,
+        recipient_list=settings.COMPLIANCE_EMAILS,
+        fail_silently=True,
+    )
+
+
+class LiftNotAllowedError(DomainError):
+    status_code = 403
+    reason = "lift_not_allowed"
+    default_message = "Only another administrator may lift a suspension, with a written reason."
+
+
+def suspension_lift(*, suspension: Suspension, lifted_by: User, reason: str) -> Suspension:
+    if not reason.strip():
+        raise LiftNotAllowedError("A written reason is required.")
+    if (
+        lifted_by.pk == suspension.user_id
+        or not lifted_by.is_active
+        or not (lifted_by.is_superuser or lifted_by.has_perm("access.lift_suspension"))
+    ):
+        raise LiftNotAllowedError()
+    with transaction.atomic():
+        suspension = Suspension.objects.select_for_update().get(pk=suspension.pk)
+        if suspension.lifted_at is not None:
+            raise ConflictError("This suspension was already lifted.")
+        suspension.lifted_at = timezone.now()
+        suspension.lifted_by = lifted_by
+        suspension.lift_reason = reason.strip()
+        suspension.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
+        User.objects.filter(pk=suspension.user_id).update(is_active=True)
+        record_event(
+            action="user.suspension_lifted",
+            actor=lifted_by,
+            target=suspension.user,
+            details={"suspension_id": suspension.pk, "reason": suspension.lift_reason},
+        )
+    return suspension

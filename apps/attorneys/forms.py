@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.models import User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+
+from apps.facilities.models import Facility
+from apps.registry.profiles import US_STATES, validate_bar
+
+STATE_CHOICES = [("", "—")] + [(s, s) for s in US_STATES]
+
+
+class BarFieldsMixin(forms.Form):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("bar_state") and data.get("bar_number"):
+            try:
+                data["bar_state"], data["bar_number"] = validate_bar(data["bar_state"], data["bar_number"])
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    self.add_error(field, errors)
+        return data
+
+
+class SignupForm(BarFieldsMixin):
+    full_name = forms.CharField(max_length=200)
+    email = forms.EmailField()
+    username = forms.RegexField(regex=r"^[\w.@+-]{3,150}$", max_length=150, help_text="Letters, digits and @.+-_")
+    password = forms.CharField(widget=forms.PasswordInput, min_length=12)
+    bar_state = forms.ChoiceField(choices=STATE_CHOICES)
+    bar_number = forms.CharField(max_length=32)
+    firm = forms.CharField(max_length=200, required=False)
+
+    def clean_username(self) -> str:
+        username: str = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise ValidationError("This username is taken.")
+        return username
+
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        validate_password(password)
+        return password
+
+
+class ProfileForm(BarFieldsMixin):
+    full_name = forms.CharField(max_length=200)
+    bar_state = forms.ChoiceField(choices=STATE_CHOICES)
+    bar_number = forms.CharField(max_length=32)
+    firm = forms.CharField(max_length=200, required=False)
+    contact_email = forms.EmailField(required=False)
+    contact_phone = forms.CharField(max_length=40, required=False)
+
+
+class NumberForm(forms.Form):
+    number = forms.CharField(max_length=40, widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
+    label = forms.CharField(max_length=100, required=False, help_text="e.g. office, direct line, mobile")
+    scope = forms.ChoiceField(
+        choices=[("global", "Every facility (recommended)"), ("facility", "Only one facility")],
+        initial="global",
+        widget=forms.RadioSelect,
+    )
+    facility = forms.ModelChoiceField(
+        queryset=Facility.objects.order_by("name"), required=False, to_field_name="code",
+        help_text="Only for a facility-scoped registration.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("scope") == "facility" and not data.get("facility"):
+            self.add_error("facility", "Choose the facility, or register the number for every facility.")
+        if data.get("scope") != "facility":
+            data["facility"] = None
+        return data
+
+
+class EvidenceForm(forms.Form):
+    file = forms.FileField(help_text="Letterhead or bar card: PDF, PNG or JPEG.")
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class FlagForm(forms.Form):
+    call_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    facility = forms.ModelChoiceField(queryset=Facility.objects.order_by("name"), to_field_name="code")
+    booking_number = forms.CharField(max_length=32, label="Inmate booking number")
+    number = forms.ChoiceField(label="Your number")
+
+    def __init__(self, *args: Any, numbers: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["number"].choices = [(n, n) for n in numbers]  # type: ignore[attr-defined]
+
+
+class ProposeForm(ReasonForm):
+    action = forms.ChoiceField(choices=[("release", "Release"), ("purge", "Purge")])

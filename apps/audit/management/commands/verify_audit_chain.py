@@ -1,0 +1,39 @@
+"""Verify every sealed audit event and every signed checkpoint; exit 1 on the first fault."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.audit.chain import verify_chain
+
+
+class Command(BaseCommand):
+    help = "Check the audit hash chain and its signed checkpoints; report the first tampered event."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--public-key",
+            help="base64 Ed25519 public key to check checkpoints with (default: from AUDIT_SIGNING_KEY)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        key = base64.b64decode(options["public_key"]) if options["public_key"] else None
+        report = verify_chain(public_key=key)
+        for note in report.notes:
+            self.stdout.write(f"note: {note}")
+        if report.problem is not None:
+            problem = report.problem
+            raise CommandError(
+                f"audit chain INVALID: {problem.kind} at sequence {problem.sequence}: {problem.message} "
+                f"({report.events} events verified before it)",
+                returncode=1,
+            )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"audit chain OK: {report.events} sealed events (1..{report.last_sequence}), "
+                f"{report.checkpoints} signed checkpoints, tip {report.last_hash[:16]}"
+            )
+        )

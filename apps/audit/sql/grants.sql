@@ -1,0 +1,23 @@
+-- Production privileges for the audit tables (run as the schema owner after `migrate`).
+--
+-- The application connects as `callplatform_app`, which does not own any table, so it can
+-- neither disable the append-only triggers nor TRUNCATE. Migrations run as the owner
+-- (`callplatform`). The triggers (migration audit 0003) still forbid DELETE and every UPDATE
+-- except sealing; these grants are the second, independent fence.
+REVOKE ALL ON audit_auditevent, audit_checkpoint, audit_chainhead, audit_auditexport FROM PUBLIC;
+REVOKE ALL ON audit_auditevent, audit_checkpoint FROM callplatform_app;
+
+-- Events: the app inserts and reads; UPDATE only on the sealing columns (the trigger checks
+-- that only an unsealed row is sealed, once). No DELETE, no TRUNCATE.
+GRANT SELECT, INSERT ON audit_auditevent TO callplatform_app;
+GRANT UPDATE (sequence, prev_hash, hash, sealed_at) ON audit_auditevent TO callplatform_app;
+GRANT USAGE ON SEQUENCE audit_auditevent_id_seq TO callplatform_app;
+
+-- Checkpoints: insert and read only.
+GRANT SELECT, INSERT ON audit_checkpoint TO callplatform_app;
+GRANT USAGE ON SEQUENCE audit_checkpoint_id_seq TO callplatform_app;
+
+-- Bookkeeping tables the app changes normally.
+GRANT SELECT, INSERT, UPDATE ON audit_chainhead TO callplatform_app;
+GRANT SELECT, INSERT, UPDATE ON audit_auditexport TO callplatform_app;
+GRANT USAGE ON SEQUENCE audit_chainhead_id_seq, audit_auditexport_id_seq TO callplatform_app;

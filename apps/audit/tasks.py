@@ -1,0 +1,27 @@
+"""Celery tasks: thin and idempotent; each calls one service (the rows are the truth)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from apps.audit import chain
+from apps.audit.exports import audit_export_build
+
+
+@shared_task(name="audit.seal_events", ignore_result=True)
+def seal_audit_events() -> int:
+    """Seal whatever is pending, then sign a checkpoint if one is due. Safe to run twice."""
+    sealed = chain.audit_seal_pending()
+    chain.audit_checkpoint_if_due()
+    return sealed
+
+
+@shared_task(name="audit.checkpoint", ignore_result=True)
+def audit_checkpoint() -> int | None:
+    checkpoint = chain.audit_checkpoint_create()
+    return checkpoint.sequence if checkpoint is not None else None
+
+
+@shared_task(name="audit.build_export", ignore_result=True)
+def build_audit_export(export_id: int) -> None:
+    audit_export_build(export_id=export_id)

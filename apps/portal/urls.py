@@ -1,0 +1,22 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from apps.portal import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="portal:login"), name="logout"),
+    path("", views.dashboard, name="dashboard"),
+    path("inmates/", views.inmate_list, name="inmate-list"),
+    path("inmates/<int:inmate_id>/", views.inmate_detail, name="inmate-detail"),
+    path("calls/", views.call_list, name="call-list"),
+    path("recordings/<int:recording_id>/", views.recording_detail, name="recording-detail"),
+    path("recordings/<int:recording_id>/play/", views.recording_play, name="recording-play"),
+    path("grants/", views.grant_list, name="grant-list"),
+    path("grants/new/", views.grant_create, name="grant-create"),
+    path("grants/<int:grant_id>/revoke/", views.grant_revoke, name="grant-revoke"),
+    path("staff/", views.staff_list, name="staff"),
+    path("staff/remove/", views.staff_remove, name="staff-remove"),
+]

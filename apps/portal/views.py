@@ -1,0 +1,517 @@
+"""Facility admin portal: server-rendered pages over the same services and scoped querysets as
+the API. Views stay thin: parse a form, fetch through restrict()/get_in_scope_or_404, call a
+service, render. Reads of protected data are audited in their own transaction, like the API.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.paginator import Page, Paginator
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.access.errors import QuotaExceededError
+from apps.access.models import QuotaKind
+from apps.access.quotas import metered
+from apps.accounts.roles import ROLE_FACILITY_PERMISSIONS
+from apps.audit.services import record_event
+from apps.calls.models import Call, Decision
+from apps.calls.selectors import search_calls
+from apps.common.errors import DomainError, NotFoundError
+from apps.common.scoping import get_in_scope_or_404
+from apps.facilities.models import Facility, FacilityUserObjectPermission, facility_perm_q
+from apps.facilities.services import facility_staff_assign, facility_staff_remove
+from apps.inmates.api import grants_managed_by, grants_visible_to
+from apps.inmates.models import Inmate, InmateUserObjectPermission
+from apps.inmates.services import inmate_grant_create, inmate_grant_revoke
+from apps.portal.forms import (
+    ROLE_LABELS,
+    CallSearchForm,
+    GrantFilterForm,
+    GrantForm,
+    InmateSearchForm,
+    StaffAssignForm,
+)
+from apps.portal.nav import request_capabilities
+from apps.recordings.models import Recording, RecordingState
+from apps.recordings.playback import PlaybackLink, playback_link_issue
+
+PAGE_SIZE = 25
+ViewFunc = Callable[..., HttpResponseBase]
+
+
+def portal_page(view: ViewFunc) -> ViewFunc:
+    """Login required; a NotFoundError (missing *or* forbidden, already audited by
+    get_in_scope_or_404) becomes the same 404 page for both."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFoundError:
+            return render(request, "portal/not_found.html", status=404)
+
+    return login_required(wrapper)
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101 - guaranteed by login_required
+    return user
+
+
+def _page(request: HttpRequest, queryset: QuerySet[Any], per_page: int = PAGE_SIZE) -> Page[Any]:
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+def _audit_read(
+    *, user: User, action: str, target: Any = None, facility_id: int | None = None, **details: Any
+) -> None:
+    with transaction.atomic():
+        record_event(
+            action=action, actor=user, target=target, facility_id=facility_id, details=details or None
+        )
+
+
+# --- login / lockout -------------------------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "portal/login.html"
+    redirect_authenticated_user = True
+
+
+def locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
+) -> HttpResponse:
+    """django-axes lockout answer (AXES_LOCKOUT_CALLABLE): a clear page with HTTP 429."""
+    from django.conf import settings
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(request, "portal/locked_out.html", {"minutes": minutes}, status=429)
+
+
+# --- call rows: the masking rule of apps.calls.api.StaffCallOutput, applied in Python --------
+
+
+@dataclass(frozen=True)
+class CallRow:
+    call: Call
+    number: str | None
+    attorney: str | None
+    recording: Recording | None
+
+
+def call_row(call: Call, *, unmasked: bool) -> CallRow:
+    """For a privileged call only registry clerks and privilege officers see the number and the
+    attorney. Templates get only the masked values, never the Call's raw number."""
+    visible = not call.privileged or unmasked
+    attorney = None
+    if call.privileged and unmasked and call.exempt_number_id and call.exempt_number is not None:
+        attorney = str(call.exempt_number.attorney)
+    return CallRow(
+        call=call,
+        number=call.dialed_number if visible else None,
+        attorney=attorney,
+        recording=getattr(call, "recording", None),
+    )
+
+
+def _calls_for(user: User) -> QuerySet[Call]:
+    return Call.objects.restrict(user, "view").select_related(
+        "facility", "inmate", "recording", "exempt_number__attorney"
+    )
+
+
+# --- dashboard ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FacilityStats:
+    facility: Facility
+    calls_today: int | None
+    recorded: int | None
+    exempted: int | None
+    quarantined: int | None
+
+
+@require_GET
+@portal_page
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    page = _page(request, Facility.objects.restrict(user, "view_facility"), per_page=10)
+    calls = Call.objects.restrict(user, "view")
+    quarantined = Recording.objects.restrict(user, "view").filter(state=RecordingState.QUARANTINED)
+    sees_calls = set(Facility.objects.restrict(user, "view_facility_calls").values_list("pk", flat=True))
+    stats = []
+    for facility in page:
+        if facility.pk not in sees_calls:
+            stats.append(FacilityStats(facility, None, None, None, None))
+            continue
+        local_now = timezone.now().astimezone(zoneinfo.ZoneInfo(facility.timezone))
+        midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+        today = calls.filter(facility=facility, started_at__gte=midnight).aggregate(
+            total=Count("id"),
+            recorded=Count("id", filter=Q(recording__isnull=False)),
+            exempted=Count("id", filter=Q(decision=Decision.EXEMPT)),
+        )
+        stats.append(
+            FacilityStats(
+                facility,
+                today["total"],
+                today["recorded"],
+                today["exempted"],
+                quarantined.filter(call__facility=facility).count(),
+            )
+        )
+    return render(request, "portal/dashboard.html", {"page": page, "stats": stats})
+
+
+# --- inmates -----------------------------------------------------------------------------------
+
+
+@require_GET
+@portal_page
+def inmate_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = InmateSearchForm(request.GET or None, user=user)
+    inmates = (
+        Inmate.objects.restrict(user).select_related("facility").order_by("last_name", "first_name", "id")
+    )
+    if form.is_bound and form.is_valid():
+        query = form.cleaned_data["q"].strip()
+        if query:
+            inmates = inmates.filter(Q(booking_number__iexact=query) | Q(last_name__istartswith=query))
+        if form.cleaned_data["facility"]:
+            inmates = inmates.filter(facility=form.cleaned_data["facility"])
+    elif form.is_bound:
+        inmates = inmates.none()
+    return render(request, "portal/inmate_list.html", {"form": form, "page": _page(request, inmates)})
+
+
+@require_GET
+@portal_page
+def inmate_detail(request: HttpRequest, inmate_id: int) -> HttpResponse:
+    user = _user(request)
+    inmate = get_in_scope_or_404(
+        Inmate.objects.restrict(user).select_related("facility"), inmate_id, actor=user, action="inmate.view"
+    )
+    _audit_read(user=user, action="inmate.viewed", target=inmate, facility_id=inmate.facility_id)
+    caps = request_capabilities(request)
+    page = _page(request, _calls_for(user).filter(inmate=inmate))
+    rows = [call_row(c, unmasked=caps.unmasked) for c in page]
+    grants = grants_visible_to(user).filter(content_object=inmate).order_by("-created_at", "-id")
+    manages = Facility.objects.restrict(user, "manage_facility").filter(pk=inmate.facility_id).exists()
+    return render(
+        request,
+        "portal/inmate_detail.html",
+        {
+            "inmate": inmate,
+            "page": page,
+            "rows": rows,
+            "grants": grants[:50],
+            "manages": manages,
+            "now": timezone.now(),
+        },
+    )
+
+
+# --- calls -------------------------------------------------------------------------------------
+
+
+@require_GET
+@portal_page
+def call_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    caps = request_capabilities(request)
+    form = CallSearchForm(request.GET, user=user)
+    calls = _calls_for(user).none()
+    filters: dict[str, Any] = {}
+    if form.is_valid():
+        filters = form.search_filters()
+        try:
+            calls = search_calls(_calls_for(user), **filters, unmasked=caps.unmasked)
+        except DomainError as exc:
+            form.add_error("number", exc.message)
+    page = _page(request, calls)
+    status = 200
+    try:
+        # Rows shown count against the user's call_rows quota (I4), as in the API.
+        with metered(user=user, charges=[(QuotaKind.CALL_ROWS, len(page.object_list))], facility_id=None):
+            record_event(
+                action="calls.searched",
+                actor=user,
+                details={
+                    "filters": {k: str(v) for k, v in filters.items() if v and k != "region"},
+                    "rows": len(page.object_list),
+                    "page": page.number,
+                },
+            )
+    except QuotaExceededError as exc:
+        messages.error(request, exc.message)
+        page, status = _page(request, _calls_for(user).none()), 429
+    rows = [call_row(c, unmasked=caps.unmasked) for c in page]
+    return render(request, "portal/call_list.html", {"form": form, "page": page, "rows": rows}, status=status)
+
+
+# --- recordings --------------------------------------------------------------------------------
+
+
+def _recordings(user: User, action: str) -> QuerySet[Recording]:
+    return Recording.objects.restrict(user, action).select_related(
+        "call__facility", "call__inmate", "call__exempt_number__attorney"
+    )
+
+
+def _render_recording(
+    request: HttpRequest, recording: Recording, link: PlaybackLink | None = None
+) -> HttpResponse:
+    user = _user(request)
+    caps = request_capabilities(request)
+    can_play = Recording.objects.restrict(user, "play").filter(pk=recording.pk).exists()
+    response = render(
+        request,
+        "portal/recording_detail.html",
+        {
+            "recording": recording,
+            "row": call_row(recording.call, unmasked=caps.unmasked),
+            "can_play": can_play,
+            "show_reason": caps.unmasked,
+            "link": link,
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@portal_page
+def recording_detail(request: HttpRequest, recording_id: int) -> HttpResponse:
+    user = _user(request)
+    recording = get_in_scope_or_404(
+        _recordings(user, "view"), recording_id, actor=user, action="recording.view"
+    )
+    _audit_read(
+        user=user, action="recording.viewed", target=recording, facility_id=recording.call.facility_id
+    )
+    return _render_recording(request, recording)
+
+
+@require_POST
+@portal_page
+def recording_play(request: HttpRequest, recording_id: int) -> HttpResponse:
+    """Issue a short-lived link (audited by playback_link_issue) and show the player."""
+    user = _user(request)
+    recording = get_in_scope_or_404(
+        _recordings(user, "play"), recording_id, actor=user, action="recording.play"
+    )
+    try:
+        link = playback_link_issue(user=user, recording=recording)
+    except NotFoundError:
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("portal:recording-detail", recording_id=recording.pk)
+    return _render_recording(request, recording, link)
+
+
+# --- grants ------------------------------------------------------------------------------------
+
+
+@require_GET
+@portal_page
+def grant_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = GrantFilterForm(request.GET or None)
+    grants = grants_visible_to(user).order_by("-created_at", "-id")
+    if form.is_bound and form.is_valid() and form.cleaned_data["investigator"].strip():
+        grants = grants.filter(user__username=form.cleaned_data["investigator"].strip())
+    managed = set(Facility.objects.restrict(user, "manage_facility").values_list("pk", flat=True))
+    return render(
+        request,
+        "portal/grant_list.html",
+        {"form": form, "page": _page(request, grants), "managed": managed, "now": timezone.now()},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@portal_page
+def grant_create(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not request_capabilities(request).manage:
+        raise NotFoundError()
+    if request.method == "POST":
+        form = GrantForm(request.POST, user=user)
+        if form.is_valid() and form.inmate is not None:
+            try:
+                grant = inmate_grant_create(
+                    granted_by=user,
+                    investigator=form.cleaned_data["investigator"],
+                    inmate=form.inmate,
+                    case_reference=form.cleaned_data["case_reference"],
+                    expires_at=form.cleaned_data["expires_at"],
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    f"Access granted to {grant.user.username} for inmate {form.inmate.booking_number} "
+                    f"until {form.cleaned_data['expires_on']:%Y-%m-%d}.",
+                )
+                return redirect(f"{reverse('portal:grant-list')}?investigator={grant.user.username}")
+    else:
+        initial = {k: request.GET[k] for k in ("facility", "booking_number") if request.GET.get(k)}
+        form = GrantForm(initial=initial, user=user)
+    return render(request, "portal/grant_form.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@portal_page
+def grant_revoke(request: HttpRequest, grant_id: int) -> HttpResponse:
+    user = _user(request)
+    grant = get_in_scope_or_404(
+        grants_managed_by(user).select_related("content_object__facility"),
+        grant_id,
+        actor=user,
+        action="grant.revoke",
+    )
+    if request.method == "POST":
+        label = f"{grant.user.username} on inmate {grant.content_object.booking_number}"
+        inmate_grant_revoke(grant=grant, revoked_by=user)
+        messages.success(request, f"Revoked the access of {label}.")
+        return redirect("portal:grant-list")
+    return render(request, "portal/grant_revoke.html", {"grant": grant})
+
+
+# --- staff -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Membership:
+    facility_id: int
+    facility_name: str
+    user_id: int
+    username: str
+    role: str
+    permissions: list[str]
+
+
+def _role_of(codenames: set[str]) -> str:
+    """Roles are not stored per facility, only their permissions: name every role that
+    matches (investigators and privilege officers hold the same facility permissions)."""
+    roles = [
+        ROLE_LABELS[r] for r, perms in ROLE_FACILITY_PERMISSIONS.items() if perms and set(perms) == codenames
+    ]
+    return " or ".join(roles) or "Custom"
+
+
+@require_http_methods(["GET", "POST"])
+@portal_page
+def staff_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not request_capabilities(request).manage:
+        raise NotFoundError()
+    form = StaffAssignForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid() and form.member is not None:
+        facility = form.cleaned_data["facility"]
+        role = form.cleaned_data["role"]
+        try:
+            with transaction.atomic():
+                facility_staff_assign(assigned_by=user, user=form.member, facility=facility, role=role)
+                _revoke_grants_if_unassigned(member=form.member, facility=facility, by=user)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request, f"{form.member.username} is now {ROLE_LABELS[role]} at {facility.name}."
+            )
+            return redirect("portal:staff")
+
+    rows = (
+        FacilityUserObjectPermission.objects.filter(
+            facility_perm_q(user, "manage_facility", field="content_object_id")
+        )
+        .values("content_object_id", "content_object__name", "user_id", "user__username")
+        .distinct()
+        .order_by("content_object__name", "user__username")
+    )
+    page = _page(request, rows)
+    pairs = [(r["content_object_id"], r["user_id"]) for r in page]
+    perms: dict[tuple[int, int], set[str]] = {}
+    if pairs:
+        for fid, uid, codename in FacilityUserObjectPermission.objects.filter(
+            content_object_id__in={p[0] for p in pairs}, user_id__in={p[1] for p in pairs}
+        ).values_list("content_object_id", "user_id", "permission__codename"):
+            perms.setdefault((fid, uid), set()).add(codename)
+    members = [
+        Membership(
+            facility_id=r["content_object_id"],
+            facility_name=r["content_object__name"],
+            user_id=r["user_id"],
+            username=r["user__username"],
+            role=_role_of(perms.get((r["content_object_id"], r["user_id"]), set())),
+            permissions=sorted(perms.get((r["content_object_id"], r["user_id"]), set())),
+        )
+        for r in page
+    ]
+    return render(
+        request, "portal/staff_list.html", {"form": form, "page": page, "members": members, "me": user.pk}
+    )
+
+
+@require_POST
+@portal_page
+def staff_remove(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    facility = get_in_scope_or_404(
+        Facility.objects.restrict(user, "manage_facility"),
+        request.POST.get("facility", ""),
+        actor=user,
+        action="staff.remove",
+    )
+    raw_member = str(request.POST.get("user", ""))
+    member = User.objects.filter(pk=int(raw_member)).first() if raw_member.isdigit() else None
+    if member is None:
+        raise NotFoundError()
+    try:
+        with transaction.atomic():
+            facility_staff_remove(removed_by=user, user=member, facility=facility)
+            revoked = _revoke_grants_if_unassigned(member=member, facility=facility, by=user)
+    except NotFoundError:
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        extra = f" and revoked {revoked} grant(s)" if revoked else ""
+        messages.success(request, f"Removed {member.username} from {facility.name}{extra}.")
+    return redirect("portal:staff")
+
+
+def _revoke_grants_if_unassigned(*, member: User, facility: Facility, by: User) -> int:
+    """Inmate grants do not re-check facility membership when a recording is played, so a
+    member who no longer sees the facility's calls loses their grants there too."""
+    if Facility.objects.restrict(member, "view_facility_calls").filter(pk=facility.pk).exists():
+        return 0
+    grants = InmateUserObjectPermission.objects.filter(
+        user=member, content_object__facility=facility
+    ).select_related("user", "content_object")
+    count = 0
+    for grant in grants:
+        inmate_grant_revoke(grant=grant, revoked_by=by)
+        count += 1
+    return count

@@ -1,0 +1,1 @@
+"""Benchmarks for callplatform: figures and ratios measured side by side in one run (`make bench`)."""

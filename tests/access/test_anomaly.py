@@ -1,0 +1,106 @@
+"""Anomaly analysis and suspension (I4)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core import mail
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from apps.access.anomaly import analyse_new_events
+from apps.access.canaries import canaries_plant
+from apps.access.models import ExportRequest, Suspension
+from apps.access.suspensions import LiftNotAllowedError, suspension_lift, user_suspend
+from apps.audit.models import AuditEvent
+from apps.facilities.models import Facility
+from apps.inmates.services import inmate_grant_create
+from tests.conftest import actor, grant_facility
+from tests.factories import CallFactory, InmateFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def investigator(facility: Facility) -> Any:
+    who = actor("anomaly-investigator", "investigator")
+    grant_facility(who.user, facility, "view_facility", "view_facility_calls")
+    return who
+
+
+def test_touching_a_canary_suspends_the_account(facility: Facility, investigator: Any) -> None:
+    canary = canaries_plant(facility=facility, count=1, actor=UserFactory(username="planter"))[0]
+    analyse_new_events()  # planting itself is not an anomaly
+    assert not Suspension.objects.exists()
+    assert investigator.client.get(f"/api/v1/recordings/{canary.pk}/").status_code == 200
+    hits = analyse_new_events()
+    assert [h.rule for h in hits] == ["canary"]
+    investigator.user.refresh_from_db()
+    assert investigator.user.is_active is False
+    assert investigator.client.get("/api/v1/recordings/").status_code == 401
+    assert AuditEvent.objects.filter(action="user.suspended", target_id=str(investigator.user.pk)).exists()
+
+
+def test_repeated_probes_outside_scope_suspend(
+    other_facility: Facility, investigator: Any, store_recording: Any, settings: Any
+) -> None:
+    settings.ANOMALY_RULES = {**settings.ANOMALY_RULES, "denied_probes": {"window": 600, "threshold": 5}}
+    foreign = store_recording(CallFactory(inmate=InmateFactory(facility=other_facility)))
+    for offset in range(4):
+        investigator.client.post(f"/api/v1/recordings/{foreign.pk + offset}/playback/")
+    assert analyse_new_events() == []
+    investigator.client.post(f"/api/v1/recordings/{foreign.pk + 99}/playback/")
+    hits = analyse_new_events()
+    assert hits and hits[0].rule == "denied_probes"
+
+
+def test_suspension_kills_sessions_tokens_links_and_pending_exports(
+    facility: Facility, investigator: Any, store_recording: Any
+) -> None:
+    admin = actor("anomaly-admin", "facility_admin")
+    grant_facility(admin.user, facility, "manage_facility", "view_facility_calls")
+    inmate = InmateFactory(facility=facility)
+    recording = store_recording(CallFactory(inmate=inmate))
+    inmate_grant_create(
+        granted_by=admin.user,
+        investigator=investigator.user,
+        inmate=inmate,
+        case_reference="S-1",
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    link = investigator.client.post(f"/api/v1/recordings/{recording.pk}/playback/").json()["url"]
+    investigator.client.post(
+        "/api/v1/exports/",
+        {"recording_ids": [recording.pk], "case_reference": "S-1", "justification": "x"},
+        format="json",
+    )
+    browser = actor("unused").client
+    browser.force_authenticate(None)
+    session = investigator.client
+    user_suspend(user=investigator.user, rule="manual", details={})
+    assert not Token.objects.filter(user=investigator.user).exists()
+    assert session.get(link.replace("http://testserver", "")).status_code == 401
+    assert ExportRequest.objects.get().status == "cancelled"
+    assert len(mail.outbox) == 0 or "suspended" in mail.outbox[0].subject
+    assert user_suspend(user=investigator.user, rule="again", details={}) is None
+
+
+def test_only_another_administrator_lifts_a_suspension_with_a_reason(investigator: Any) -> None:
+    suspension = user_suspend(user=investigator.user, rule="manual", details={})
+    assert suspension is not None
+    boss = UserFactory(username="boss", is_superuser=True)
+    colleague = UserFactory(username="colleague")
+    with pytest.raises(LiftNotAllowedError):
+        suspension_lift(suspension=suspension, lifted_by=colleague, reason="looks fine")
+    with pytest.raises(LiftNotAllowedError):
+        suspension_lift(suspension=suspension, lifted_by=boss, reason="  ")
+    with pytest.raises(LiftNotAllowedError):
+        suspension_lift(
+            suspension=suspension, lifted_by=User.objects.get(pk=investigator.user.pk), reason="me"
+        )
+    suspension_lift(suspension=suspension, lifted_by=boss, reason="Reviewed with the supervisor; case 12")
+    investigator.user.refresh_from_db()
+    assert investigator.user.is_active is True

@@ -1,0 +1,132 @@
+"""Export only with a second person (I4)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.access.models import ExportRequest
+from apps.audit.models import AuditEvent
+from apps.facilities.models import Facility
+from apps.inmates.services import inmate_grant_create
+from apps.registry.services import exempt_number_register, exempt_number_verify
+from tests.conftest import actor, grant_facility
+from tests.factories import AttorneyFactory, CallFactory, InmateFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def scene(facility: Facility, store_recording: Any) -> dict[str, Any]:
+    admin = actor("exp-admin", "facility_admin")
+    grant_facility(admin.user, facility, "manage_facility", "view_facility_calls", "approve_facility_exports")
+    investigator = actor("exp-investigator", "investigator")
+    grant_facility(investigator.user, facility, "view_facility_calls")
+    inmate = InmateFactory(facility=facility)
+    recordings = [store_recording(CallFactory(inmate=inmate), f"audio-{i}".encode() * 100) for i in range(3)]
+    inmate_grant_create(
+        granted_by=admin.user,
+        investigator=investigator.user,
+        inmate=inmate,
+        case_reference="EXP-1",
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    return {"admin": admin, "investigator": investigator, "recordings": recordings}
+
+
+def _request(scene: dict[str, Any], ids: list[int] | None = None) -> Any:
+    ids = ids or [r.pk for r in scene["recordings"]]
+    return scene["investigator"].client.post(
+        "/api/v1/exports/",
+        {"recording_ids": ids, "case_reference": "EXP-1", "justification": "Court order 12/3"},
+        format="json",
+    )
+
+
+def test_an_export_needs_a_second_person_and_downloads_once(
+    scene: dict[str, Any], django_capture_on_commit_callbacks: Any, celery_eager: None
+) -> None:
+    r = _request(scene)
+    assert r.status_code == 201, r.content
+    export_id = r.json()["id"]
+    assert r.json()["status"] == "pending"
+    own = scene["investigator"].client.post(f"/api/v1/exports/{export_id}/approve/")
+    assert own.status_code == 403 and own.json()["reason"] == "self_approval"
+    assert scene["investigator"].client.get(f"/api/v1/exports/{export_id}/download/").status_code == 409
+    with django_capture_on_commit_callbacks(execute=True):
+        approved = scene["admin"].client.post(f"/api/v1/exports/{export_id}/approve/")
+    assert approved.status_code == 200, approved.content
+    assert approved.json()["status"] == "approved"
+    # Eager Celery built it after commit.
+    assert scene["investigator"].client.get(f"/api/v1/exports/{export_id}/").json()["status"] == "ready"
+    download = scene["investigator"].client.get(f"/api/v1/exports/{export_id}/download/")
+    assert download.status_code == 200
+    package = b"".join(download.streaming_content)
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        names = archive.namelist()
+        assert "manifest.json" in names and len(names) == 4
+        assert archive.read(f"recording-{scene['recordings'][0].pk}.audio") == b"audio-0" * 100
+    again = scene["investigator"].client.get(f"/api/v1/exports/{export_id}/download/")
+    assert again.status_code == 409
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {
+        "export.requested",
+        "export.self_approval_refused",
+        "export.approved",
+        "export.built",
+        "export.downloaded",
+    } <= actions
+
+
+def test_the_database_refuses_self_approval(scene: dict[str, Any]) -> None:
+    export_id = _request(scene).json()["id"]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ExportRequest.objects.filter(pk=export_id).update(approved_by=scene["investigator"].user)
+
+
+def test_exports_only_of_recordings_the_requester_may_play(
+    scene: dict[str, Any], facility: Facility, store_recording: Any
+) -> None:
+    ungranted = store_recording(CallFactory(inmate=InmateFactory(facility=facility)))
+    r = _request(scene, [scene["recordings"][0].pk, ungranted.pk])
+    assert r.status_code == 404
+    assert ExportRequest.objects.count() == 0
+
+
+def test_too_many_recordings_in_one_request_is_refused(scene: dict[str, Any], settings: Any) -> None:
+    settings.EXPORT_MAX_RECORDINGS = 2
+    r = _request(scene)
+    assert r.status_code == 400 and r.json()["reason"] == "export_too_large"
+
+
+def test_a_recording_quarantined_before_approval_is_withheld(
+    scene: dict[str, Any], clerk: Any, django_capture_on_commit_callbacks: Any, celery_eager: None
+) -> None:
+    export_id = _request(scene).json()["id"]
+    attorney = AttorneyFactory()
+    first = scene["recordings"][0]
+    exempt = exempt_number_register(attorney=attorney, number=first.call.dialed_number, actor=attorney.user)
+    exempt_number_verify(exempt_number_id=exempt.pk, clerk=clerk)
+    with django_capture_on_commit_callbacks(execute=True):
+        scene["admin"].client.post(f"/api/v1/exports/{export_id}/approve/")
+    package = b"".join(
+        scene["investigator"].client.get(f"/api/v1/exports/{export_id}/download/").streaming_content
+    )
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        assert f"recording-{first.pk}.audio" not in archive.namelist()
+        assert str(first.pk) in archive.read("manifest.json").decode()
+
+
+def test_an_approver_needs_the_approve_permission_on_the_facility(
+    scene: dict[str, Any], facility: Facility
+) -> None:
+    export_id = _request(scene).json()["id"]
+    colleague = actor("exp-colleague", "investigator")
+    grant_facility(colleague.user, facility, "view_facility_calls")
+    assert colleague.client.post(f"/api/v1/exports/{export_id}/approve/").status_code == 404
