@@ -122,7 +122,12 @@ def prepare(*, reset: bool = False) -> Fixture:
     from django.db import connection
 
     from apps.demo.seed import seed_demo
+    from apps.recordings.storage import S3Storage, get_storage
     from bench.views import CREATE_PROBE_TABLE
+
+    storage = get_storage()
+    if isinstance(storage, S3Storage):
+        storage.ensure_bucket()  # seeding plants canary recordings
 
     log("migrating the bench database")
     call_command("migrate", interactive=False, verbosity=0)

@@ -1,9 +1,10 @@
 """Suspension: what a hit of anomaly analysis does to an account, at once and everywhere.
 
 ``is_active = False`` is what every door already checks: Django sessions (the auth backend
-refuses inactive users on every request), DRF tokens, the restrict() querysets (an inactive
-user reaches nothing) and the playback stream (authenticated as the same user, re-checked on
-each use). We also delete the user's API token and cancel their pending exports.
+refuses inactive users on every request), DRF tokens (refused, and each refusal is audited
+with the user's name, which is why the token is kept rather than deleted), the restrict()
+querysets (an inactive user reaches nothing) and the playback stream (authenticated as the
+same user, re-checked on each use). Pending exports are cancelled.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from apps.access.models import ExportRequest, ExportStatus, Suspension
 from apps.audit.services import record_event
@@ -30,7 +30,6 @@ def user_suspend(
         with transaction.atomic():
             suspension = Suspension.objects.create(user=user, rule=rule, details=details)
             User.objects.filter(pk=user.pk).update(is_active=False)
-            Token.objects.filter(user=user).delete()
             cancelled = ExportRequest.objects.filter(
                 requested_by=user, status__in=[ExportStatus.PENDING, ExportStatus.APPROVED]
             ).update(status=ExportStatus.CANCELLED, decision_reason=f"requester suspended ({rule})")

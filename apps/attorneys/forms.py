@@ -28,7 +28,9 @@ class BarFieldsMixin(forms.Form):
 class SignupForm(BarFieldsMixin):
     full_name = forms.CharField(max_length=200)
     email = forms.EmailField()
-    username = forms.RegexField(regex=r"^[\w.@+-]{3,150}$", max_length=150, help_text="Letters, digits and @.+-_")
+    username = forms.RegexField(
+        regex=r"^[\w.@+-]{3,150}$", max_length=150, help_text="Letters, digits and @.+-_"
+    )
     password = forms.CharField(widget=forms.PasswordInput, min_length=12)
     bar_state = forms.ChoiceField(choices=STATE_CHOICES)
     bar_number = forms.CharField(max_length=32)
@@ -56,7 +58,9 @@ class ProfileForm(BarFieldsMixin):
 
 
 class NumberForm(forms.Form):
-    number = forms.CharField(max_length=40, widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
+    number = forms.CharField(
+        max_length=40, widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"})
+    )
     label = forms.CharField(max_length=100, required=False, help_text="e.g. office, direct line, mobile")
     scope = forms.ChoiceField(
         choices=[("global", "Every facility (recommended)"), ("facility", "Only one facility")],
@@ -64,7 +68,9 @@ class NumberForm(forms.Form):
         widget=forms.RadioSelect,
     )
     facility = forms.ModelChoiceField(
-        queryset=Facility.objects.order_by("name"), required=False, to_field_name="code",
+        queryset=Facility.objects.order_by("name"),
+        required=False,
+        to_field_name="code",
         help_text="Only for a facility-scoped registration.",
     )
 

@@ -6,7 +6,6 @@ from apps.attorneys import views
 app_name = "attorneys"
 
 
-
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="attorneys:login"), name="logout"),

@@ -41,6 +41,16 @@ from apps.registry.profiles import attorney_activate, attorney_signup, attorney_
 
 ViewFunc = Callable[..., HttpResponseBase]
 CLERK_PERMISSION = "registry.verify_exemptnumber"
+HISTORY_LABELS = {
+    "exempt_number.registered": "Registered",
+    "exempt_number.verified": "Verified",
+    "exempt_number.rejected": "Rejected",
+    "exempt_number.revoked": "Revoked",
+    "exempt_number.renewal_requested": "Renewal requested",
+    "exempt_number.renewed": "Renewed",
+    "exempt_number.reminder_sent": "Expiry reminder sent",
+    "exempt_number.expired": "Expired",
+}
 
 
 def _user(request: HttpRequest) -> User:
@@ -109,21 +119,29 @@ def signup(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         with transaction.atomic():
             attorney = attorney_signup(
-                username=data["username"], email=data["email"], password=data["password"],
-                full_name=data["full_name"], bar_state=data["bar_state"], bar_number=data["bar_number"],
+                username=data["username"],
+                email=data["email"],
+                password=data["password"],
+                full_name=data["full_name"],
+                bar_state=data["bar_state"],
+                bar_number=data["bar_number"],
                 firm=data["firm"],
             )
             user = attorney.user
             link = request.build_absolute_uri(
                 reverse(
                     "attorneys:verify-email",
-                    args=[urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)],
+                    args=[
+                        urlsafe_base64_encode(force_bytes(user.pk)),
+                        default_token_generator.make_token(user),
+                    ],
                 )
             )
             notify_on_commit(
                 data["email"],
                 "Confirm your e-mail for the attorney portal",
-                f"Open this link to activate your account:\n{link}\n\nIf you did not sign up, ignore this e-mail.\n",
+                f"Open this link to activate your account:\n{link}\n\n"
+                "If you did not sign up, ignore this e-mail.\n",
             )
         return render(request, "attorneys/signup_sent.html", {"email": data["email"]})
     return render(request, "attorneys/signup.html", {"form": form})
@@ -152,8 +170,11 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             exempt = services.exempt_number_register(
-                attorney=attorney, number=form.cleaned_data["number"], label=form.cleaned_data["label"],
-                facility=form.cleaned_data["facility"], actor=_user(request),
+                attorney=attorney,
+                number=form.cleaned_data["number"],
+                label=form.cleaned_data["label"],
+                facility=form.cleaned_data["facility"],
+                actor=_user(request),
             )
         except DomainError as exc:
             form.add_error("number", exc.message)
@@ -166,25 +187,32 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @attorney_page
 def number_detail(request: HttpRequest, number_id: int) -> HttpResponse:
-    exempt = get_in_scope_or_404(_own_numbers(request), number_id, actor=_user(request), action="exempt_number.view")
+    exempt = get_in_scope_or_404(
+        _own_numbers(request), number_id, actor=_user(request), action="exempt_number.view"
+    )
     form = forms.EvidenceForm()
     if request.method == "POST":
         form = forms.EvidenceForm(request.POST, request.FILES)
         if form.is_valid():
             upload = form.cleaned_data["file"]
             if upload.size > settings.EVIDENCE_MAX_BYTES:
-                form.add_error("file", f"The file is larger than {settings.EVIDENCE_MAX_BYTES // (1024 * 1024)} MB.")
+                form.add_error(
+                    "file", f"The file is larger than {settings.EVIDENCE_MAX_BYTES // (1024 * 1024)} MB."
+                )
             else:
                 try:
-                    evidence_upload(exempt_number=exempt, data=upload.read(), filename=upload.name, actor=_user(request))
+                    evidence_upload(
+                        exempt_number=exempt, data=upload.read(), filename=upload.name, actor=_user(request)
+                    )
                 except DomainError as exc:
                     form.add_error("file", exc.message)
                 else:
                     messages.success(request, "Evidence uploaded. A registry clerk will review it.")
                     return redirect("attorneys:number-detail", number_id=exempt.pk)
-    history = AuditEvent.objects.filter(
-        target_type="registry.exemptnumber", target_id=str(exempt.pk), action__startswith="exempt_number."
-    ).order_by("created_at")
+    events = AuditEvent.objects.filter(
+        target_type="registry.exemptnumber", target_id=str(exempt.pk), action__in=list(HISTORY_LABELS)
+    ).order_by("created_at", "pk")
+    history = [(e.created_at, HISTORY_LABELS[e.action], (e.details or {}).get("reason", "")) for e in events]
     return render(
         request,
         "attorneys/number_detail.html",
@@ -195,7 +223,9 @@ def number_detail(request: HttpRequest, number_id: int) -> HttpResponse:
 @attorney_page
 @require_POST
 def number_revoke(request: HttpRequest, number_id: int) -> HttpResponse:
-    exempt = get_in_scope_or_404(_own_numbers(request), number_id, actor=_user(request), action="exempt_number.revoke")
+    exempt = get_in_scope_or_404(
+        _own_numbers(request), number_id, actor=_user(request), action="exempt_number.revoke"
+    )
     try:
         services.exempt_number_revoke(exempt_number_id=exempt.pk, actor=_user(request))
         messages.success(request, f"{exempt.number} is revoked: calls to it are recorded again.")
@@ -207,7 +237,9 @@ def number_revoke(request: HttpRequest, number_id: int) -> HttpResponse:
 @attorney_page
 @require_POST
 def number_renew(request: HttpRequest, number_id: int) -> HttpResponse:
-    exempt = get_in_scope_or_404(_own_numbers(request), number_id, actor=_user(request), action="exempt_number.renew")
+    exempt = get_in_scope_or_404(
+        _own_numbers(request), number_id, actor=_user(request), action="exempt_number.renew"
+    )
     try:
         renewed = services.exempt_number_renew(exempt_number_id=exempt.pk, actor=_user(request))
     except DomainError as exc:
@@ -220,7 +252,10 @@ def number_renew(request: HttpRequest, number_id: int) -> HttpResponse:
 @attorney_page
 def profile(request: HttpRequest) -> HttpResponse:
     attorney = _attorney(request)
-    initial = {f: getattr(attorney, f) for f in ("full_name", "bar_state", "bar_number", "firm", "contact_email", "contact_phone")}
+    initial = {
+        f: getattr(attorney, f)
+        for f in ("full_name", "bar_state", "bar_number", "firm", "contact_email", "contact_phone")
+    }
     form = forms.ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -237,15 +272,21 @@ def profile(request: HttpRequest) -> HttpResponse:
 def flag_call(request: HttpRequest) -> HttpResponse:
     attorney = _attorney(request)
     numbers = list(
-        _own_numbers(request).filter(status__in=[ExemptStatus.PENDING, ExemptStatus.VERIFIED]).values_list("number", flat=True)
+        _own_numbers(request)
+        .filter(status__in=[ExemptStatus.PENDING, ExemptStatus.VERIFIED])
+        .values_list("number", flat=True)
     )
     form = forms.FlagForm(request.POST or None, numbers=numbers)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             flag = privilege_flag_submit(
-                attorney=attorney, facility=data["facility"], booking_number=data["booking_number"],
-                number=data["number"], call_date=data["call_date"], actor=_user(request),
+                attorney=attorney,
+                facility=data["facility"],
+                booking_number=data["booking_number"],
+                number=data["number"],
+                call_date=data["call_date"],
+                actor=_user(request),
             )
         except DomainError as exc:
             form.add_error(None, exc.message)
@@ -272,8 +313,14 @@ def clerk_queue(request: HttpRequest) -> HttpResponse:
         .order_by("created_at")
     )
     rows = [(exempt, services.conflicting_holder(exempt)) for exempt in pending]
-    renewals = ExemptNumber.objects.filter(status=ExemptStatus.VERIFIED, renewal_requested_at__isnull=False).select_related("attorney")
-    claims = InmateClaim.objects.filter(status=ClaimStatus.PENDING).select_related("facility", "inmate").order_by("created_at")
+    renewals = ExemptNumber.objects.filter(
+        status=ExemptStatus.VERIFIED, renewal_requested_at__isnull=False
+    ).select_related("attorney")
+    claims = (
+        InmateClaim.objects.filter(status=ClaimStatus.PENDING)
+        .select_related("facility", "inmate")
+        .order_by("created_at")
+    )
     return render(
         request,
         "attorneys/clerk_queue.html",
@@ -285,7 +332,9 @@ def clerk_queue(request: HttpRequest) -> HttpResponse:
 @require_POST
 def clerk_decide(request: HttpRequest, number_id: int, decision: str) -> HttpResponse:
     clerk = _user(request)
-    exempt = get_in_scope_or_404(ExemptNumber.objects.all(), number_id, actor=clerk, action=f"exempt_number.{decision}")
+    exempt = get_in_scope_or_404(
+        ExemptNumber.objects.all(), number_id, actor=clerk, action=f"exempt_number.{decision}"
+    )
     try:
         if decision == "verify":
             exempt, quarantined = services.exempt_number_verify(exempt_number_id=exempt.pk, clerk=clerk)
@@ -300,7 +349,9 @@ def clerk_decide(request: HttpRequest, number_id: int, decision: str) -> HttpRes
             if not form.is_valid():
                 messages.error(request, "A reason is required to reject.")
                 return redirect("attorneys:clerk-queue")
-            services.exempt_number_reject(exempt_number_id=exempt.pk, clerk=clerk, reason=form.cleaned_data["reason"])
+            services.exempt_number_reject(
+                exempt_number_id=exempt.pk, clerk=clerk, reason=form.cleaned_data["reason"]
+            )
             messages.success(request, f"{exempt.number} rejected; the attorney is notified.")
         elif decision == "renew":
             exempt = services.exempt_number_renewal_approve(exempt_number_id=exempt.pk, clerk=clerk)
@@ -318,7 +369,9 @@ def clerk_decide(request: HttpRequest, number_id: int, decision: str) -> HttpRes
 @require_POST
 def clerk_claim(request: HttpRequest, claim_id: int, decision: str) -> HttpResponse:
     clerk = _user(request)
-    claim = get_in_scope_or_404(InmateClaim.objects.all(), claim_id, actor=clerk, action=f"inmate_claim.{decision}")
+    claim = get_in_scope_or_404(
+        InmateClaim.objects.all(), claim_id, actor=clerk, action=f"inmate_claim.{decision}"
+    )
     try:
         if decision == "verify":
             outcome = claim_verify(claim_id=claim.pk, clerk=clerk)
@@ -333,7 +386,9 @@ def clerk_claim(request: HttpRequest, claim_id: int, decision: str) -> HttpRespo
                 messages.error(request, "A reason is required to reject.")
                 return redirect("attorneys:clerk-queue")
             outcome = claim_reject(claim_id=claim.pk, clerk=clerk, reason=form.cleaned_data["reason"])
-            messages.success(request, f"Claim on {claim.number} rejected: {outcome.released} recording(s) released.")
+            messages.success(
+                request, f"Claim on {claim.number} rejected: {outcome.released} recording(s) released."
+            )
         else:
             raise NotFoundError()
     except DomainError as exc:
@@ -345,10 +400,14 @@ def clerk_claim(request: HttpRequest, claim_id: int, decision: str) -> HttpRespo
 
 @clerk_page
 def clerk_evidence(request: HttpRequest, evidence_id: int) -> HttpResponse:
-    evidence = get_in_scope_or_404(Evidence.objects.all(), evidence_id, actor=_user(request), action="evidence.view")
+    evidence = get_in_scope_or_404(
+        Evidence.objects.all(), evidence_id, actor=_user(request), action="evidence.view"
+    )
     data = evidence_read(evidence=evidence, actor=_user(request))
     response = HttpResponse(data, content_type=evidence.content_type)
-    response["Content-Disposition"] = f'attachment; filename="evidence-{evidence.pk}.{evidence.content_type.split("/")[1]}"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="evidence-{evidence.pk}.{evidence.content_type.split("/")[1]}"'
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "no-store"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -363,7 +422,9 @@ def review_list(request: HttpRequest) -> HttpResponse:
     recordings = list(review_queue(_user(request)).order_by("quarantined_at")[:200])
     open_decisions = {
         d.recording_id: d
-        for d in ReviewDecision.objects.filter(recording__in=recordings, confirmed_by__isnull=True).select_related("proposed_by")
+        for d in ReviewDecision.objects.filter(
+            recording__in=recordings, confirmed_by__isnull=True
+        ).select_related("proposed_by")
     }
     rows = [(r, open_decisions.get(r.pk)) for r in recordings]
     return render(request, "attorneys/review_queue.html", {"rows": rows, "form": forms.ProposeForm()})
@@ -373,13 +434,20 @@ def review_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def review_propose_view(request: HttpRequest, recording_id: int) -> HttpResponse:
     officer = _user(request)
-    recording = get_in_scope_or_404(review_queue(officer), recording_id, actor=officer, action="recording.review")
+    recording = get_in_scope_or_404(
+        review_queue(officer), recording_id, actor=officer, action="recording.review"
+    )
     form = forms.ProposeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose release or purge and give a reason.")
         return redirect("attorneys:review-queue")
     try:
-        review_propose(recording=recording, officer=officer, action=form.cleaned_data["action"], reason=form.cleaned_data["reason"])
+        review_propose(
+            recording=recording,
+            officer=officer,
+            action=form.cleaned_data["action"],
+            reason=form.cleaned_data["reason"],
+        )
         messages.success(request, "Proposed. A second privilege officer must confirm it.")
     except DomainError as exc:
         _fail(request, exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from apps.audit import chain
 from apps.audit.exports import audit_export_build
@@ -13,6 +14,13 @@ def seal_audit_events() -> int:
     """Seal whatever is pending, then sign a checkpoint if one is due. Safe to run twice."""
     sealed = chain.audit_seal_pending()
     chain.audit_checkpoint_if_due()
+    if sealed:
+        # Downstream readers of the sealed trail (anomaly analysis), by name: audit imports
+        # nothing above it. apply_async runs them in-process in eager mode.
+        app = seal_audit_events.app
+        app.loader.import_default_modules()  # autodiscovery: the web process imports lazily
+        for name in settings.AUDIT_AFTER_SEAL_TASKS:
+            app.tasks[name].apply_async()
     return sealed
 
 

@@ -182,7 +182,8 @@ class ReviewDecision(models.Model):
         constraints = [
             models.CheckConstraint(
                 name="review_confirmed_by_another_officer",
-                condition=models.Q(confirmed_by__isnull=True) | ~models.Q(confirmed_by=models.F("proposed_by")),
+                condition=models.Q(confirmed_by__isnull=True)
+                | ~models.Q(confirmed_by=models.F("proposed_by")),
             ),
             models.UniqueConstraint(
                 fields=["recording"],
@@ -192,4 +193,5 @@ class ReviewDecision(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} of recording {self.recording_id} ({'confirmed' if self.confirmed_by_id else 'proposed'})"
+        state = "confirmed" if self.confirmed_by_id else "proposed"
+        return f"{self.action} of recording {self.recording_id} ({state})"

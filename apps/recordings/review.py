@@ -68,7 +68,9 @@ def review_queue(user: User) -> QuerySet[Recording]:
     )
 
 
-def recording_purge(*, recording: Recording, actor: User, reason: str, confirmed_by: User | None = None) -> None:
+def recording_purge(
+    *, recording: Recording, actor: User, reason: str, confirmed_by: User | None = None
+) -> None:
     """Destroy a quarantined recording for good. Call inside the deciding transaction.
 
     The wrapped key is destroyed and a tombstone written in the transaction; the object (every

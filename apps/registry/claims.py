@@ -44,7 +44,9 @@ class ClaimOutcome:
     quarantined: int = 0
 
 
-def claim_report(*, facility: Facility, booking_number: str, number: str, actor: User) -> tuple[InmateClaim, bool]:
+def claim_report(
+    *, facility: Facility, booking_number: str, number: str, actor: User
+) -> tuple[InmateClaim, bool]:
     """Record a claim from the switch; a repeat for an open claim returns it (created=False)."""
     e164 = normalize_phone_number(number, facility.phone_region)
     inmate = Inmate.objects.filter(facility=facility, booking_number=booking_number).first()
@@ -53,10 +55,14 @@ def claim_report(*, facility: Facility, booking_number: str, number: str, actor:
     try:
         with transaction.atomic():
             lock_number(e164)
-            existing = InmateClaim.objects.filter(facility=facility, number=e164, status=ClaimStatus.PENDING).first()
+            existing = InmateClaim.objects.filter(
+                facility=facility, number=e164, status=ClaimStatus.PENDING
+            ).first()
             if existing is not None:
                 return existing, False
-            claim = InmateClaim.objects.create(facility=facility, inmate=inmate, number=e164, reported_by=actor)
+            claim = InmateClaim.objects.create(
+                facility=facility, inmate=inmate, number=e164, reported_by=actor
+            )
             record_event(
                 action="inmate_claim.reported",
                 actor=actor,

@@ -46,7 +46,9 @@ def evidence_upload(*, exempt_number: ExemptNumber, data: bytes, filename: str, 
     if not data:
         raise EvidenceRejectedError("The file is empty.")
     if len(data) > limit:
-        raise EvidenceRejectedError(f"The file is larger than {limit // (1024 * 1024)} MB.", limit_bytes=limit)
+        raise EvidenceRejectedError(
+            f"The file is larger than {limit // (1024 * 1024)} MB.", limit_bytes=limit
+        )
     kind = sniff(data[:16])
     if kind is None:
         raise EvidenceRejectedError()

@@ -35,7 +35,10 @@ def privilege_flag_submit(
         raise NotYourNumberError()
     with transaction.atomic():
         flag = PrivilegeFlag.objects.create(
-            attorney=attorney, facility=facility, booking_number=booking_number.strip(), number=e164,
+            attorney=attorney,
+            facility=facility,
+            booking_number=booking_number.strip(),
+            number=e164,
             call_date=call_date,
         )
         flag.matched_recordings = privilege_flag_quarantine(flag=flag, actor=actor)

@@ -43,17 +43,30 @@ def validate_bar(bar_state: str, bar_number: str) -> tuple[str, str]:
 
 
 def attorney_signup(
-    *, username: str, email: str, password: str, full_name: str, bar_state: str, bar_number: str, firm: str = ""
+    *,
+    username: str,
+    email: str,
+    password: str,
+    full_name: str,
+    bar_state: str,
+    bar_number: str,
+    firm: str = "",
 ) -> Attorney:
     """Create an *inactive* portal account; it becomes active when the e-mail is verified."""
     state, number = validate_bar(bar_state, bar_number)
     with transaction.atomic():
         user = User.objects.create_user(username=username, email=email, password=password, is_active=False)
         attorney = Attorney.objects.create(
-            user=user, full_name=full_name.strip(), bar_state=state, bar_number=number, firm=firm.strip(),
+            user=user,
+            full_name=full_name.strip(),
+            bar_state=state,
+            bar_number=number,
+            firm=firm.strip(),
             contact_email=email,
         )
-        record_event(action="attorney.signed_up", actor=user, target=attorney, details={"bar": f"{state} {number}"})
+        record_event(
+            action="attorney.signed_up", actor=user, target=attorney, details={"bar": f"{state} {number}"}
+        )
     return attorney
 
 
@@ -66,7 +79,9 @@ def attorney_activate(*, user: User) -> None:
 
 
 def attorney_update_profile(*, attorney: Attorney, actor: User, **fields: str) -> Attorney:
-    state, number = validate_bar(fields.pop("bar_state", attorney.bar_state), fields.pop("bar_number", attorney.bar_number))
+    state, number = validate_bar(
+        fields.pop("bar_state", attorney.bar_state), fields.pop("bar_number", attorney.bar_number)
+    )
     with transaction.atomic():
         attorney.bar_state, attorney.bar_number = state, number
         for name in ("full_name", "firm", "contact_email", "contact_phone"):

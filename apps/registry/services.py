@@ -187,7 +187,11 @@ def exempt_number_renew(*, exempt_number_id: int, actor: User) -> ExemptNumber:
         if exempt.status == ExemptStatus.PENDING:
             raise IllegalTransitionError(status=exempt.status)
     return exempt_number_register(
-        attorney=exempt.attorney, number=exempt.number, label=exempt.label, facility=exempt.facility, actor=actor
+        attorney=exempt.attorney,
+        number=exempt.number,
+        label=exempt.label,
+        facility=exempt.facility,
+        actor=actor,
     )
 
 
@@ -209,7 +213,9 @@ def exempt_number_renewal_approve(*, exempt_number_id: int, clerk: User) -> Exem
             actor=clerk,
             target=exempt,
             facility_id=exempt.facility_id,
-            details={"effective_until": exempt.effective_until.isoformat() if exempt.effective_until else None},
+            details={
+                "effective_until": exempt.effective_until.isoformat() if exempt.effective_until else None
+            },
         )
         notify_decision(exempt)
     return exempt
@@ -225,7 +231,11 @@ def exempt_numbers_expire(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             exempt = ExemptNumber.objects.select_for_update().get(pk=pk)
             lock_number(exempt.number)
-            if exempt.status != ExemptStatus.VERIFIED or not exempt.effective_until or exempt.effective_until > now:
+            if (
+                exempt.status != ExemptStatus.VERIFIED
+                or not exempt.effective_until
+                or exempt.effective_until > now
+            ):
                 continue
             exempt.status = ExemptStatus.EXPIRED
             exempt.save(update_fields=["status"])

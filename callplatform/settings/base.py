@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.audit.middleware.AdminAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a locked-out login into the lockout page (AXES_LOCKOUT_CALLABLE).
@@ -244,11 +245,15 @@ REGISTRY_REMINDERS_EVERY_SECONDS = env.float("REGISTRY_REMINDERS_EVERY_SECONDS",
 # --- Access control (issue 6): quotas per rolling window [(seconds, limit), ...]. Defaults
 # for everyone; QuotaLimit rows in the admin override them per role and per facility.
 ACCESS_QUOTAS: dict[str, list[tuple[int, int]]] = {
-    "playback": [(3600, env.int("QUOTA_PLAYBACK_PER_HOUR", default=30)),
-                 (86400, env.int("QUOTA_PLAYBACK_PER_DAY", default=100))],
+    "playback": [
+        (3600, env.int("QUOTA_PLAYBACK_PER_HOUR", default=30)),
+        (86400, env.int("QUOTA_PLAYBACK_PER_DAY", default=100)),
+    ],
     "playback_bytes": [(86400, env.int("QUOTA_PLAYBACK_BYTES_PER_DAY", default=2 * 1024**3))],
-    "call_rows": [(3600, env.int("QUOTA_CALL_ROWS_PER_HOUR", default=2000)),
-                  (86400, env.int("QUOTA_CALL_ROWS_PER_DAY", default=10000))],
+    "call_rows": [
+        (3600, env.int("QUOTA_CALL_ROWS_PER_HOUR", default=2000)),
+        (86400, env.int("QUOTA_CALL_ROWS_PER_DAY", default=10000)),
+    ],
     "export_request": [(3600, 3), (86400, 10)],
 }
 EXPORT_MAX_RECORDINGS = env.int("EXPORT_MAX_RECORDINGS", default=25)
@@ -264,6 +269,8 @@ ANOMALY_RULES = {
 }
 COMPLIANCE_EMAILS = env.list("COMPLIANCE_EMAILS", default=["compliance@example.org"])
 ANOMALY_ANALYSE_EVERY_SECONDS = env.float("ANOMALY_ANALYSE_EVERY_SECONDS", default=2.0)
+# Tasks run after each sealing run that sealed something: analysis reads the sealed trail.
+AUDIT_AFTER_SEAL_TASKS = ["access.analyse"]
 
 # --- Audit trail (issue 4)
 
@@ -299,4 +306,8 @@ CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "audit.seal_events", "schedule": AUDIT_SEAL_EVERY_SECONDS},
     "audit-checkpoint": {"task": "audit.checkpoint", "schedule": AUDIT_CHECKPOINT_EVERY_SECONDS},
 }
-CELERY_BEAT_SCHEDULE["registry-expiry-reminders"] = {"task": "registry.expiry_reminders", "schedule": REGISTRY_REMINDERS_EVERY_SECONDS}
+CELERY_BEAT_SCHEDULE["registry-expiry-reminders"] = {
+    "task": "registry.expiry_reminders",
+    "schedule": REGISTRY_REMINDERS_EVERY_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["access-analyse"] = {"task": "access.analyse", "schedule": ANOMALY_ANALYSE_EVERY_SECONDS}

@@ -7,6 +7,8 @@ from callplatform.settings.base import env
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
+if not env.str("AUDIT_SIGNING_KEY", default=""):
+    raise ImproperlyConfigured("production needs AUDIT_SIGNING_KEY (base64 raw Ed25519 private key)")
 if not env.str("RECORDINGS_MASTER_KEY", default=""):
     raise ImproperlyConfigured("production needs RECORDINGS_MASTER_KEY (base64, 32 bytes)")
 if not env.str("DATABASE_URL", default="") or not env.str("CELERY_BROKER_URL", default=""):

@@ -9,7 +9,6 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from apps.access.anomaly import analyse_new_events
 from apps.access.canaries import canaries_plant
@@ -81,7 +80,8 @@ def test_suspension_kills_sessions_tokens_links_and_pending_exports(
     browser.force_authenticate(None)
     session = investigator.client
     user_suspend(user=investigator.user, rule="manual", details={})
-    assert not Token.objects.filter(user=investigator.user).exists()
+    assert investigator.client.get("/api/v1/recordings/").status_code == 401
+    assert AuditEvent.objects.filter(action="auth.rejected", actor=investigator.user).exists()
     assert session.get(link.replace("http://testserver", "")).status_code == 401
     assert ExportRequest.objects.get().status == "cancelled"
     assert len(mail.outbox) == 0 or "suspended" in mail.outbox[0].subject

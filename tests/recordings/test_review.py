@@ -46,11 +46,17 @@ def flagged(attorney: Attorney, facility: Any, store_recording: Any) -> Any:
     inmate = InmateFactory(facility=facility, booking_number="B77")
     recording = store_recording(CallFactory(inmate=inmate, dialed_number=NUMBER))
     other_day = store_recording(
-        CallFactory(inmate=inmate, dialed_number=NUMBER, started_at=timezone.now() - timezone.timedelta(days=3))
+        CallFactory(
+            inmate=inmate, dialed_number=NUMBER, started_at=timezone.now() - timezone.timedelta(days=3)
+        )
     )
     today = timezone.localtime(recording.call.started_at, timezone=_tz(facility)).date()
     flag = privilege_flag_submit(
-        attorney=attorney, facility=facility, booking_number="B77", number="212-555-0155", call_date=today,
+        attorney=attorney,
+        facility=facility,
+        booking_number="B77",
+        number="212-555-0155",
+        call_date=today,
         actor=attorney.user,
     )
     recording.refresh_from_db()
@@ -74,8 +80,12 @@ def test_a_flag_quarantines_the_matching_call_at_once(flagged: Any) -> None:
 def test_an_attorney_can_flag_only_their_own_numbers(attorney: Attorney, facility: Any) -> None:
     with pytest.raises(NotYourNumberError):
         privilege_flag_submit(
-            attorney=attorney, facility=facility, booking_number="B1", number="+12125550100",
-            call_date=timezone.now().date(), actor=attorney.user,
+            attorney=attorney,
+            facility=facility,
+            booking_number="B1",
+            number="+12125550100",
+            call_date=timezone.now().date(),
+            actor=attorney.user,
         )
 
 
@@ -97,7 +107,10 @@ def test_purge_needs_a_second_officer_and_leaves_a_tombstone(flagged: Any, offic
     assert recording.state == "purged" and recording.wrapped_key is None
     tomb = Tombstone.objects.get(recording=recording)
     assert (tomb.purged_by, tomb.confirmed_by, tomb.reason, tomb.sha256) == (
-        first, second, "privileged advice", recording.sha256,
+        first,
+        second,
+        "privileged advice",
+        recording.sha256,
     )
     with pytest.raises(RecordingIntegrityError):
         recording_read(recording=recording)
@@ -127,7 +140,9 @@ def test_the_database_refuses_self_confirmation(flagged: Any, officers: Any) -> 
     _, recording, _ = flagged
     decision = review_propose(recording=recording, officer=officers[0], action="purge", reason="x")
     with pytest.raises(IntegrityError), transaction.atomic():
-        ReviewDecision.objects.filter(pk=decision.pk).update(confirmed_by=officers[0], confirmed_at=timezone.now())
+        ReviewDecision.objects.filter(pk=decision.pk).update(
+            confirmed_by=officers[0], confirmed_at=timezone.now()
+        )
 
 
 def test_non_officers_cannot_review(flagged: Any) -> None:

@@ -38,11 +38,15 @@ def test_the_switch_reports_a_claim_for_its_own_facility(switch: Switch, inmate:
     )
     assert response.status_code == 201, response.content
     assert response.json()["number"] == NUMBER and response.json()["facility"] == "home"
-    again = switch.client.post("/api/v1/registry/claims/", {"inmate": "A1001", "number": NUMBER}, format="json")
+    again = switch.client.post(
+        "/api/v1/registry/claims/", {"inmate": "A1001", "number": NUMBER}, format="json"
+    )
     assert again.status_code == 200 and again.json()["id"] == response.json()["id"]
 
 
-def test_a_switch_cannot_report_for_another_facility(switch: Switch, inmate: Inmate, other_facility: Any) -> None:
+def test_a_switch_cannot_report_for_another_facility(
+    switch: Switch, inmate: Inmate, other_facility: Any
+) -> None:
     response = switch.client.post(
         "/api/v1/registry/claims/", {"inmate": "A1001", "number": NUMBER, "facility": "other"}, format="json"
     )
@@ -51,7 +55,9 @@ def test_a_switch_cannot_report_for_another_facility(switch: Switch, inmate: Inm
 
 
 def test_only_switch_accounts_report_claims(attorney_client: APIClient, inmate: Inmate) -> None:
-    response = attorney_client.post("/api/v1/registry/claims/", {"inmate": "A1001", "number": NUMBER}, format="json")
+    response = attorney_client.post(
+        "/api/v1/registry/claims/", {"inmate": "A1001", "number": NUMBER}, format="json"
+    )
     assert response.status_code == 403
 
 
@@ -62,11 +68,16 @@ def test_a_pending_claim_records_into_quarantine_on_arrival(
     decision = is_privileged(NUMBER, claim.created_at, facility_id=switch.facility.pk)
     assert decision.quarantine_on_arrival and not decision.privileged and decision.claim_id == claim.pk
     recording = store_recording(CallFactory(inmate=inmate, dialed_number=NUMBER))
-    assert recording.state == "quarantined" and recording.quarantine_reason == f"pending inmate claim #{claim.pk}"
+    assert (
+        recording.state == "quarantined"
+        and recording.quarantine_reason == f"pending inmate claim #{claim.pk}"
+    )
     assert recording.quarantined_at is not None
-    assert not Recording.objects.restrict(User(is_superuser=True, is_active=True), "play").filter(
-        pk=recording.pk
-    ).exists()
+    assert (
+        not Recording.objects.restrict(User(is_superuser=True, is_active=True), "play")
+        .filter(pk=recording.pk)
+        .exists()
+    )
 
 
 def test_a_claim_does_not_quarantine_calls_from_other_facilities(
@@ -87,7 +98,11 @@ def test_verifying_a_claim_purges_what_arrived_under_it(
     recording.refresh_from_db()
     assert recording.state == "purged" and recording.wrapped_key is None and recording.purged_at
     tomb = Tombstone.objects.get(recording=recording)
-    assert (tomb.sha256, tomb.purged_by, tomb.reason) == (recording.sha256, clerk, f"inmate claim #{claim.pk} verified")
+    assert (tomb.sha256, tomb.purged_by, tomb.reason) == (
+        recording.sha256,
+        clerk,
+        f"inmate claim #{claim.pk} verified",
+    )
     with pytest.raises(RecordingIntegrityError):
         recording_read(recording=recording)
     assert is_privileged(NUMBER, outcome.claim.decided_at, facility_id=switch.facility.pk).privileged  # type: ignore[arg-type]
@@ -124,7 +139,12 @@ def test_call_setup_says_record_and_names_the_pending_claim(switch: Switch, inma
     _claim(switch, inmate)
     response = switch.client.post(
         "/api/v1/calls/",
-        {"switch_call_id": "c-1", "inmate": "A1001", "dialed_number": NUMBER, "started_at": "2026-01-01T10:00:00Z"},
+        {
+            "switch_call_id": "c-1",
+            "inmate": "A1001",
+            "dialed_number": NUMBER,
+            "started_at": "2026-01-01T10:00:00Z",
+        },
         format="json",
     )
     assert response.status_code == 201, response.content

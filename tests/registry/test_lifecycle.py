@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.common.errors import DomainError
-from apps.registry.evidence import EvidenceRejectedError, evidence_read, evidence_upload
 from apps.registry.errors import IllegalTransitionError
+from apps.registry.evidence import EvidenceRejectedError, evidence_read, evidence_upload
 from apps.registry.models import Attorney, ExemptNumber, ExemptStatus
 from apps.registry.privilege import is_privileged
 from apps.registry.profiles import validate_bar
@@ -116,8 +116,12 @@ def test_an_expired_number_is_marked_and_renewal_starts_a_new_registration(
     pending: ExemptNumber, clerk: User
 ) -> None:
     past = timezone.now() - timedelta(days=1)
-    exempt, _ = exempt_number_verify(exempt_number_id=pending.pk, clerk=clerk, effective_until=timezone.now() + timedelta(seconds=1))
-    ExemptNumber.objects.filter(pk=exempt.pk).update(effective_from=past - timedelta(days=5), effective_until=past)
+    exempt, _ = exempt_number_verify(
+        exempt_number_id=pending.pk, clerk=clerk, effective_until=timezone.now() + timedelta(seconds=1)
+    )
+    ExemptNumber.objects.filter(pk=exempt.pk).update(
+        effective_from=past - timedelta(days=5), effective_until=past
+    )
     assert not is_privileged(NUMBER, timezone.now()).privileged
     assert exempt_numbers_expire() == 1
     exempt.refresh_from_db()
@@ -132,7 +136,9 @@ def test_reminders_go_out_once_before_expiry(
     pending: ExemptNumber, clerk: User, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     settings.REGISTRY_REMINDER_DAYS = 30
-    exempt_number_verify(exempt_number_id=pending.pk, clerk=clerk, effective_until=timezone.now() + timedelta(days=20))
+    exempt_number_verify(
+        exempt_number_id=pending.pk, clerk=clerk, effective_until=timezone.now() + timedelta(days=20)
+    )
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         assert expiry_reminders() == {"reminded": 1, "expired": 0}
@@ -145,13 +151,17 @@ def test_evidence_is_checked_by_content_and_stored_encrypted(
 ) -> None:
     settings.EVIDENCE_DIR = tmp_path / "evidence"
     pdf = b"%PDF-1.4\n" + b"letterhead " * 100
-    evidence = evidence_upload(exempt_number=pending, data=pdf, filename="../../etc/x.pdf", actor=pending.attorney.user)
+    evidence = evidence_upload(
+        exempt_number=pending, data=pdf, filename="../../etc/x.pdf", actor=pending.attorney.user
+    )
     assert evidence.content_type == "application/pdf" and evidence.original_name == "x.pdf"
     on_disk = (tmp_path / "evidence" / evidence.storage_key).read_bytes()
     assert b"letterhead" not in on_disk
     assert evidence_read(evidence=evidence, actor=pending.attorney.user) == pdf
     with pytest.raises(EvidenceRejectedError):
-        evidence_upload(exempt_number=pending, data=b"<html>x</html>", filename="x.pdf", actor=pending.attorney.user)
+        evidence_upload(
+            exempt_number=pending, data=b"<html>x</html>", filename="x.pdf", actor=pending.attorney.user
+        )
     settings.EVIDENCE_MAX_BYTES = 10
     with pytest.raises(EvidenceRejectedError):
         evidence_upload(exempt_number=pending, data=pdf, filename="x.pdf", actor=pending.attorney.user)
@@ -159,8 +169,15 @@ def test_evidence_is_checked_by_content_and_stored_encrypted(
 
 @pytest.mark.parametrize(
     ("state", "number", "ok"),
-    [("ny", "4012345", True), ("NY", "12345", False), ("CA", "123456", True), ("CA", "1234567", False),
-     ("WY", "7-1234", True), ("WY", "<script>", False), ("ZZ", "1", False)],
+    [
+        ("ny", "4012345", True),
+        ("NY", "12345", False),
+        ("CA", "123456", True),
+        ("CA", "1234567", False),
+        ("WY", "7-1234", True),
+        ("WY", "<script>", False),
+        ("ZZ", "1", False),
+    ],
 )
 def test_bar_numbers_are_validated_per_state(state: str, number: str, ok: bool) -> None:
     if ok:

@@ -7,82 +7,177 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('facilities', '0001_initial'),
-        ('inmates', '0002_inmateuserobjectpermission_case_reference_and_more'),
-        ('registry', '0001_initial'),
+        ("facilities", "0001_initial"),
+        ("inmates", "0002_inmateuserobjectpermission_case_reference_and_more"),
+        ("registry", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='attorney',
-            name='contact_phone',
+            model_name="attorney",
+            name="contact_phone",
             field=models.CharField(blank=True, max_length=40),
         ),
         migrations.AddField(
-            model_name='exemptnumber',
-            name='reminder_sent_at',
+            model_name="exemptnumber",
+            name="reminder_sent_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='exemptnumber',
-            name='renewal_requested_at',
+            model_name="exemptnumber",
+            name="renewal_requested_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.CreateModel(
-            name='Evidence',
+            name="Evidence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('storage_key', models.CharField(max_length=128, unique=True)),
-                ('content_type', models.CharField(max_length=32)),
-                ('size_bytes', models.PositiveIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('wrapped_key', models.BinaryField()),
-                ('original_name', models.CharField(blank=True, max_length=200)),
-                ('uploaded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('exempt_number', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='evidence', to='registry.exemptnumber')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("storage_key", models.CharField(max_length=128, unique=True)),
+                ("content_type", models.CharField(max_length=32)),
+                ("size_bytes", models.PositiveIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("wrapped_key", models.BinaryField()),
+                ("original_name", models.CharField(blank=True, max_length=200)),
+                ("uploaded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "exempt_number",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="evidence",
+                        to="registry.exemptnumber",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-uploaded_at'],
+                "ordering": ["-uploaded_at"],
             },
         ),
         migrations.CreateModel(
-            name='PrivilegeFlag',
+            name="PrivilegeFlag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('booking_number', models.CharField(max_length=32)),
-                ('number', models.CharField(max_length=16)),
-                ('call_date', models.DateField()),
-                ('matched_recordings', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('attorney', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='flags', to='registry.attorney')),
-                ('facility', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='facilities.facility')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("booking_number", models.CharField(max_length=32)),
+                ("number", models.CharField(max_length=16)),
+                ("call_date", models.DateField()),
+                ("matched_recordings", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "attorney",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="flags",
+                        to="registry.attorney",
+                    ),
+                ),
+                (
+                    "facility",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="facilities.facility",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='InmateClaim',
+            name="InmateClaim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=16)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('verified', 'Verified'), ('rejected', 'Rejected')], default='pending', max_length=16)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('facility', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='facilities.facility')),
-                ('inmate', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='inmates.inmate')),
-                ('reported_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=16)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("verified", "Verified"), ("rejected", "Rejected")],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("decided_reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "facility",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="facilities.facility",
+                    ),
+                ),
+                (
+                    "inmate",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="inmates.inmate"
+                    ),
+                ),
+                (
+                    "reported_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['number', 'status'], name='registry_in_number_0ba5b8_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('number__regex', '^\\+[1-9][0-9]{1,14}$')), name='claim_number_is_e164'), models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('facility', 'number'), name='claim_one_pending_per_facility_number'), models.CheckConstraint(condition=models.Q(('status', 'pending'), models.Q(('decided_at__isnull', False), ('decided_by__isnull', False)), _connector='OR'), name='claim_decided_has_decider')],
+                "ordering": ["-created_at"],
+                "indexes": [models.Index(fields=["number", "status"], name="registry_in_number_0ba5b8_idx")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("number__regex", "^\\+[1-9][0-9]{1,14}$")),
+                        name="claim_number_is_e164",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "pending")),
+                        fields=("facility", "number"),
+                        name="claim_one_pending_per_facility_number",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("status", "pending"),
+                            models.Q(("decided_at__isnull", False), ("decided_by__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="claim_decided_has_decider",
+                    ),
+                ],
             },
         ),
     ]

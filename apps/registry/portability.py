@@ -1,0 +1,277 @@
+"""Registry export and import (CSV and JSON), so a facility changing vendor keeps its registry.
+
+Format (both encodings carry the same fields, one registration per row/object):
+
+    number, attorney_name, bar_state, bar_number, firm, contact_email, label,
+    facility (facility code; empty = global), status (pending|verified|rejected|revoked|expired),
+    effective_from, effective_until (ISO 8601 with offset; empty = none)
+
+JSON: {"format": "callplatform-registry", "version": 1, "registrations": [{...}, ...]}.
+Import validates every row first and reports each bad one with its line (CSV; the header is
+line 1) or its position (JSON, 1-based); if any row is bad nothing is changed. Valid files are
+applied in one transaction; verified rows quarantine earlier recordings of their number (I1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from apps.audit.services import record_event
+from apps.common.errors import DomainError
+from apps.common.phone import normalize_phone_number
+from apps.facilities.models import Facility
+from apps.recordings.services import recordings_quarantine_for_number
+from apps.registry.models import Attorney, ExemptNumber, ExemptStatus
+from apps.registry.privilege import lock_number
+from apps.registry.profiles import validate_bar
+
+FIELDS = [
+    "number",
+    "attorney_name",
+    "bar_state",
+    "bar_number",
+    "firm",
+    "contact_email",
+    "label",
+    "facility",
+    "status",
+    "effective_from",
+    "effective_until",
+]
+FORMAT_NAME = "callplatform-registry"
+
+
+def export_rows() -> list[dict[str, str]]:
+    rows = []
+    for e in ExemptNumber.objects.select_related("attorney", "facility").order_by("pk"):
+        rows.append(
+            {
+                "number": e.number,
+                "attorney_name": e.attorney.full_name,
+                "bar_state": e.attorney.bar_state,
+                "bar_number": e.attorney.bar_number,
+                "firm": e.attorney.firm,
+                "contact_email": e.attorney.contact_email,
+                "label": e.label,
+                "facility": e.facility.code if e.facility else "",
+                "status": e.status,
+                "effective_from": e.effective_from.isoformat() if e.effective_from else "",
+                "effective_until": e.effective_until.isoformat() if e.effective_until else "",
+            }
+        )
+    return rows
+
+
+def export_text(fmt: str) -> str:
+    rows = export_rows()
+    if fmt == "json":
+        return json.dumps({"format": FORMAT_NAME, "version": 1, "registrations": rows}, indent=2) + "\n"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+@dataclass
+class Row:
+    line: int
+    number: str
+    attorney_name: str
+    bar_state: str
+    bar_number: str
+    firm: str
+    contact_email: str
+    label: str
+    facility: Facility | None
+    status: str
+    effective_from: datetime | None
+    effective_until: datetime | None
+
+
+@dataclass
+class ImportReport:
+    errors: list[str] = field(default_factory=list)
+    imported: int = 0
+    quarantined: int = 0
+
+
+def parse_records(text: str, fmt: str) -> list[tuple[int, dict[str, Any]]]:
+    if fmt == "json":
+        data = json.loads(text)
+        if (
+            not isinstance(data, dict)
+            or data.get("format") != FORMAT_NAME
+            or not isinstance(data.get("registrations"), list)
+        ):
+            raise DomainError(
+                f'Not a registry file: expected {{"format": "{FORMAT_NAME}", "registrations": [...]}}'
+            )
+        return [(i, r if isinstance(r, dict) else {}) for i, r in enumerate(data["registrations"], start=1)]
+    reader = csv.DictReader(io.StringIO(text))
+    missing = set(FIELDS) - set(reader.fieldnames or [])
+    if missing:
+        raise DomainError(f"CSV header lacks: {', '.join(sorted(missing))}")
+    return [(reader.line_num, row) for row in reader]
+
+
+def _date(value: Any, name: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    parsed = parse_datetime(str(value))
+    if parsed is None or parsed.tzinfo is None:
+        raise ValueError(f"{name} must be an ISO 8601 date-time with an offset")
+    return parsed
+
+
+def validate(records: list[tuple[int, dict[str, Any]]], where: str) -> tuple[list[Row], list[str]]:
+    rows: list[Row] = []
+    errors: list[str] = []
+    facilities = {f.code: f for f in Facility.objects.all()}
+    verified_in_file: dict[str, int] = {}
+    for line, raw in records:
+
+        def get(key: str, raw: dict[str, Any] = raw) -> str:
+            return str(raw.get(key) or "").strip()
+
+        try:
+            number = normalize_phone_number(get("number"))
+            state, bar = validate_bar(get("bar_state"), get("bar_number"))
+            if not get("attorney_name"):
+                raise ValueError("attorney_name is required")
+            status = get("status")
+            if status not in ExemptStatus.values:
+                raise ValueError(f"status must be one of {', '.join(ExemptStatus.values)}")
+            code = get("facility")
+            if code and code not in facilities:
+                raise ValueError(f"unknown facility {code!r}")
+            start, end = (
+                _date(raw.get("effective_from"), "effective_from"),
+                _date(raw.get("effective_until"), "effective_until"),
+            )
+            if status == ExemptStatus.VERIFIED and start is None:
+                raise ValueError("a verified row needs effective_from")
+            if start and end and end <= start:
+                raise ValueError("effective_until must be after effective_from")
+            if status == ExemptStatus.VERIFIED:
+                if number in verified_in_file:
+                    raise ValueError(
+                        f"{number} is verified twice in the file (also {where} {verified_in_file[number]})"
+                    )
+                verified_in_file[number] = line
+                holder = (
+                    ExemptNumber.objects.filter(number=number, status=ExemptStatus.VERIFIED)
+                    .select_related("attorney")
+                    .first()
+                )
+                if holder and (holder.attorney.bar_state, holder.attorney.bar_number) != (state, bar):
+                    raise ValueError(f"{number} is already verified here for another attorney")
+            if (
+                status in (ExemptStatus.PENDING, ExemptStatus.VERIFIED)
+                and ExemptNumber.objects.filter(
+                    number=number,
+                    attorney__bar_state=state,
+                    attorney__bar_number=bar,
+                    status__in=[ExemptStatus.PENDING, ExemptStatus.VERIFIED],
+                ).exists()
+            ):
+                raise ValueError(f"{number} is already registered here for this attorney")
+            rows.append(
+                Row(
+                    line,
+                    number,
+                    get("attorney_name"),
+                    state,
+                    bar,
+                    get("firm"),
+                    get("contact_email"),
+                    get("label")[:100],
+                    facilities.get(code),
+                    status,
+                    start,
+                    end,
+                )
+            )
+        except (ValueError, DomainError, ValidationError) as exc:
+            message = (
+                exc.message
+                if isinstance(exc, DomainError)
+                else (
+                    "; ".join(m for ms in exc.message_dict.values() for m in ms)
+                    if isinstance(exc, ValidationError)
+                    else str(exc)
+                )
+            )
+            errors.append(f"{where} {line}: {message}")
+    return rows, errors
+
+
+def import_text(text: str, fmt: str, *, actor: User) -> ImportReport:
+    """All or nothing: returns errors (and changes nothing) or applies every row."""
+    where = "line" if fmt == "csv" else "registration"
+    try:
+        records = parse_records(text, fmt)
+    except (DomainError, json.JSONDecodeError, csv.Error) as exc:
+        return ImportReport(errors=[str(exc)])
+    rows, errors = validate(records, where)
+    report = ImportReport(errors=errors)
+    if errors:
+        return report
+    with transaction.atomic():
+        for row in rows:
+            attorney = Attorney.objects.filter(bar_state=row.bar_state, bar_number=row.bar_number).first()
+            if attorney is None:
+                user = User.objects.create_user(
+                    username=f"bar-{row.bar_state}-{row.bar_number}".lower().replace(" ", "-")[:150],
+                    email=row.contact_email,
+                    is_active=False,
+                )
+                attorney = Attorney.objects.create(
+                    user=user,
+                    full_name=row.attorney_name,
+                    bar_state=row.bar_state,
+                    bar_number=row.bar_number,
+                    firm=row.firm,
+                    contact_email=row.contact_email,
+                )
+            verified = row.status == ExemptStatus.VERIFIED
+            if verified:
+                lock_number(row.number)
+            exempt = ExemptNumber.objects.create(
+                number=row.number,
+                attorney=attorney,
+                label=row.label,
+                facility=row.facility,
+                status=row.status,
+                effective_from=row.effective_from,
+                effective_until=row.effective_until,
+                verified_by=actor if verified else None,
+                verified_at=row.effective_from if verified else None,
+                decided_reason="imported" if row.status == ExemptStatus.REJECTED else "",
+            )
+            if verified:
+                report.quarantined += recordings_quarantine_for_number(
+                    number=row.number,
+                    facility_id=row.facility.pk if row.facility else None,
+                    reason=f"number imported as verified attorney line (registration {exempt.pk})",
+                    actor=actor,
+                    exempt_number_id=exempt.pk,
+                )
+            record_event(
+                action="exempt_number.imported",
+                actor=actor,
+                target=exempt,
+                details={"line": row.line, "status": row.status},
+            )
+            report.imported += 1
+    return report

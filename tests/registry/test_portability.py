@@ -1,0 +1,104 @@
+"""registry_export / registry_import: round trip, line-numbered errors, all or nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+
+from apps.registry.models import Attorney, ExemptNumber
+from apps.registry.services import exempt_number_register, exempt_number_reject, exempt_number_verify
+from tests.factories import AttorneyFactory, CallFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed(clerk: User) -> None:
+    a = AttorneyFactory(
+        full_name="Ann Law", bar_state="NY", bar_number="1234567", contact_email="ann@example.org"
+    )
+    v = exempt_number_register(attorney=a, number="+12125550101", label="office", actor=a.user)
+    exempt_number_verify(exempt_number_id=v.pk, clerk=clerk)
+    r = exempt_number_register(attorney=a, number="+12125550102", actor=a.user)
+    exempt_number_reject(exempt_number_id=r.pk, clerk=clerk, reason="no")
+    exempt_number_register(attorney=a, number="+12125550103", actor=a.user)
+
+
+def _wipe() -> None:
+    ExemptNumber.objects.all().delete()
+    Attorney.objects.all().delete()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_export_then_import_round_trips(clerk: User, tmp_path: Path, fmt: str, store_recording: Any) -> None:
+    _seed(clerk)
+    path = tmp_path / f"registry.{fmt}"
+    call_command("registry_export", "--format", fmt, "--output", str(path))
+    before = sorted((e.number, e.status, e.label, e.attorney.bar_number) for e in ExemptNumber.objects.all())
+    _wipe()
+    earlier = store_recording(CallFactory(dialed_number="+12125550101"))
+    out = io.StringIO()
+    call_command("registry_import", str(path), "--as", clerk.username, stdout=out)
+    assert "imported 3 registration(s); quarantined 1" in out.getvalue()
+    after = sorted((e.number, e.status, e.label, e.attorney.bar_number) for e in ExemptNumber.objects.all())
+    assert after == before
+    earlier.refresh_from_db()
+    assert earlier.state == "quarantined"
+
+
+def test_a_bad_row_is_reported_by_line_and_nothing_changes(clerk: User, tmp_path: Path) -> None:
+    path = tmp_path / "registry.csv"
+    path.write_text(
+        "number,attorney_name,bar_state,bar_number,firm,contact_email,label,facility,status,effective_from,effective_until\n"
+        "+12125550101,Ann,NY,1234567,,,office,,verified,2026-01-01T00:00:00+00:00,\n"
+        "not a number,Bob,NY,7654321,,,,,pending,,\n"
+        "+12125550103,Cy,TX,12,,,,,pending,,\n"
+        "+12125550104,Di,NY,1111111,,,,nowhere,maybe,,\n"
+    )
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="3 invalid row"):
+        call_command("registry_import", str(path), "--as", clerk.username, stderr=err)
+    lines = err.getvalue().splitlines()
+    assert lines[0].startswith("line 3:") and lines[1].startswith("line 4: A TX bar number")
+    assert lines[2].startswith("line 5:")
+    assert not ExemptNumber.objects.exists() and not Attorney.objects.exists()
+
+
+def test_json_errors_name_the_registration(clerk: User, tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(
+        json.dumps(
+            {
+                "format": "callplatform-registry",
+                "version": 1,
+                "registrations": [
+                    {
+                        "number": "+12125550101",
+                        "attorney_name": "A",
+                        "bar_state": "NY",
+                        "bar_number": "1234567",
+                        "status": "verified",
+                    },
+                ],
+            }
+        )
+    )
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("registry_import", str(path), "--as", clerk.username, stderr=err)
+    assert "registration 1: a verified row needs effective_from" in err.getvalue()
+
+
+def test_only_a_clerk_may_import(tmp_path: Path) -> None:
+    from tests.factories import UserFactory
+
+    path = tmp_path / "r.csv"
+    path.write_text("x\n")
+    UserFactory(username="nobody")
+    with pytest.raises(CommandError, match="registry clerk"):
+        call_command("registry_import", str(path), "--as", "nobody")
