@@ -149,6 +149,8 @@ def staff(
 API_ANON = {"anonymous": 401}
 PORTAL_ANON = {"anonymous": 302}
 ALL_AUTH_OK = {role: 200 for role in ROLES if role != "anonymous"}
+
+
 def GRANT_BODY(w: World) -> dict[str, Any]:  # noqa: N802
     return {
         "investigator": "m-investigator",
@@ -156,6 +158,7 @@ def GRANT_BODY(w: World) -> dict[str, Any]:  # noqa: N802
         "case_reference": "M-2",
         "expires_at": (timezone.now() + timedelta(days=1)).isoformat(),
     }
+
 
 MATRIX: list[Row] = [
     # --- switch
@@ -296,6 +299,46 @@ MATRIX: list[Row] = [
     Row("portal:grant-revoke", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404, _by("grant", "grant_id")),
     Row("portal:staff", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404),
     Row("portal:staff-remove", "POST", PORTAL_ANON, 404),
+    # --- attorney portal, clerk queue and privilege review
+    Row("attorneys:login", "GET", {"anonymous": 200}, 302),
+    Row("attorneys:logout", "POST", {}, 302),
+    Row("attorneys:signup", "GET", {}, 200),
+    Row("attorneys:verify-email", "GET", {}, 400, lambda w: {"uidb64": "MQ", "token": "bad-token"}),
+    Row("attorneys:password-reset", "GET", {}, 200),
+    Row("attorneys:password-reset-done", "GET", {}, 200),
+    Row("attorneys:password-reset-confirm", "GET", {}, 200, lambda w: {"uidb64": "MQ", "token": "bad-token"}),
+    Row("attorneys:home", "GET", {**PORTAL_ANON, "attorney": 200}, 404),
+    Row("attorneys:profile", "GET", {**PORTAL_ANON, "attorney": 200}, 404),
+    Row("attorneys:flag", "GET", {**PORTAL_ANON, "attorney": 200}, 404),
+    Row("attorneys:number-detail", "GET", {**PORTAL_ANON, "attorney": 200}, 404, _by("exempt", "number_id")),
+    Row("attorneys:number-revoke", "POST", {**PORTAL_ANON, "attorney": 302}, 404, _by("exempt", "number_id")),
+    Row("attorneys:number-renew", "POST", {**PORTAL_ANON, "attorney": 302}, 404, _by("exempt", "number_id")),
+    Row("attorneys:clerk-queue", "GET", {**PORTAL_ANON, "registry_clerk": 200}, 404),
+    Row(
+        "attorneys:clerk-decide",
+        "POST",
+        {**PORTAL_ANON, "registry_clerk": 302},
+        404,
+        lambda w: {"number_id": w.ids["exempt"], "decision": "verify"},
+    ),
+    Row(
+        "attorneys:clerk-claim",
+        "POST",
+        PORTAL_ANON,
+        404,
+        lambda w: {"claim_id": 999999, "decision": "verify"},
+    ),
+    Row("attorneys:clerk-evidence", "GET", PORTAL_ANON, 404, lambda w: {"evidence_id": 999999}),
+    Row("attorneys:review-queue", "GET", {**PORTAL_ANON, "privilege_officer": 200}, 404),
+    Row("attorneys:review-propose", "POST", PORTAL_ANON, 404, _by("recording", "recording_id")),
+    Row("attorneys:review-confirm", "POST", PORTAL_ANON, 404, lambda w: {"decision_id": 999999}),
+    Row(
+        "registry-claims",
+        "POST",
+        {**API_ANON, "switch": 201},
+        403,
+        body=lambda w: {"inmate": w.booking, "number": "+12125550999"},
+    ),
 ]
 
 

@@ -8,7 +8,7 @@ other: the second sees the first's usage. Superusers are counted like everyone e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -50,7 +50,9 @@ def quota_consume(*, user: User, kind: str, amount: int = 1, facility_id: int | 
     quota_consume_many(user=user, charges=[(kind, amount)], facility_id=facility_id)
 
 
-def quota_consume_many(*, user: User, charges: list[tuple[str, int]], facility_id: int | None = None) -> None:
+def quota_consume_many(
+    *, user: User, charges: Sequence[tuple[str, int]], facility_id: int | None = None
+) -> None:
     """Count every charge for ``user``, or raise QuotaExceededError and count nothing.
 
     Must run inside the transaction of the act it pays for, so an act that fails rolls its
@@ -102,7 +104,7 @@ def _lock_account(user: User) -> None:
 
 @contextmanager
 def metered(
-    *, user: User, charges: list[tuple[str, int]], facility_id: int | None, target: Model | None = None
+    *, user: User, charges: Sequence[tuple[str, int]], facility_id: int | None, target: Model | None = None
 ) -> Iterator[None]:
     """Run the body in one transaction with its quota charges; a refusal is audited.
 

@@ -158,13 +158,13 @@ class S3Storage:
         from boto3.s3.transfer import TransferConfig
         from botocore.exceptions import BotoCoreError, ClientError
 
-        extra = {**self._sse(data_key), "ContentType": "application/octet-stream"}
+        extra: dict[str, Any] = {**self._sse(data_key), "ContentType": "application/octet-stream"}
         try:
             if size <= self.MULTIPART_THRESHOLD:
                 # One request; s3transfer's manager and thread pool cost more than the put.
                 self.client.put_object(
                     Bucket=self.bucket, Key=_checked_key(key), Body=body, ContentLength=size, **extra
-                )  # type: ignore[arg-type]
+                )
             else:
                 config = TransferConfig(
                     multipart_threshold=self.MULTIPART_THRESHOLD, multipart_chunksize=8 * CHUNK_SIZE

@@ -213,7 +213,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
 }
 RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=365 * 3)
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="US")

@@ -26,6 +26,8 @@ class Command(BaseCommand):
             f"  calls: {Call.objects.count()}  recordings: {Recording.objects.count()}  "
             f"audit events: {AuditEvent.objects.count()}"
         )
+        out(f"  Facility portal (staff):  {base}/")
+        out(f"  Attorney portal:          {base}/attorney/  (clerk queue and privilege review there too)")
         out(f"  API:     {base}/api/v1/   (OpenAPI schema: {base}/api/schema/)")
         out(f"  Health:  {base}/healthz")
         out("  Demo logins (role: username / password):")
