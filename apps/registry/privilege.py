@@ -62,9 +62,15 @@ def is_privileged(
     claims = InmateClaim.objects.filter(number=e164)
     if facility_id is not None:
         claims = claims.filter(facility_id=facility_id)
-    if claims.filter(status=ClaimStatus.VERIFIED).exists():
+    # One round trip for both claim states; "pending" sorts after "verified".
+    claim = (
+        claims.filter(status__in=[ClaimStatus.VERIFIED, ClaimStatus.PENDING])
+        .order_by("-status", "pk")
+        .values_list("id", "status")
+        .first()
+    )
+    if claim is not None and claim[1] == ClaimStatus.VERIFIED:
         return PrivilegeDecision(True, "verified_inmate_claim")
-    pending = claims.filter(status=ClaimStatus.PENDING).order_by("pk").values_list("id", flat=True).first()
-    if pending is not None:
-        return PrivilegeDecision(False, "pending_inmate_claim", quarantine_on_arrival=True, claim_id=pending)
+    if claim is not None:
+        return PrivilegeDecision(False, "pending_inmate_claim", quarantine_on_arrival=True, claim_id=claim[0])
     return PrivilegeDecision(False, "not_exempt")
