@@ -23,6 +23,7 @@ class Capabilities:
     manage: bool = False
     own_grants: bool = False
     unmasked: bool = False
+    compliance: bool = False
 
     @property
     def grants(self) -> bool:
@@ -38,6 +39,7 @@ def capabilities(user: User | AnonymousUser) -> Capabilities:
         manage=Facility.objects.restrict(user, "manage_facility").exists(),
         own_grants=InmateUserObjectPermission.objects.filter(user_id=user.pk).exists(),
         unmasked=can_see_privileged_details(user),
+        compliance=user.has_perm("audit.view_auditevent"),
     )
 
 
