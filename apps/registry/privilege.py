@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Q, Value
 
 from apps.common.locks import advisory_xact_lock
 from apps.common.phone import normalize_phone_number
@@ -50,27 +50,31 @@ def is_privileged(
     scope = Q(facility__isnull=True)
     if facility_id is not None:
         scope |= Q(facility_id=facility_id)
-    match = (
+    exempt = (
         ExemptNumber.objects.filter(number=e164, status=ExemptStatus.VERIFIED, effective_from__lte=at)
         .filter(Q(effective_until__isnull=True) | Q(effective_until__gt=at))
         .filter(scope)
-        .values_list("id", flat=True)
-        .first()
+        .annotate(source=Value("exempt"))
+        .order_by()
+        .values_list("source", "id", "status")
     )
-    if match is not None:
-        return PrivilegeDecision(True, "verified_attorney_number", match)
-    claims = InmateClaim.objects.filter(number=e164)
+    claims = InmateClaim.objects.filter(number=e164, status__in=[ClaimStatus.VERIFIED, ClaimStatus.PENDING])
     if facility_id is not None:
         claims = claims.filter(facility_id=facility_id)
-    # One round trip for both claim states; "pending" sorts after "verified".
-    claim = (
-        claims.filter(status__in=[ClaimStatus.VERIFIED, ClaimStatus.PENDING])
-        .order_by("-status", "pk")
-        .values_list("id", "status")
-        .first()
+    # One round trip for registrations and claims: this runs on every call setup and upload.
+    rows = list(
+        exempt.union(
+            claims.annotate(source=Value("claim")).order_by().values_list("source", "id", "status"), all=True
+        )
     )
-    if claim is not None and claim[1] == ClaimStatus.VERIFIED:
+    exempt_ids = sorted(row[1] for row in rows if row[0] == "exempt")
+    if exempt_ids:
+        return PrivilegeDecision(True, "verified_attorney_number", exempt_ids[0])
+    claim_rows = sorted((row[1], row[2]) for row in rows if row[0] == "claim")
+    if any(status == ClaimStatus.VERIFIED for _, status in claim_rows):
         return PrivilegeDecision(True, "verified_inmate_claim")
-    if claim is not None:
-        return PrivilegeDecision(False, "pending_inmate_claim", quarantine_on_arrival=True, claim_id=claim[0])
+    if claim_rows:
+        return PrivilegeDecision(
+            False, "pending_inmate_claim", quarantine_on_arrival=True, claim_id=claim_rows[0][0]
+        )
     return PrivilegeDecision(False, "not_exempt")

@@ -8,6 +8,7 @@ under var/recordings/, Celery in eager mode. Each real service is switched on by
 from __future__ import annotations
 
 import base64
+import warnings
 import hashlib
 from datetime import timedelta
 from pathlib import Path
@@ -122,6 +123,8 @@ STATIC_ROOT = VAR_DIR / "static"
 # WhiteNoise serves static files from the app itself (the portal has no build step). With
 # finders on, it needs no collectstatic (demo, tests); production turns them off.
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+# With finders on, STATIC_ROOT need not exist; WhiteNoise would warn about it on every start.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
