@@ -8,8 +8,8 @@ under var/recordings/, Celery in eager mode. Each real service is switched on by
 from __future__ import annotations
 
 import base64
-import warnings
 import hashlib
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
