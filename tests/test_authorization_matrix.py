@@ -299,6 +299,14 @@ MATRIX: list[Row] = [
     Row("portal:grant-revoke", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404, _by("grant", "grant_id")),
     Row("portal:staff", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404),
     Row("portal:staff-remove", "POST", PORTAL_ANON, 404),
+    Row("portal:export-list", "GET", PORTAL_ANON, 200),
+    Row(
+        "portal:export-approve",
+        "POST",
+        {**PORTAL_ANON, "facility_admin": 302, "investigator": 302},
+        404,
+        _by("export", "export_id"),
+    ),
     Row("portal:compliance", "GET", {**PORTAL_ANON, "auditor": 200}, 404),
     Row("portal:compliance-export", "POST", {**PORTAL_ANON, "auditor": 302}, 404),
     # --- attorney portal, clerk queue and privilege review

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import serializers, status
@@ -14,10 +14,10 @@ from rest_framework.views import APIView
 
 from apps.access import exports
 from apps.access.models import ExportRequest, Suspension
+from apps.access.selectors import exports_visible_to
 from apps.access.suspensions import suspension_lift
 from apps.common.api import Pagination, user_of, validated
 from apps.common.scoping import get_in_scope_or_404
-from apps.facilities.models import facility_ids_with_perm
 
 
 class ExportOutput(serializers.ModelSerializer[ExportRequest]):
@@ -49,14 +49,7 @@ class ExportOutput(serializers.ModelSerializer[ExportRequest]):
 
 
 def _visible_exports(request: Request) -> QuerySet[ExportRequest]:
-    user = user_of(request)
-    approvable = facility_ids_with_perm(user, "approve_facility_exports")
-    return (
-        ExportRequest.objects.filter(Q(requested_by=user) | Q(items__facility_id__in=approvable))
-        .distinct()
-        .select_related("requested_by", "approved_by")
-        .prefetch_related("items")
-    )
+    return exports_visible_to(user_of(request))
 
 
 class ExportListView(APIView):

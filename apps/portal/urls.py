@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from apps.portal import compliance, views
+from apps.portal import compliance, exports, views
 
 app_name = "portal"
 
@@ -19,6 +19,8 @@ urlpatterns = [
     path("grants/<int:grant_id>/revoke/", views.grant_revoke, name="grant-revoke"),
     path("staff/", views.staff_list, name="staff"),
     path("staff/remove/", views.staff_remove, name="staff-remove"),
+    path("exports/", exports.export_list, name="export-list"),
+    path("exports/<int:export_id>/approve/", exports.export_approve, name="export-approve"),
     path("compliance/", compliance.compliance, name="compliance"),
     path("compliance/exports/", compliance.compliance_export, name="compliance-export"),
 ]

@@ -60,3 +60,24 @@ def test_the_compliance_page_in_a_browser(world: World, live_server: Any, browse
     page.wait_for_url("**/compliance/")
     assert "requested" in page.inner_text("body")
     screenshot(page, "18-compliance")
+
+
+@pytest.mark.django_db
+def test_exports_appear_in_the_portal_and_a_second_person_approves(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    from apps.access.models import ExportItem, ExportRequest
+    from apps.facilities.models import Facility
+
+    export = ExportRequest.objects.create(
+        requested_by=world.investigator, case_reference="CASE-<b>9</b>", justification="court order"
+    )
+    ExportItem.objects.create(
+        export=export, recording=world.granted, facility=Facility.objects.get(pk=world.granted.facility_id)
+    )
+    page = logged_in(world.investigator).get("/exports/").content.decode()
+    assert "CASE-&lt;b&gt;9&lt;/b&gt;" in page and "pending" in page
+    own = logged_in(world.investigator).post(f"/exports/{export.pk}/approve/", follow=True)
+    assert "different person" in own.content.decode()
+    export.refresh_from_db()
+    assert export.status == "pending"

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.db.models import Q, QuerySet
+
+from apps.access.models import ExportRequest
+from apps.facilities.models import facility_ids_with_perm
+
+
+def exports_visible_to(user: User) -> QuerySet[ExportRequest]:
+    """The user's own export requests, and those touching a facility they may approve for."""
+    approvable = facility_ids_with_perm(user, "approve_facility_exports")
+    return (
+        ExportRequest.objects.filter(Q(requested_by=user) | Q(items__facility_id__in=approvable))
+        .distinct()
+        .select_related("requested_by", "approved_by")
+        .prefetch_related("items")
+    )

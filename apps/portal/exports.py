@@ -1,0 +1,44 @@
+"""Export requests in the portal: their state, and approval by a second person."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.access.exports import export_request_approve
+from apps.access.selectors import exports_visible_to
+from apps.common.errors import DomainError
+from apps.common.scoping import get_in_scope_or_404
+from apps.facilities.models import facility_ids_with_perm
+from apps.portal.views import _page, _user, portal_page
+
+
+@require_GET
+@portal_page
+def export_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    exports = exports_visible_to(user).order_by("-created_at", "-id")
+    return render(
+        request,
+        "portal/export_list.html",
+        {
+            "page": _page(request, exports),
+            "approvable": set(facility_ids_with_perm(user, "approve_facility_exports")),
+        },
+    )
+
+
+@require_POST
+@portal_page
+def export_approve(request: HttpRequest, export_id: int) -> HttpResponseBase:
+    user = _user(request)
+    export = get_in_scope_or_404(exports_visible_to(user), export_id, actor=user, action="export.approve")
+    try:
+        export_request_approve(export=export, approver=user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Export #{export.pk} approved; it is being packaged.")
+    return redirect("portal:export-list")
