@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.core.cache import cache
 from django.db import models
 from django.db.models import F, Q
+
+QUOTA_LIMITS_CACHE_KEY = "access:quota-limits"
 
 
 class QuotaKind(models.TextChoices):
@@ -73,6 +78,17 @@ class QuotaLimit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.limit} per {self.window_seconds}s"
+
+    # The quota check caches overrides per process for a few seconds; a change made here is
+    # seen at once by this process and within LIMITS_CACHE_SECONDS by the others.
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        cache.delete(QUOTA_LIMITS_CACHE_KEY)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        result = super().delete(*args, **kwargs)
+        cache.delete(QUOTA_LIMITS_CACHE_KEY)
+        return result
 
 
 class ExportStatus(models.TextChoices):

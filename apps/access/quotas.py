@@ -12,15 +12,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model, Q, Sum
 from django.utils import timezone
 
 from apps.access.errors import QuotaExceededError
-from apps.access.models import QuotaAccount, QuotaLimit, QuotaUsage
+from apps.access.models import QUOTA_LIMITS_CACHE_KEY, QuotaAccount, QuotaLimit, QuotaUsage
 from apps.audit.models import Outcome
 from apps.audit.services import record_event
 
@@ -31,18 +33,31 @@ class Window:
     limit: int
 
 
-def limits_for(user: User, kinds: list[str], facility_id: int | None = None) -> dict[str, list[Window]]:
-    """The user's windows per kind: settings defaults, overridden by QuotaLimit rows (one query)."""
-    windows = {kind: dict(settings.ACCESS_QUOTAS.get(kind, [])) for kind in kinds}
-    overrides = (
-        QuotaLimit.objects.filter(kind__in=kinds)
-        .filter(Q(group__isnull=True) | Q(group__in=user.groups.all()))
-        .filter(Q(facility__isnull=True) | Q(facility_id=facility_id))
+# Admin overrides are few and rarely change: read them at most every few seconds per process.
+LIMITS_CACHE_SECONDS = 10
+
+
+def _overrides() -> list[dict[str, Any]]:
+    rows = cache.get_or_set(
+        QUOTA_LIMITS_CACHE_KEY,
+        lambda: list(QuotaLimit.objects.values("kind", "window_seconds", "limit", "group_id", "facility_id")),
+        LIMITS_CACHE_SECONDS,
     )
-    # Less specific first, so the most specific override is applied last and wins.
-    ranked = sorted(overrides, key=lambda o: (o.facility_id is not None, o.group_id is not None))
-    for override in ranked:
-        windows[override.kind][override.window_seconds] = override.limit
+    return list(rows or [])
+
+
+def limits_for(user: User, kinds: Sequence[str], facility_id: int | None = None) -> dict[str, list[Window]]:
+    """The user's windows per kind: settings defaults, overridden by QuotaLimit rows.
+
+    The most specific matching override wins (role and facility > facility > role > all).
+    """
+    windows = {kind: dict(settings.ACCESS_QUOTAS.get(kind, [])) for kind in kinds}
+    overrides = [o for o in _overrides() if o["kind"] in windows and o["facility_id"] in (None, facility_id)]
+    if any(o["group_id"] is not None for o in overrides):
+        groups = set(user.groups.values_list("id", flat=True))
+        overrides = [o for o in overrides if o["group_id"] is None or o["group_id"] in groups]
+    for o in sorted(overrides, key=lambda o: (o["facility_id"] is not None, o["group_id"] is not None)):
+        windows[o["kind"]][o["window_seconds"]] = o["limit"]
     return {kind: [Window(sec, lim) for sec, lim in sorted(w.items())] for kind, w in windows.items()}
 
 
