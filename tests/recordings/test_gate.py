@@ -273,3 +273,34 @@ def test_a_failed_commit_after_the_write_leaves_no_object(
         )
     assert _keys(storage) == before
     assert Recording.objects.count() == 0
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_a_stored_recording_after_a_verified_claim(clerk: User) -> None:
+    from django.db import DatabaseError, transaction
+
+    from apps.registry.models import InmateClaim
+
+    call = CallFactory(dialed_number="+12125550178")
+    InmateClaim.objects.create(
+        facility=call.facility,
+        inmate=call.inmate,
+        number=call.dialed_number,
+        status="verified",
+        reported_by=clerk,
+        decided_by=clerk,
+        decided_at=timezone.now(),
+    )
+    with pytest.raises(DatabaseError, match="inmate claim"), transaction.atomic():
+        Recording.objects.create(
+            call=call,
+            facility=call.facility,
+            inmate=call.inmate,
+            storage_backend="s3",
+            storage_key="ab/" + "b" * 32,
+            size_bytes=1,
+            sha256="0" * 64,
+            content_type="audio/wav",
+            encryption="x",
+            wrapped_key=b"k",
+        )
