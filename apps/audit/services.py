@@ -62,6 +62,54 @@ def record_event(
     return event
 
 
+def event_insert_sql(
+    *,
+    source: str,
+    target_id: str,
+    facility_id: str,
+    details: str,
+    action: str,
+    actor: User,
+    target_type: str,
+    outcome: str = Outcome.SUCCESS,
+) -> tuple[str, dict[str, Any]]:
+    """``record_event`` as SQL, for an act written as a single PostgreSQL statement.
+
+    Returns an ``INSERT ... SELECT`` that writes one event per row of ``source`` (a CTE of the
+    caller's statement, whose column expressions are ``target_id``, ``facility_id`` and
+    ``details``), and its named parameters (prefixed ``audit_``). Used as one more CTE of the
+    act's own statement, the event commits with the act exactly as with ``record_event``; the
+    columns are the same (tests compare the two). Call ``events_written()`` afterwards.
+    """
+    sql = f"""
+        INSERT INTO audit_auditevent (created_at, actor_id, actor_label, action, outcome,
+            target_type, target_id, facility_id, client_ip, request_id, details, prev_hash, hash)
+        SELECT %(audit_created_at)s, CAST(%(audit_actor_id)s AS integer), %(audit_actor_label)s,
+            %(audit_action)s, %(audit_outcome)s, %(audit_target_type)s, {target_id}, {facility_id},
+            CAST(%(audit_client_ip)s AS inet), %(audit_request_id)s, {details}, '', ''
+        FROM {source}
+    """  # noqa: S608 - the fragments are the caller's constant SQL, values are parameters
+    params = {
+        "audit_created_at": timezone.now(),
+        "audit_actor_id": actor.pk,
+        "audit_actor_label": actor.get_username(),
+        "audit_action": action,
+        "audit_outcome": outcome,
+        "audit_target_type": target_type,
+        "audit_client_ip": context.client_ip.get(),
+        "audit_request_id": context.request_id.get() or "",
+    }
+    return sql, params
+
+
+def events_written() -> None:
+    """After a statement built with ``event_insert_sql``: ask for sealing once it commits."""
+    if connection.in_atomic_block:
+        _request_sealing_after_commit()
+    else:  # autocommit: the statement has committed already
+        enqueue_sealing()
+
+
 def _request_sealing_after_commit() -> None:
     """Ask for one sealing run per committed transaction, however many events it wrote.
 

@@ -3,18 +3,38 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.audit.services import record_event
+from apps.audit.services import event_insert_sql, events_written, record_event
 from apps.calls.errors import CallConflictError, InvalidCallEndError, UnknownInmateError
-from apps.calls.models import Call, Decision
+from apps.calls.models import Call
+from apps.common.db import fetchone_prepared
 from apps.common.phone import normalize_phone_number
 from apps.facilities.models import Facility
-from apps.inmates.models import Inmate
-from apps.registry.privilege import is_privileged
+from apps.registry.privilege import DECISION_SQL, decision_params
+
+# The call row, decided by the registry's own rule (``DECISION_SQL``) in the same statement:
+# no decision can be taken on one snapshot and written on another. ON CONFLICT makes a retry
+# of the same switch_call_id insert nothing (then the caller looks the call up). No row is
+# inserted when the inmate is unknown (the JOIN finds nothing). Portable (PostgreSQL, SQLite).
+_INSERT_CALL_SQL = f"""
+    WITH decision AS ({DECISION_SQL})
+    INSERT INTO calls_call (facility_id, inmate_id, switch_call_id, dialed_number,
+        started_at, decision, reason, privileged, exempt_number_id, created_at)
+    SELECT i.facility_id, i.id, %(switch_call_id)s, %(number)s, %(started_at)s,
+        CASE WHEN d.privileged THEN 'exempt' ELSE 'record' END,
+        d.reason, d.privileged, d.exempt_number_id, %(created_at)s
+    FROM inmates_inmate i CROSS JOIN decision d
+    WHERE i.facility_id = %(facility)s AND i.booking_number = %(booking_number)s
+    ON CONFLICT (facility_id, switch_call_id) DO NOTHING
+    RETURNING id, inmate_id, decision, reason, privileged, exempt_number_id
+"""  # noqa: S608 - constant SQL, values are parameters
+_CALL_COLUMNS = ("id", "inmate_id", "decision", "reason", "privileged", "exempt_number_id")
+Row = tuple[Any, ...]
 
 
 def call_setup(
@@ -31,40 +51,82 @@ def call_setup(
     Idempotent on (facility, switch_call_id): a retry with the same payload gets the same
     call back; a different payload under the same id is a conflict, never a silent overwrite.
     The decision is taken against the registry as it is *now*; the storage gate checks again.
+
+    This is the hot path (every call placed in every facility), so on PostgreSQL the decision,
+    the call row and its audit event are one statement: one round trip, atomic on its own.
+    Elsewhere (SQLite, the embedded default) the same INSERT and ``record_event`` share a
+    transaction.
     """
     number = normalize_phone_number(dialed_number, facility.phone_region)
-    inmate = Inmate.objects.filter(facility=facility, booking_number=booking_number).first()
-    if inmate is None:
-        raise UnknownInmateError(booking_number=booking_number)
-    decision = is_privileged(number, timezone.now(), facility_id=facility.pk)
-    try:
-        with transaction.atomic():
-            call = Call.objects.create(
-                facility=facility,
-                inmate=inmate,
-                switch_call_id=switch_call_id,
-                dialed_number=number,
-                started_at=started_at,
-                decision=Decision.EXEMPT if decision.privileged else Decision.RECORD,
-                reason=decision.reason,
-                privileged=decision.privileged,
-                exempt_number_id=decision.exempt_number_id,
-            )
+    now = timezone.now()
+    params = {
+        **decision_params(number, now, facility.pk),
+        "switch_call_id": switch_call_id,
+        "booking_number": booking_number,
+        "started_at": connection.ops.adapt_datetimefield_value(started_at),
+        "created_at": connection.ops.adapt_datetimefield_value(now),
+    }
+    if connection.vendor == "postgresql":
+        row = _insert_call_with_event(params, facility=facility, actor=actor)
+    else:
+        row = _insert_call_then_event(params, facility=facility, actor=actor)
+    if row is None:
+        # A retry (or a concurrent duplicate), or an unknown inmate: new calls are the common
+        # case, so only these pay for a lookup.
+        existing = _existing_call(facility, switch_call_id, booking_number, number)
+        if existing is None:
+            raise UnknownInmateError(booking_number=booking_number)
+        return existing, False
+    values = dict(zip(_CALL_COLUMNS, row, strict=True))
+    call = Call(
+        facility=facility,
+        switch_call_id=switch_call_id,
+        dialed_number=number,
+        started_at=started_at,
+        **{**values, "privileged": bool(values["privileged"])},
+        created_at=now,
+    )
+    call._state.adding = False
+    call._state.db = connection.alias
+    return call, True
+
+
+def _insert_call_with_event(
+    params: dict[str, Any], *, facility: Facility, actor: User
+) -> tuple[Any, ...] | None:
+    event_sql, event_params = event_insert_sql(
+        source="new_call",
+        target_id="new_call.id::text",
+        facility_id="%(facility)s",
+        details="jsonb_build_object('decision', new_call.decision, 'reason', new_call.reason)",
+        action="call.setup",
+        actor=actor,
+        target_type=Call._meta.label_lower,
+    )
+    sql = f"WITH new_call AS ({_INSERT_CALL_SQL}), event AS ({event_sql}) SELECT * FROM new_call"  # noqa: S608
+    row = fetchone_prepared(sql, {**params, **event_params})
+    if row is not None:
+        events_written()
+    return row
+
+
+def _insert_call_then_event(
+    params: dict[str, Any], *, facility: Facility, actor: User
+) -> tuple[Any, ...] | None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_INSERT_CALL_SQL, params)
+        row = cursor.fetchone()
+        if row is not None:
+            decision, reason = row[2], row[3]
             record_event(
                 action="call.setup",
                 actor=actor,
-                target=call,
+                target_type=Call._meta.label_lower,
+                target_id=row[0],
                 facility_id=facility.pk,
-                details={"decision": call.decision, "reason": call.reason},
+                details={"decision": decision, "reason": reason},
             )
-    except IntegrityError:
-        # A retry (or a concurrent duplicate): the insert is tried first because new calls are
-        # the common case; only a replay pays for the lookup.
-        existing = _existing_call(facility, switch_call_id, booking_number, number)
-        if existing is None:
-            raise
-        return existing, False
-    return call, True
+    return row
 
 
 def _existing_call(facility: Facility, switch_call_id: str, booking_number: str, number: str) -> Call | None:

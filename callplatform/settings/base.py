@@ -92,6 +92,10 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Persistent connections: a new PostgreSQL connection costs more than a whole call setup.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Lets apps.common.db.fetchone_prepared prepare the few hot-path statements (Django leaves
+    # psycopg's prepared statements off; its own client-side-binding cursors never prepare).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # Writers wait for each other instead of failing with "database is locked".
