@@ -31,6 +31,7 @@ class AuditEvent(models.Model):
         on_delete=models.DO_NOTHING,
         related_name="+",
         db_constraint=False,
+        db_index=False,  # the (actor, created_at) index serves every lookup by actor
     )
     # The actor's username at the time of the act, kept because users can be renamed.
     actor_label = models.CharField(max_length=150, blank=True)
