@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--connections", type=int, default=16, help="wrk connections [16]")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads [2]")
-    parser.add_argument("--paced-rate", type=float, default=0.0, help="paced req/s [half the decision rate]")
+    parser.add_argument("--paced-rate", type=float, default=0.0, help="paced req/s [100]")
     parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class [gthread]")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers [2]")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker [4]")

@@ -19,17 +19,19 @@ import logging
 import re
 import tempfile
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.audit.models import Outcome
 from apps.audit.services import record_event
 from apps.calls.models import Call
+from apps.common.db import fetchone_prepared
 from apps.recordings import crypto
 from apps.recordings.errors import (
     ChecksumMismatchError,
@@ -43,7 +45,7 @@ from apps.recordings.errors import (
 from apps.recordings.models import Recording, RecordingState
 from apps.recordings.storage import CHUNK_SIZE, get_storage
 from apps.registry.models import CLAIM_QUARANTINE_PREFIX
-from apps.registry.privilege import PrivilegeDecision, is_privileged, lock_number
+from apps.registry.privilege import DECISION_SQL, PrivilegeDecision, decision_params, lock_number
 
 logger = logging.getLogger(__name__)
 _SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -79,10 +81,10 @@ def recording_store(
     if expected_sha256 is not None and not _SHA256_HEX.match(expected_sha256):
         raise InvalidChecksumHeaderError()
 
-    decision = _decide(call)
-    if call.privileged or decision.privileged:
+    gate = _gate_state(call)
+    if gate.privileged:
         _refuse(call=call, actor=actor, stage="before_read")
-    if Recording.objects.filter(call_id=call.pk).exists():
+    if gate.recording_exists:
         raise RecordingExistsError()
 
     with tempfile.SpooledTemporaryFile(max_size=8 * CHUNK_SIZE) as spool:
@@ -97,8 +99,51 @@ def recording_store(
         )
 
 
-def _decide(call: Call) -> PrivilegeDecision:
-    return is_privileged(call.dialed_number, timezone.now(), facility_id=call.facility_id)
+@dataclass(frozen=True)
+class _GateState:
+    call_privileged: bool
+    call_exempt_number_id: int | None
+    decision: PrivilegeDecision
+    recording_exists: bool
+
+    @property
+    def privileged(self) -> bool:
+        return self.call_privileged or self.decision.privileged
+
+
+# Everything the gate checks, in one statement: the call as it is now, the registry's decision
+# for its number (the registry's own rule, DECISION_SQL) and whether audio is already stored.
+_GATE_SQL = f"""
+    WITH decision AS ({DECISION_SQL})
+    SELECT c.privileged, c.exempt_number_id,
+        d.privileged, d.reason, d.exempt_number_id, d.pending_claim_id,
+        EXISTS (SELECT 1 FROM recordings_recording r WHERE r.call_id = c.id)
+    FROM calls_call c CROSS JOIN decision d
+    WHERE c.id = CAST(%(call)s AS bigint)
+"""  # noqa: S608 - constant SQL, values are parameters
+
+
+def _gate_state(call: Call, *, lock_call: bool = False) -> _GateState:
+    """The gate's view of ``call``; with ``lock_call``, also the call's row lock.
+
+    Under the number lock this is the authoritative check. It must be a statement of its own,
+    *after* the one taking the number lock: PostgreSQL (read committed) takes a statement's
+    snapshot when the statement starts, so a lock taken inside the same statement would not
+    make a verification committed while we waited visible to it.
+    """
+    sql = _GATE_SQL
+    if lock_call and connection.features.has_select_for_update:
+        sql += " FOR UPDATE OF c"
+    params = {**decision_params(call.dialed_number, timezone.now(), call.facility_id), "call": call.pk}
+    row = fetchone_prepared(sql, params)
+    if row is None:  # the call row cannot disappear (PROTECT), but never store on a guess
+        raise RuntimeError(f"call {call.pk} vanished during its upload")
+    return _GateState(
+        call_privileged=bool(row[0]),
+        call_exempt_number_id=row[1],
+        decision=PrivilegeDecision.from_row(row[2:6]),
+        recording_exists=bool(row[6]),
+    )
 
 
 def _spool(body: IO[bytes], spool: IO[bytes]) -> tuple[int, str]:
@@ -130,14 +175,15 @@ def _store_under_lock(
     try:
         with transaction.atomic():
             lock_number(call.dialed_number)
-            call = Call.objects.select_for_update().get(pk=call.pk)
-            decision = _decide(call)
-            if call.privileged or decision.privileged:
+            gate = _gate_state(call, lock_call=True)
+            call.privileged, call.exempt_number_id = gate.call_privileged, gate.call_exempt_number_id
+            decision = gate.decision
+            if gate.privileged:
                 _mark_refused(call=call, decision=decision, actor=actor, stage="under_lock")
                 refused = True
             else:
                 # Definitive: we hold the call's row lock, so no other upload can commit now.
-                if Recording.objects.filter(call_id=call.pk).exists():
+                if gate.recording_exists:
                     raise RecordingExistsError()
                 storage.put(key, spool, size=size, data_key=data_key)
                 written = True
@@ -192,8 +238,9 @@ def _arrival_state(decision: PrivilegeDecision) -> dict[str, object]:
 def _refuse(*, call: Call, actor: User, stage: str) -> None:
     with transaction.atomic():
         lock_number(call.dialed_number)
-        locked = Call.objects.select_for_update().get(pk=call.pk)
-        _mark_refused(call=locked, decision=_decide(locked), actor=actor, stage=stage)
+        gate = _gate_state(call, lock_call=True)
+        call.privileged, call.exempt_number_id = gate.call_privileged, gate.call_exempt_number_id
+        _mark_refused(call=call, decision=gate.decision, actor=actor, stage=stage)
     raise PrivilegedCallError()
 
 
