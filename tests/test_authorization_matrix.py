@@ -193,6 +193,7 @@ MATRIX: list[Row] = [
     ),
     # --- staff API
     Row("call-setup", "GET", {**API_ANON, **ALL_AUTH_OK}, 200),
+    Row("call-download", "GET", {**API_ANON, **ALL_AUTH_OK}, 200),
     Row("call-detail", "GET", {**API_ANON, **staff(200)}, 404, _by("call", "call_id")),
     Row("recording-list", "GET", {**API_ANON, **ALL_AUTH_OK}, 200),
     Row("recording-detail", "GET", {**API_ANON, **staff(200)}, 404, _by("recording", "recording_id")),
@@ -284,6 +285,7 @@ MATRIX: list[Row] = [
         _by("inmate", "inmate_id"),
     ),
     Row("portal:call-list", "GET", PORTAL_ANON, 200),
+    Row("portal:call-download", "GET", PORTAL_ANON, 200),
     Row(
         "portal:recording-detail", "GET", {**PORTAL_ANON, **staff(200)}, 404, _by("recording", "recording_id")
     ),

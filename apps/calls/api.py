@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -18,6 +19,7 @@ from apps.access.models import QuotaKind
 from apps.access.quotas import metered
 from apps.audit.services import record_event
 from apps.calls import services
+from apps.calls.downloads import COLUMNS, FORMATS, attachment_response, call_download
 from apps.calls.models import Call
 from apps.calls.selectors import CallSearch, search_calls
 from apps.common.api import Pagination, user_of, validated, validated_query
@@ -28,6 +30,13 @@ from apps.facilities.permissions import IsSwitchAccount, switch_facility
 from apps.recordings.services import recording_store
 
 _SAFE_ID = r"^[A-Za-z0-9._:-]+$"
+SEARCH_PARAMETERS = [
+    OpenApiParameter("inmate", str),
+    OpenApiParameter("facility", str),
+    OpenApiParameter("number", str),
+    OpenApiParameter("since", OpenApiTypes.DATETIME),
+    OpenApiParameter("until", OpenApiTypes.DATETIME),
+]
 
 
 class CallOutput(serializers.Serializer[Call]):
@@ -56,19 +65,7 @@ class StaffCallOutput(serializers.ModelSerializer[Call]):
 
     class Meta:
         model = Call
-        fields = [
-            "id",
-            "facility",
-            "inmate",
-            "switch_call_id",
-            "dialed_number",
-            "attorney",
-            "started_at",
-            "ended_at",
-            "duration_seconds",
-            "decision",
-            "privileged",
-        ]
+        fields = COLUMNS  # the same record as a call-list download
 
     def _unmasked(self) -> bool:
         if "unmasked" not in self.context:
@@ -101,13 +98,7 @@ class CallSetupView(APIView):
 
     @extend_schema(
         responses={200: StaffCallOutput(many=True)},
-        parameters=[
-            OpenApiParameter("inmate", str),
-            OpenApiParameter("facility", str),
-            OpenApiParameter("number", str),
-            OpenApiParameter("since", OpenApiTypes.DATETIME),
-            OpenApiParameter("until", OpenApiTypes.DATETIME),
-        ],
+        parameters=SEARCH_PARAMETERS,
     )
     def get(self, request: Request) -> Response:
         filters = validated_query(CallSearch, request)
@@ -146,6 +137,33 @@ class CallSetupView(APIView):
         return Response(
             CallOutput(call).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+
+class CallDownloadView(APIView):
+    """GET: the caller's scoped, filtered call list as one CSV or JSON file (metered, audited)."""
+
+    class Query(CallSearch):
+        file_format = serializers.ChoiceField(choices=sorted(FORMATS), default="csv")
+
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, "application/json"): OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter("file_format", str, enum=sorted(FORMATS)),
+            *SEARCH_PARAMETERS,
+        ],
+    )
+    def get(self, request: Request) -> HttpResponse:
+        query = validated_query(self.Query, request)
+        file_format = query.pop("file_format")
+        unmasked = can_see_privileged_details(request.user)
+        download = call_download(
+            user=user_of(request),
+            calls=search_calls(_staff_calls(request), **query, unmasked=unmasked),
+            file_format=file_format,
+            filters={k: str(v) for k, v in query.items() if v},
+            unmasked=unmasked,
+        )
+        return attachment_response(download)
 
 
 class CallDetailView(APIView):

@@ -14,3 +14,8 @@ class CallConflictError(ConflictError):
 class InvalidCallEndError(DomainError):
     reason = "invalid_end"
     default_message = "ended_at must not be before started_at."
+
+
+class TooManyCallRowsError(DomainError):
+    reason = "too_many_rows"
+    default_message = "The search matches more calls than one download may hold; narrow it."

@@ -12,6 +12,7 @@ urlpatterns = [
     path("inmates/", views.inmate_list, name="inmate-list"),
     path("inmates/<int:inmate_id>/", views.inmate_detail, name="inmate-detail"),
     path("calls/", views.call_list, name="call-list"),
+    path("calls/download/", views.call_download, name="call-download"),
     path("recordings/<int:recording_id>/", views.recording_detail, name="recording-detail"),
     path("recordings/<int:recording_id>/play/", views.recording_play, name="recording-play"),
     path("grants/", views.grant_list, name="grant-list"),

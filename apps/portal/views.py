@@ -29,6 +29,9 @@ from apps.access.models import QuotaKind
 from apps.access.quotas import metered
 from apps.accounts.roles import ROLE_FACILITY_PERMISSIONS
 from apps.audit.services import record_event
+from apps.calls.downloads import FORMATS as DOWNLOAD_FORMATS
+from apps.calls.downloads import attachment_response
+from apps.calls.downloads import call_download as call_download_build
 from apps.calls.models import Call, Decision
 from apps.calls.selectors import search_calls
 from apps.common.errors import DomainError, NotFoundError
@@ -265,7 +268,42 @@ def call_list(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.message)
         page, status = _page(request, _calls_for(user).none()), 429
     rows = [call_row(c, unmasked=caps.unmasked) for c in page]
-    return render(request, "portal/call_list.html", {"form": form, "page": page, "rows": rows}, status=status)
+    search = request.GET.copy()
+    search.pop("page", None)
+    context = {"form": form, "page": page, "rows": rows, "search_query": search.urlencode()}
+    return render(request, "portal/call_list.html", context, status=status)
+
+
+@require_GET
+@portal_page
+def call_download(request: HttpRequest) -> HttpResponse:
+    """The current search as a CSV or JSON file; refusals go back to the search with a message."""
+    user = _user(request)
+    caps = request_capabilities(request)
+    form = CallSearchForm(request.GET, user=user)
+    file_format = request.GET.get("file_format", "csv")
+    search = request.GET.copy()
+    search.pop("file_format", None)
+    back = f"{reverse('portal:call-list')}?{search.urlencode()}"
+    if file_format not in DOWNLOAD_FORMATS:
+        messages.error(request, "Choose CSV or JSON for the download.")
+        return redirect(back)
+    if not form.is_valid():
+        messages.error(request, "Correct the search before downloading it.")
+        return redirect(back)
+    filters = form.search_filters()
+    try:
+        download = call_download_build(
+            user=user,
+            calls=search_calls(_calls_for(user), **filters, unmasked=caps.unmasked),
+            file_format=file_format,
+            filters={k: str(v) for k, v in filters.items() if v and k != "region"},
+            unmasked=caps.unmasked,
+        )
+    except DomainError as exc:  # too many rows, quota exceeded, unparseable number
+        messages.error(request, exc.message)
+        return redirect(back)
+    return attachment_response(download)
 
 
 # --- recordings --------------------------------------------------------------------------------

@@ -263,6 +263,8 @@ ACCESS_QUOTAS: dict[str, list[tuple[int, int]]] = {
     ],
     "export_request": [(3600, 3), (86400, 10)],
 }
+# Rows one call-list download (CSV/JSON) may hold; every row also counts against call_rows.
+CALL_DOWNLOAD_MAX_ROWS = env.int("CALL_DOWNLOAD_MAX_ROWS", default=1000)
 EXPORT_MAX_RECORDINGS = env.int("EXPORT_MAX_RECORDINGS", default=25)
 EXPORT_DOWNLOAD_HOURS = env.int("EXPORT_DOWNLOAD_HOURS", default=24)
 EXPORT_PACKAGE_DIR = Path(env.str("EXPORT_PACKAGE_DIR", default=str(VAR_DIR / "export-packages")))

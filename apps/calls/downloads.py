@@ -1,0 +1,144 @@
+"""Call-list downloads (CSV or JSON): the bulk path for call *records*, metered like paging.
+
+Most of the 2015 breach was metadata, so a download is no side door: it is scoped like the
+list, masks privileged calls like the list, charges every row to the user's ``call_rows``
+quota in the same transaction that records the audit event, and holds at most
+``CALL_DOWNLOAD_MAX_ROWS`` rows. A larger result is refused whole (never silently cut): the
+user narrows the search instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.utils import timezone
+
+from apps.access.models import QuotaKind
+from apps.access.quotas import metered
+from apps.audit.services import record_event
+from apps.calls.errors import TooManyCallRowsError
+from apps.calls.models import Call
+
+FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+COLUMNS = [
+    "id",
+    "facility",
+    "inmate",
+    "switch_call_id",
+    "dialed_number",
+    "attorney",
+    "started_at",
+    "ended_at",
+    "duration_seconds",
+    "decision",
+    "privileged",
+]
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class CallDownload:
+    filename: str
+    content_type: str
+    content: bytes
+    rows: int
+
+
+def call_download(
+    *,
+    user: User,
+    calls: QuerySet[Call],
+    file_format: str,
+    filters: dict[str, Any],
+    unmasked: bool,
+) -> CallDownload:
+    """Build a download of ``calls`` (already scoped and filtered for ``user``).
+
+    Raises TooManyCallRowsError (400, nothing charged) or QuotaExceededError (429, audited).
+    """
+    limit = settings.CALL_DOWNLOAD_MAX_ROWS
+    related = ("facility", "inmate", "exempt_number__attorney")
+    ordered = calls.select_related(*related).order_by("-started_at", "-id")
+    found = list(ordered[: limit + 1])  # one more than allowed tells "too many" without a COUNT
+    if len(found) > limit:
+        raise TooManyCallRowsError(limit=limit)
+    # Nothing leaves before the rows are charged and the event is written, together.
+    with metered(user=user, charges=[(QuotaKind.CALL_ROWS, len(found))], facility_id=None):
+        record_event(
+            action="calls.downloaded",
+            actor=user,
+            details={"filters": filters, "rows": len(found), "format": file_format},
+        )
+    rows = [call_record(call, unmasked=unmasked) for call in found]
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    return CallDownload(
+        filename=f"calls-{stamp}.{file_format}",
+        content_type=FORMATS[file_format],
+        content=_render_csv(rows) if file_format == "csv" else _render_json(rows),
+        rows=len(rows),
+    )
+
+
+def attachment_response(download: CallDownload) -> HttpResponse:
+    response = HttpResponse(download.content, content_type=download.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{download.filename}"'
+    response["Cache-Control"] = "no-store"  # call records must not linger in shared caches
+    return response
+
+
+def call_record(call: Call, *, unmasked: bool) -> dict[str, Any]:
+    """One call as a download row. For a privileged call only registry clerks and privilege
+    officers (``unmasked``) get the number and the attorney; everyone else gets blanks."""
+    visible = not call.privileged or unmasked
+    attorney = None
+    if call.privileged and unmasked and call.exempt_number is not None:
+        attorney = str(call.exempt_number.attorney)
+    return {
+        "id": call.pk,
+        "facility": call.facility.code,
+        "inmate": call.inmate.booking_number,
+        "switch_call_id": call.switch_call_id,
+        "dialed_number": call.dialed_number if visible else None,
+        "attorney": attorney,
+        "started_at": _iso(call.started_at),
+        "ended_at": _iso(call.ended_at),
+        "duration_seconds": call.duration_seconds,
+        "decision": call.decision,
+        "privileged": call.privileged,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _render_json(rows: list[dict[str, Any]]) -> bytes:
+    return json.dumps({"count": len(rows), "results": rows}, indent=1).encode()
+
+
+def _render_csv(rows: list[dict[str, Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: _cell(value) for key, value in row.items()})
+    return out.getvalue().encode("utf-8")
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading formula character gets a quote mark
+    (OWASP's advice), which is why E.164 numbers appear as '+1... in the CSV (not in JSON)."""
+    if value is None:
+        return ""
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
