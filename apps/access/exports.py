@@ -20,7 +20,7 @@ from django.utils import timezone
 from apps.access.errors import ExportStateError, ExportTooLargeError, SelfApprovalError
 from apps.access.models import ExportItem, ExportRequest, ExportStatus, QuotaKind
 from apps.access.quotas import metered
-from apps.audit.services import record_event
+from apps.audit.services import publish_task, record_event
 from apps.common.errors import NotFoundError
 from apps.facilities.models import facility_ids_with_perm
 from apps.recordings import crypto
@@ -73,8 +73,6 @@ def export_request_create(
 
 def export_request_approve(*, export: ExportRequest, approver: User) -> ExportRequest:
     """Approve as a different person holding approve_facility_exports on every facility."""
-    from apps.access.tasks import build_export
-
     if approver.pk == export.requested_by_id:
         with transaction.atomic():
             record_event(
@@ -98,8 +96,32 @@ def export_request_approve(*, export: ExportRequest, approver: User) -> ExportRe
             target=export,
             details={"requested_by": export.requested_by.get_username()},
         )
-        transaction.on_commit(lambda: build_export.delay(export.pk))
+        transaction.on_commit(lambda: _enqueue_build(export.pk))
     return export
+
+
+def _enqueue_build(export_id: int) -> None:
+    """After the approval commits: ask for the build without blocking or failing the request.
+    If the broker is down the export stays approved and beat's access.resume_exports sends it
+    again; the approval itself is never lost or turned into an error."""
+    from apps.access.tasks import build_export
+
+    if build_export.app.conf.task_always_eager:
+        build_export.apply_async(args=(export_id,))
+        return
+    publish_task(build_export, export_id)
+
+
+def exports_resume() -> int:
+    """Send again the build of every export approved more than ``EXPORT_RESUME_AFTER_SECONDS``
+    ago and still not built. Returns how many were sent. The build is idempotent (it starts
+    only from ``approved``), so a duplicate message is a no-op."""
+    from apps.access.tasks import build_export
+
+    cutoff = timezone.now() - timedelta(seconds=settings.EXPORT_RESUME_AFTER_SECONDS)
+    stale = ExportRequest.objects.filter(status=ExportStatus.APPROVED, approved_at__lt=cutoff).order_by("pk")
+    sent = [publish_task(build_export, export_id) for export_id in stale.values_list("pk", flat=True)[:100]]
+    return sum(sent)
 
 
 def export_build(*, export_id: int) -> None:

@@ -28,7 +28,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -86,10 +86,22 @@ def _enqueue_build(task: Any, export_id: int) -> None:
     if task.app.conf.task_always_eager:
         task.apply_async(args=[export_id])
         return
-    if not publish_task(task, export_id):
-        AuditExport.objects.filter(pk=export_id, status=ExportStatus.PENDING).update(
-            status=ExportStatus.FAILED, error="the job queue is unavailable; request the export again"
-        )
+    # A broker outage delays the export, never fails it: it stays pending, and beat's
+    # audit.resume_exports sends it again (publish_task logs the failure and returns at once).
+    publish_task(task, export_id)
+
+
+def audit_exports_resume() -> int:
+    """Send again the build of every export still pending after ``EXPORT_RESUME_AFTER_SECONDS``
+    (its message was never sent, or was lost with the broker). Returns how many were sent.
+    A duplicate is harmless: the build is idempotent."""
+    from apps.audit.tasks import build_audit_export
+
+    cutoff = timezone.now() - timedelta(seconds=settings.EXPORT_RESUME_AFTER_SECONDS)
+    stale = AuditExport.objects.filter(status=ExportStatus.PENDING, created_at__lt=cutoff).order_by("pk")
+    ids = stale.values_list("pk", flat=True)[:100]
+    sent = [publish_task(build_audit_export, export_id) for export_id in ids]
+    return sum(sent)
 
 
 def export_path(export: AuditExport) -> Path:

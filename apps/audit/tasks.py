@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 
 from apps.audit import chain
-from apps.audit.exports import audit_export_build
+from apps.audit.exports import audit_export_build, audit_exports_resume
 
 
 @shared_task(name="audit.seal_events", ignore_result=True)
@@ -33,3 +33,8 @@ def audit_checkpoint() -> int | None:
 @shared_task(name="audit.build_export", ignore_result=True)
 def build_audit_export(export_id: int) -> None:
     audit_export_build(export_id=export_id)
+
+
+@shared_task(name="audit.resume_exports", ignore_result=True)
+def resume_audit_exports() -> int:
+    return audit_exports_resume()

@@ -320,3 +320,7 @@ CELERY_BEAT_SCHEDULE["registry-expiry-reminders"] = {
     "schedule": REGISTRY_REMINDERS_EVERY_SECONDS,
 }
 CELERY_BEAT_SCHEDULE["access-analyse"] = {"task": "access.analyse", "schedule": ANOMALY_ANALYSE_EVERY_SECONDS}
+# Export builds whose message never reached the broker (an outage) are sent again.
+EXPORT_RESUME_AFTER_SECONDS = env.int("EXPORT_RESUME_AFTER_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["audit-resume-exports"] = {"task": "audit.resume_exports", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["access-resume-exports"] = {"task": "access.resume_exports", "schedule": 60.0}

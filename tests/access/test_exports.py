@@ -130,3 +130,33 @@ def test_an_approver_needs_the_approve_permission_on_the_facility(
     colleague = actor("exp-colleague", "investigator")
     grant_facility(colleague.user, facility, "view_facility_calls")
     assert colleague.client.post(f"/api/v1/exports/{export_id}/approve/").status_code == 404
+
+
+def test_an_approval_during_a_broker_outage_is_kept_and_built_later(
+    scene: dict[str, Any], django_capture_on_commit_callbacks: Any, settings: Any, monkeypatch: Any
+) -> None:
+    """The approval commits and answers 200 though nothing can be queued; the export waits,
+    approved, until beat's resume task sends it again (here: called directly)."""
+    from apps.access.exports import exports_resume
+    from callplatform.celery import app
+
+    export_id = _request(scene).json()["id"]
+    dead_broker = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
+    previous = (app.conf.broker_url, app.conf.task_always_eager)
+    monkeypatch.setenv("CELERY_BROKER_URL", dead_broker)  # Celery reads it before its config
+    app.conf.broker_url, app.conf.task_always_eager = dead_broker, False
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            approved = scene["admin"].client.post(f"/api/v1/exports/{export_id}/approve/")
+        assert approved.status_code == 200, approved.content
+        assert ExportRequest.objects.get(pk=export_id).status == "approved"
+        settings.EXPORT_RESUME_AFTER_SECONDS = 0
+        assert exports_resume() == 0  # still down: nothing sent, nothing lost
+    finally:
+        app.conf.broker_url, app.conf.task_always_eager = previous
+    app.conf.task_always_eager = True
+    try:
+        assert exports_resume() == 1
+    finally:
+        app.conf.task_always_eager = previous[1]
+    assert ExportRequest.objects.get(pk=export_id).status == "ready"

@@ -139,3 +139,37 @@ def test_a_real_worker_builds_a_requested_export(
     wait_until(done, timeout=60, what="the export job")
     assert export.status == ExportStatus.DONE, export.error
     assert verify_export(export_path(export)).ok
+
+
+@pytest.mark.broker
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_export_requested_while_the_broker_is_down_is_built_once_it_is_back(
+    broker: Broker, workers: Callable[..., Worker], settings: object
+) -> None:
+    from apps.audit.exports import audit_export_request, audit_exports_resume, export_path, verify_export
+    from apps.audit.models import ExportStatus
+    from tests.factories import UserFactory
+
+    worker = workers()
+    settings.AUDIT_EXPORT_DIR = worker.env["AUDIT_EXPORT_DIR"]  # type: ignore[attr-defined]
+    settings.EXPORT_RESUME_AFTER_SECONDS = 0  # type: ignore[attr-defined]
+    act(10)
+    wait_until(lambda: _unsealed() == 0, timeout=30, what="sealing")
+
+    broker.stop()
+    export = audit_export_request(requested_by=UserFactory(username="auditor-outage"), filters={})
+    export.refresh_from_db()
+    assert export.status == ExportStatus.PENDING and export.error == ""  # waiting, not failed
+    assert audit_exports_resume() == 0  # still down: nothing sent, nothing lost
+
+    broker.start()
+    assert audit_exports_resume() == 1
+
+    def built() -> bool:
+        export.refresh_from_db()
+        return export.status in {ExportStatus.DONE, ExportStatus.FAILED}
+
+    wait_until(built, timeout=90, what="the export job after the outage")
+    assert export.status == ExportStatus.DONE, export.error
+    assert verify_export(export_path(export)).ok
