@@ -7,14 +7,16 @@ actor of any hit. Idempotent: the cursor moves only when the batch's work has co
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from apps.access.models import AnalysisCursor, Canary
@@ -31,6 +33,8 @@ COUNTED_ACTIONS = {
     "export_burst": ["export.requested"],
     "quota_hammering": ["quota.exceeded"],
 }
+# Acts that pull protected data out, for the rules that judge volume against a norm.
+BULK_ACTIONS = ["recording.playback_link_issued", "calls.downloaded", "export.requested"]
 SYSTEM_ACTIONS = {"user.suspended", "user.suspension_lifted"}
 # The switch writing a canary into existence is not an access to it.
 CANARY_IGNORED_ACTIONS = {"call.setup", "call.end", "recording.stored"}
@@ -111,6 +115,7 @@ def _threshold_hits(actor_ids: set[int]) -> list[Hit]:
             Hit(row["actor_id"], rule, {"count": row["n"], "window_seconds": window, "threshold": threshold})
             for row in counts
         ]
+    hits += _baseline_hits(actor_ids, now) + _off_hours_hits(actor_ids, now)
     window, threshold = rules["distinct_inmates"]["window"], rules["distinct_inmates"]["threshold"]
     for actor_id in actor_ids:
         played = AuditEvent.objects.filter(
@@ -127,3 +132,58 @@ def _threshold_hits(actor_ids: set[int]) -> list[Hit]:
         if distinct >= threshold:
             hits.append(Hit(actor_id, "distinct_inmates", {"inmates": distinct, "window_seconds": window}))
     return hits
+
+
+def _baseline_hits(actor_ids: set[int], now: datetime) -> list[Hit]:
+    """Playback far above the user's own norm: links issued in the last hour against the mean
+    of the user's *active* hours in the preceding ``history_days`` (nights and days off would
+    dilute a plain mean). Hit when the last hour reaches ``factor`` x that mean and at least
+    ``min_count``. A user with no history yet is left to the absolute rules."""
+    rule = settings.ANOMALY_RULES["baseline_burst"]
+    hour_ago = now - timedelta(hours=1)
+    history_start = hour_ago - timedelta(days=rule["history_days"])
+    hits = []
+    for actor_id in actor_ids:
+        playback = AuditEvent.objects.filter(actor_id=actor_id, action="recording.playback_link_issued")
+        recent = playback.filter(created_at__gte=hour_ago).count()
+        if recent < rule["min_count"]:
+            continue
+        per_hour = (
+            playback.filter(created_at__gte=history_start, created_at__lt=hour_ago)
+            .annotate(hour=TruncHour("created_at"))
+            .values("hour")
+            .annotate(n=Count("id"))
+            .values_list("n", flat=True)
+        )
+        counts = list(per_hour)
+        if not counts:  # no history yet: playback_burst's absolute threshold covers new users
+            continue
+        baseline = sum(counts) / len(counts)
+        if recent >= rule["factor"] * baseline:
+            details = {"last_hour": recent, "baseline_per_active_hour": round(baseline, 2)}
+            hits.append(Hit(actor_id, "baseline_burst", {**details, "factor": rule["factor"]}))
+    return hits
+
+
+def _off_hours_hits(actor_ids: set[int], now: datetime) -> list[Hit]:
+    """Bulk access at night: data-pulling acts within the window that happened in the off hours
+    (``ANOMALY_OFF_HOURS``: local start and end hour, time zone), at or over the threshold."""
+    rule, hours = settings.ANOMALY_RULES["off_hours_bulk"], settings.ANOMALY_OFF_HOURS
+    zone = zoneinfo.ZoneInfo(hours["timezone"])
+    hits = []
+    since = now - timedelta(seconds=rule["window"])
+    for actor_id in actor_ids:
+        times = AuditEvent.objects.filter(
+            actor_id=actor_id, action__in=BULK_ACTIONS, created_at__gte=since
+        ).values_list("created_at", flat=True)
+        local_hours = [t.astimezone(zone).hour for t in times]
+        at_night = sum(1 for hour in local_hours if _is_off_hours(hour, hours["start"], hours["end"]))
+        if at_night >= rule["threshold"]:
+            details = {"count": at_night, "window_seconds": rule["window"], "off_hours": hours}
+            hits.append(Hit(actor_id, "off_hours_bulk", details))
+    return hits
+
+
+def _is_off_hours(hour: int, start: int, end: int) -> bool:
+    """Off hours run from ``start`` to ``end`` (local), possibly across midnight (20 -> 6)."""
+    return start <= hour < end if start < end else hour >= start or hour < end

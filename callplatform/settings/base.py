@@ -275,6 +275,19 @@ ANOMALY_RULES = {
     "distinct_inmates": {"window": 3600, "threshold": env.int("ANOMALY_DISTINCT_INMATES", default=25)},
     "export_burst": {"window": 3600, "threshold": env.int("ANOMALY_EXPORT_BURST", default=3)},
     "quota_hammering": {"window": 600, "threshold": env.int("ANOMALY_QUOTA_HITS", default=5)},
+    # Playback in the last hour >= factor x the user's mean per active hour (14 days), and >= min.
+    "baseline_burst": {
+        "factor": env.float("ANOMALY_BASELINE_FACTOR", default=5.0),
+        "min_count": env.int("ANOMALY_BASELINE_MIN", default=10),
+        "history_days": 14,
+    },
+    # Playback links, call-list downloads and export requests in the off hours.
+    "off_hours_bulk": {"window": 3600, "threshold": env.int("ANOMALY_OFF_HOURS_BULK", default=8)},
+}
+ANOMALY_OFF_HOURS = {
+    "start": env.int("ANOMALY_OFF_HOURS_START", default=20),
+    "end": env.int("ANOMALY_OFF_HOURS_END", default=6),
+    "timezone": env.str("ANOMALY_OFF_HOURS_TIMEZONE", default="America/New_York"),
 }
 COMPLIANCE_EMAILS = env.list("COMPLIANCE_EMAILS", default=["compliance@example.org"])
 ANOMALY_ANALYSE_EVERY_SECONDS = env.float("ANOMALY_ANALYSE_EVERY_SECONDS", default=2.0)

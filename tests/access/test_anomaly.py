@@ -104,3 +104,53 @@ def test_only_another_administrator_lifts_a_suspension_with_a_reason(investigato
     suspension_lift(suspension=suspension, lifted_by=boss, reason="Reviewed with the supervisor; case 12")
     investigator.user.refresh_from_db()
     assert investigator.user.is_active is True
+
+
+def _played(user: User, count: int, hours_ago: float = 0.0) -> None:
+    """Playback-link events as the trail holds them (the analyser reads only the trail)."""
+    at = timezone.now() - timedelta(hours=hours_ago)
+    AuditEvent.objects.bulk_create(
+        AuditEvent(created_at=at, actor=user, action="recording.playback_link_issued", target_id="1")
+        for _ in range(count)
+    )
+
+
+def test_playback_far_above_the_users_own_baseline_suspends(investigator: Any, settings: Any) -> None:
+    settings.ANOMALY_RULES = {
+        **settings.ANOMALY_RULES,
+        "baseline_burst": {"factor": 5.0, "min_count": 10, "history_days": 14},
+    }
+    for day in range(1, 6):  # a steady norm: 2 links in each of five working hours
+        _played(investigator.user, 2, hours_ago=24 * day + 3)
+    _played(investigator.user, 9)
+    assert analyse_new_events() == []  # 9 < min_count
+    _played(investigator.user, 1)
+    hits = analyse_new_events()
+    assert [h.rule for h in hits] == ["baseline_burst"]
+    assert hits[0].details["baseline_per_active_hour"] == 2.0 and hits[0].details["last_hour"] == 10
+
+
+def test_a_busy_users_normal_hour_is_not_an_anomaly(investigator: Any, settings: Any) -> None:
+    settings.ANOMALY_RULES = {
+        **settings.ANOMALY_RULES,
+        "baseline_burst": {"factor": 5.0, "min_count": 10, "history_days": 14},
+    }
+    for day in range(1, 4):
+        _played(investigator.user, 12, hours_ago=24 * day)
+    _played(investigator.user, 15)  # busy, but within 5x of the own norm of 12 per active hour
+    assert analyse_new_events() == []
+    investigator.user.refresh_from_db()
+    assert investigator.user.is_active
+
+
+@pytest.mark.parametrize(("night_now", "suspended"), [(True, True), (False, False)])
+def test_bulk_access_in_the_off_hours_suspends(
+    investigator: Any, settings: Any, night_now: bool, suspended: bool
+) -> None:
+    hour = timezone.now().astimezone(timezone.get_current_timezone()).hour
+    start = hour if night_now else (hour + 2) % 24  # off hours that do or do not contain now
+    settings.ANOMALY_OFF_HOURS = {"start": start, "end": (start + 1) % 24, "timezone": settings.TIME_ZONE}
+    settings.ANOMALY_RULES = {**settings.ANOMALY_RULES, "off_hours_bulk": {"window": 3600, "threshold": 3}}
+    _played(investigator.user, 3)
+    hits = analyse_new_events()
+    assert [h.rule for h in hits] == (["off_hours_bulk"] if suspended else [])
