@@ -8,6 +8,7 @@ when the service is missing, so a green run really ran against them.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,9 @@ def storage(settings: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]
     """Each test gets its own recordings area: a fresh local folder, or the real S3 bucket."""
     if settings.RECORDINGS_STORAGE == "local":  # type: ignore[attr-defined]
         settings.RECORDINGS_DIR = tmp_path / "recordings"  # type: ignore[attr-defined]
+    # A checkpoint witness of this test's own (local folder, or a prefix of the test bucket).
+    settings.AUDIT_WITNESS_DIR = tmp_path / "witness"  # type: ignore[attr-defined]
+    settings.AUDIT_WITNESS_PREFIX = f"audit-checkpoints/test-{uuid.uuid4().hex}/"  # type: ignore[attr-defined]
     get_storage.cache_clear()
     backend = get_storage()
     if isinstance(backend, S3Storage):

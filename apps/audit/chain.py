@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +26,7 @@ from apps.audit.canonical import (
     format_time,
 )
 from apps.audit.models import AuditEvent, ChainHead, Checkpoint
+from apps.audit.witness import Witness, witnessed_checkpoints
 
 _SEAL_FIELDS = ["sequence", "prev_hash", "hash", "sealed_at"]
 
@@ -172,15 +173,24 @@ class ChainReport:
         return self.problem is None
 
 
-def verify_chain(*, public_key: bytes | None = None) -> ChainReport:
+def verify_chain(*, public_key: bytes | None = None, witness: Witness | None = None) -> ChainReport:
     """Walk every sealed event in sequence order and every checkpoint; report the first fault.
 
+    With a ``witness``, the checkpoints copied out of the database are checked too: one missing
+    from the database, or differing from its copy, is tampering, and a witnessed checkpoint
+    still catches a tail truncated together with the checkpoint rows that covered it.
     Memory stays flat: events are streamed, only the last two hashes are kept. Checkpoints
     (a few per hour) are held in a dict.
     """
     key = public_key if public_key is not None else signing.public_key_bytes()
     report = ChainReport(unsealed=AuditEvent.objects.filter(sequence__isnull=True).count())
     checkpoints = {c.sequence: c for c in Checkpoint.objects.order_by("sequence")}
+    deleted: list[int] = []
+    if witness is not None:
+        problem = _merge_witnessed(checkpoints, deleted, witness, report)
+        if problem is not None:
+            report.problem = problem
+            return report
     report.checkpoints = len(checkpoints)
     for checkpoint in checkpoints.values():
         payload = checkpoint_payload(
@@ -235,11 +245,51 @@ def verify_chain(*, public_key: bytes | None = None) -> ChainReport:
             f"the chain ends at sequence {report.last_sequence} but checkpoint {max(beyond)} was signed over "
             f"later events: events {report.last_sequence + 1}..{max(beyond)} were removed (tail truncated)",
         )
+    if report.problem is None and deleted:
+        report.problem = Problem(
+            "removed",
+            deleted[0],
+            None,
+            f"checkpoint {deleted[0]} is in the witness but was deleted from the database",
+        )
     if report.unsealed:
         report.notes.append(f"{report.unsealed} events are captured but not sealed yet")
     if checkpoints and report.last_sequence > max(checkpoints):
         report.notes.append(f"events after sequence {max(checkpoints)} are not covered by a checkpoint yet")
     return report
+
+
+def _merge_witnessed(
+    checkpoints: dict[int, Checkpoint], deleted: list[int], witness: Witness, report: ChainReport
+) -> Problem | None:
+    """Add the witnessed checkpoints the database lost; a copy differing from its row is a fault."""
+    witnessed = 0
+    for document in witnessed_checkpoints(witness):
+        witnessed += 1
+        copy = Checkpoint(
+            sequence=document["sequence"],
+            hash=document["hash"],
+            created_at=datetime.fromisoformat(document["created_at"]),
+            key_id=document["key_id"],
+            signature=document["signature"],
+        )
+        row = checkpoints.get(copy.sequence)
+        if row is None:
+            checkpoints[copy.sequence] = copy
+            deleted.append(copy.sequence)
+        elif (row.hash, row.signature, format_time(row.created_at)) != (
+            copy.hash,
+            copy.signature,
+            document["created_at"],
+        ):
+            return Problem(
+                "forged_checkpoint",
+                copy.sequence,
+                None,
+                f"checkpoint {copy.sequence} in the database differs from its witnessed copy",
+            )
+    report.notes.append(f"witness: {witnessed} checkpoint copies compared with the database")
+    return None
 
 
 def _check_event(row: dict[str, Any], expected: int, prev_hash: str, prev2_hash: str) -> Problem | None:

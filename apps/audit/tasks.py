@@ -7,13 +7,15 @@ from django.conf import settings
 
 from apps.audit import chain
 from apps.audit.exports import audit_export_build, audit_exports_resume
+from apps.audit.witness import witness_sync
 
 
 @shared_task(name="audit.seal_events", ignore_result=True)
 def seal_audit_events() -> int:
     """Seal whatever is pending, then sign a checkpoint if one is due. Safe to run twice."""
     sealed = chain.audit_seal_pending()
-    chain.audit_checkpoint_if_due()
+    if chain.audit_checkpoint_if_due() is not None:
+        witness_sync()
     if sealed:
         # Downstream readers of the sealed trail (anomaly analysis), by name: audit imports
         # nothing above it. apply_async runs them in-process in eager mode.
@@ -27,6 +29,7 @@ def seal_audit_events() -> int:
 @shared_task(name="audit.checkpoint", ignore_result=True)
 def audit_checkpoint() -> int | None:
     checkpoint = chain.audit_checkpoint_create()
+    witness_sync()  # also catches up on copies an S3 outage delayed
     return checkpoint.sequence if checkpoint is not None else None
 
 

@@ -1,6 +1,6 @@
 """Where encrypted recordings live: local disk (embedded default) or S3 through boto3.
 
-The only module that imports boto3. Both backends take the plaintext plus the recording's
+Both backends take the plaintext plus the recording's
 data key and make sure no plaintext is ever at rest:
 
 * local disk: AES-256-GCM in our process (file = magic, nonce, ciphertext, tag);
@@ -24,6 +24,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 
+from apps.common.s3 import s3_client
 from apps.recordings.errors import RecordingIntegrityError, StorageUnavailableError
 
 if TYPE_CHECKING:
@@ -210,27 +211,6 @@ class S3Storage:
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError:
             self.client.create_bucket(Bucket=self.bucket)
-
-
-def s3_client() -> S3Client:
-    """A boto3 S3 client with timeouts and bounded retries, so a slow S3 fails fast."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        signature_version="s3v4",
-        connect_timeout=settings.S3_CONNECT_TIMEOUT,
-        read_timeout=settings.S3_READ_TIMEOUT,
-        retries={"max_attempts": 3, "mode": "standard"},
-        s3={"addressing_style": "path"},
-        # RGW does not store the newer flexible checksums; we keep our own SHA-256.
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-        max_pool_connections=32,
-    )
-    return boto3.client(
-        "s3", endpoint_url=settings.S3_ENDPOINT_URL, region_name=settings.S3_REGION, config=config
-    )
 
 
 @functools.cache

@@ -323,6 +323,13 @@ AUDIT_SEAL_EVERY_SECONDS = env.float("AUDIT_SEAL_EVERY_SECONDS", default=60.0)
 AUDIT_CHECKPOINT_EVERY_SECONDS = env.float("AUDIT_CHECKPOINT_EVERY_SECONDS", default=300.0)
 # Compliance exports are written here (not to the recordings bucket: reconcile_storage would
 # take them for orphans). Must be shared between web and worker hosts.
+# The checkpoint witness (apps/audit/witness.py): "storage" = the S3 bucket when recordings are on
+# S3 (under AUDIT_WITNESS_PREFIX), else AUDIT_WITNESS_DIR; "off" = no copy outside the database.
+AUDIT_WITNESS = env.str("AUDIT_WITNESS", default="storage")
+if AUDIT_WITNESS not in {"storage", "off"}:
+    raise ImproperlyConfigured("AUDIT_WITNESS must be 'storage' or 'off'")
+AUDIT_WITNESS_PREFIX = env.str("AUDIT_WITNESS_PREFIX", default="audit-checkpoints/")
+AUDIT_WITNESS_DIR = Path(env.str("AUDIT_WITNESS_DIR", default=str(VAR_DIR / "audit-checkpoints")))
 AUDIT_EXPORT_DIR = Path(env.str("AUDIT_EXPORT_DIR", default=str(VAR_DIR / "exports")))
 CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "audit.seal_events", "schedule": AUDIT_SEAL_EVERY_SECONDS},

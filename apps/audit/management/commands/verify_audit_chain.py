@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.audit.chain import verify_chain
+from apps.audit.witness import get_witness
 
 
 class Command(BaseCommand):
@@ -18,10 +20,22 @@ class Command(BaseCommand):
             "--public-key",
             help="base64 Ed25519 public key to check checkpoints with (default: from AUDIT_SIGNING_KEY)",
         )
+        parser.add_argument(
+            "--no-witness",
+            action="store_true",
+            help="do not compare with the checkpoint copies outside the database (AUDIT_WITNESS)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         key = base64.b64decode(options["public_key"]) if options["public_key"] else None
-        report = verify_chain(public_key=key)
+        witness = None if options["no_witness"] else get_witness()
+        try:
+            report = verify_chain(public_key=key, witness=witness)
+        except (OSError, BotoCoreError, ClientError) as exc:
+            raise CommandError(
+                f"cannot read the checkpoint witness ({exc}); retry, or run with --no-witness to check "
+                "the database alone"
+            ) from exc
         for note in report.notes:
             self.stdout.write(f"note: {note}")
         if report.problem is not None:
