@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.access.errors import ExportStateError, ExportTooLargeError, SelfApprovalError
@@ -114,24 +115,37 @@ def _enqueue_build(export_id: int) -> None:
 
 def exports_resume() -> int:
     """Send again the build of every export approved more than ``EXPORT_RESUME_AFTER_SECONDS``
-    ago and still not built. Returns how many were sent. The build is idempotent (it starts
-    only from ``approved``), so a duplicate message is a no-op."""
+    ago and still not built, and of every build that lost its worker (building for longer than
+    ``EXPORT_BUILD_STALE_SECONDS``). Returns how many were sent. A duplicate message is a no-op:
+    the build starts only from ``approved`` or a stale ``building``."""
     from apps.access.tasks import build_export
 
-    cutoff = timezone.now() - timedelta(seconds=settings.EXPORT_RESUME_AFTER_SECONDS)
-    stale = ExportRequest.objects.filter(status=ExportStatus.APPROVED, approved_at__lt=cutoff).order_by("pk")
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.EXPORT_RESUME_AFTER_SECONDS)
+    lost = now - timedelta(seconds=settings.EXPORT_BUILD_STALE_SECONDS)
+    stale = ExportRequest.objects.filter(
+        Q(status=ExportStatus.APPROVED, approved_at__lt=cutoff)
+        | Q(status=ExportStatus.BUILDING, build_started_at__lt=lost)
+    ).order_by("pk")
     sent = [publish_task(build_export, export_id) for export_id in stale.values_list("pk", flat=True)[:100]]
     return sum(sent)
+
+
+def _stale_build(export: ExportRequest) -> bool:
+    if export.status != ExportStatus.BUILDING or export.build_started_at is None:
+        return False
+    return export.build_started_at < timezone.now() - timedelta(seconds=settings.EXPORT_BUILD_STALE_SECONDS)
 
 
 def export_build(*, export_id: int) -> None:
     """Package the recordings (re-checked now), encrypt, make downloadable. Idempotent."""
     with transaction.atomic():
         export = ExportRequest.objects.select_for_update().select_related("requested_by").get(pk=export_id)
-        if export.status != ExportStatus.APPROVED:
-            return  # already built, cancelled or failed: a redelivery is a no-op
+        if not (export.status == ExportStatus.APPROVED or _stale_build(export)):
+            return  # built, being built, cancelled or failed: a redelivery is a no-op
         export.status = ExportStatus.BUILDING
-        export.save(update_fields=["status"])
+        export.build_started_at = timezone.now()
+        export.save(update_fields=["status", "build_started_at"])
     requester = export.requested_by
     items = list(export.items.select_related("recording"))
     # Re-check at build time: quarantine, privilege, grants, suspension may have changed.

@@ -119,6 +119,9 @@ class ExportRequest(models.Model):
     approved_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.TextField(blank=True)
     progress = models.PositiveSmallIntegerField(default=0)
+    # When the current build started: a build older than EXPORT_BUILD_STALE_SECONDS lost its
+    # worker (killed, or failed without a word) and may be started again.
+    build_started_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     package_name = models.CharField(max_length=64, blank=True)
     package_sha256 = models.CharField(max_length=64, blank=True)

@@ -342,5 +342,7 @@ CELERY_BEAT_SCHEDULE["registry-expiry-reminders"] = {
 CELERY_BEAT_SCHEDULE["access-analyse"] = {"task": "access.analyse", "schedule": ANOMALY_ANALYSE_EVERY_SECONDS}
 # Export builds whose message never reached the broker (an outage) are sent again.
 EXPORT_RESUME_AFTER_SECONDS = env.int("EXPORT_RESUME_AFTER_SECONDS", default=60)
+# A recording-export build running longer than this lost its worker and is started again.
+EXPORT_BUILD_STALE_SECONDS = env.int("EXPORT_BUILD_STALE_SECONDS", default=900)
 CELERY_BEAT_SCHEDULE["audit-resume-exports"] = {"task": "audit.resume_exports", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["access-resume-exports"] = {"task": "access.resume_exports", "schedule": 60.0}

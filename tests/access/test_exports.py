@@ -160,3 +160,25 @@ def test_an_approval_during_a_broker_outage_is_kept_and_built_later(
     finally:
         app.conf.task_always_eager = previous[1]
     assert ExportRequest.objects.get(pk=export_id).status == "ready"
+
+
+def test_a_build_that_lost_its_worker_is_started_again(
+    scene: dict[str, Any], django_capture_on_commit_callbacks: Any, settings: Any, celery_eager: None
+) -> None:
+    """A worker killed mid-build leaves the export `building`; the redelivered message and the
+    resume task start it again once it is stale, never while a build may still be running."""
+    from apps.access.exports import export_build, exports_resume
+
+    export_id = _request(scene).json()["id"]
+    ExportRequest.objects.filter(pk=export_id).update(
+        status="building", approved_by=scene["admin"].user, approved_at=timezone.now()
+    )
+    ExportRequest.objects.filter(pk=export_id).update(build_started_at=timezone.now())
+    export_build(export_id=export_id)  # a redelivery while the build may still run: no-op
+    assert exports_resume() == 0
+    assert ExportRequest.objects.get(pk=export_id).status == "building"
+    settings.EXPORT_BUILD_STALE_SECONDS = 60
+    ExportRequest.objects.filter(pk=export_id).update(build_started_at=timezone.now() - timedelta(hours=1))
+    assert exports_resume() == 1
+    export = ExportRequest.objects.get(pk=export_id)
+    assert export.status == "ready" and export.package_sha256
