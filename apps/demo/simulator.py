@@ -3,7 +3,9 @@
 Realistic mix: most calls are recorded; a share go to verified attorney numbers written in
 every common format (and sometimes the switch uploads them anyway, as a buggy switch would);
 some numbers are verified while a call is in progress (the upload must be refused at the
-gate) or after the call (the recording must be quarantined); a few requests are malformed.
+gate) or after the call (the recording must be quarantined); an inmate sometimes names a number
+as their attorney's (the switch reports a claim: the audio goes into quarantine on arrival, and
+the clerk's decision purges or releases it); a few requests are malformed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.test import Client
 from django.utils import timezone
 
@@ -25,7 +27,7 @@ from apps.calls.models import Call
 from apps.demo.seed import SeedResult
 from apps.recordings.models import Recording, RecordingState
 from apps.recordings.storage import get_storage
-from apps.registry.models import ExemptNumber, ExemptStatus
+from apps.registry.models import ClaimStatus, ExemptNumber, ExemptStatus, InmateClaim
 
 AREA_CODES = ["212", "718", "917", "312", "713", "214", "415", "602"]
 
@@ -53,6 +55,10 @@ class SimulationReport:
     refused_at_gate: int = 0
     verified_mid_call: int = 0
     quarantined_after_verification: int = 0
+    claims_reported: int = 0
+    quarantined_on_arrival: int = 0
+    claim_audio_purged: int = 0
+    claim_audio_released: int = 0
     rejected_requests: Counter[str] = field(default_factory=Counter)
     audit_events: int = 0
     privileged_recordings_accessible: int = 0
@@ -75,6 +81,9 @@ class SimulationReport:
             f"refused at the storage gate . {self.refused_at_gate}"
             f" (of which number verified mid-call: {self.verified_mid_call})",
             f"quarantined on verification . {self.quarantined_after_verification}",
+            f"inmate claims reported ...... {self.claims_reported}: audio quarantined on arrival "
+            f"{self.quarantined_on_arrival}, purged on verification {self.claim_audio_purged}, "
+            f"released on rejection {self.claim_audio_released}",
             f"bad requests answered 4xx ... {sum(self.rejected_requests.values())} ({rejected})",
             f"audit events written ........ {self.audit_events}",
             f"privileged recordings accessible: {self.privileged_recordings_accessible}",
@@ -113,6 +122,8 @@ class Simulator:
                 self._verified_mid_call()
             elif roll < attorney_share + 0.03:
                 self._verified_after_call()
+            elif roll < attorney_share + 0.04:
+                self._inmate_claim()
             else:
                 self._ordinary_call()
             if i % 25 == 0:
@@ -155,6 +166,37 @@ class Simulator:
         exempt = self._register(number)
         body = self._verify(exempt["id"])
         self.report.quarantined_after_verification += body["quarantined_recordings"]
+
+    def _inmate_claim(self) -> None:
+        """The switch reports a claim; the next call's audio is stored into quarantine; the
+        clerk then verifies (the audio is purged) or rejects (it is released)."""
+        from django.contrib.auth.models import User
+
+        from apps.registry.claims import claim_reject, claim_verify
+
+        facility = self.rng.choice(self.seed.facilities)["code"]
+        number = self._random_number()
+        inmate = self.rng.choice([i for i in self.seed.inmates if i["facility"] == facility])
+        r = self.switches[facility].post(
+            "/api/v1/registry/claims/",
+            {"inmate": inmate["booking_number"], "number": self.rng.choice(number_formats(number))},
+            content_type="application/json",
+        )
+        assert r.status_code == 201, r.content
+        self.report.claims_reported += 1
+        call = self._setup(number, facility=facility)
+        assert call["record"] is True  # a pending claim does not exempt: it quarantines
+        self._end(call)
+        stored = self._upload(call, expect=201)
+        assert stored["state"] == RecordingState.QUARANTINED, stored
+        self.report.quarantined_on_arrival += 1
+        # The clerk decides in the attorney portal's queue (here: the same service it calls).
+        clerk = User.objects.get(username=self.seed.users["registry_clerk"]["username"])
+        if self.rng.random() < 0.5:
+            self.report.claim_audio_purged += claim_verify(claim_id=r.json()["id"], clerk=clerk).purged
+        else:
+            outcome = claim_reject(claim_id=r.json()["id"], clerk=clerk, reason="not an attorney line")
+            self.report.claim_audio_released += outcome.released
 
     def _bad_request(self) -> None:
         facility = self.rng.choice(self.seed.facilities)["code"]
@@ -213,7 +255,7 @@ class Simulator:
         )
         assert r.status_code == 200, r.content
 
-    def _upload(self, call: dict[str, Any], *, expect: int) -> None:
+    def _upload(self, call: dict[str, Any], *, expect: int) -> dict[str, Any]:
         audio = os.urandom(self.rng.randint(8, 64) * 1024)
         r = self.switches[call["facility"]].put(
             f"/api/v1/calls/{call['id']}/recording/",
@@ -226,6 +268,7 @@ class Simulator:
             self.report.recorded += 1
         elif r.status_code == 403:
             self.report.refused_at_gate += 1
+        return dict(r.json())
 
     def _register(self, number: str) -> dict[str, Any]:
         r = self.attorney.post(
@@ -249,7 +292,14 @@ class Simulator:
     # --- the check that matters
     def _check_invariant(self) -> None:
         verified = ExemptNumber.objects.filter(status=ExemptStatus.VERIFIED).values("number")
-        privileged = Recording.objects.filter(Q(call__privileged=True) | Q(call__dialed_number__in=verified))
+        claimed = InmateClaim.objects.filter(
+            status=ClaimStatus.VERIFIED,
+            facility_id=OuterRef("call__facility_id"),
+            number=OuterRef("call__dialed_number"),
+        )
+        privileged = Recording.objects.filter(
+            Q(call__privileged=True) | Q(call__dialed_number__in=verified) | Exists(claimed)
+        )
         self.report.privileged_recordings_accessible = privileged.filter(state=RecordingState.STORED).count()
         # Privileged audio that is in storage although it never was quarantined, i.e. it went
         # through the gate while privileged. Quarantined ones predate their registration.

@@ -67,3 +67,22 @@ def test_the_openapi_schema_renders() -> None:
     r = APIClient().get("/api/schema/")
     assert r.status_code == 200
     assert b"/api/v1/calls/" in r.content
+
+
+def test_simulated_inmate_claims_quarantine_on_arrival_and_are_decided() -> None:
+    from apps.demo.seed import seed_demo
+    from apps.demo.simulator import Simulator
+    from apps.registry.models import ClaimStatus, InmateClaim
+
+    simulator = Simulator(seed_demo(), rng_seed=11)
+    for _ in range(6):
+        simulator._inmate_claim()
+    report = simulator.report
+    assert report.claims_reported == report.quarantined_on_arrival == 6
+    decided = InmateClaim.objects.exclude(status=ClaimStatus.PENDING)
+    verified = decided.filter(status=ClaimStatus.VERIFIED).count()
+    assert decided.count() == 6 and 0 < verified < 6  # both outcomes happen with this seed
+    assert (report.claim_audio_purged, report.claim_audio_released) == (verified, 6 - verified)
+    simulator._check_invariant()
+    assert report.ok and report.privileged_recordings_accessible == 0
+    assert any("inmate claims reported ...... 6" in line for line in report.lines())
