@@ -137,15 +137,33 @@ def _stale_build(export: ExportRequest) -> bool:
     return export.build_started_at < timezone.now() - timedelta(seconds=settings.EXPORT_BUILD_STALE_SECONDS)
 
 
+def _give_up(export: ExportRequest) -> None:
+    """Inside the build's transaction: after EXPORT_BUILD_MAX_ATTEMPTS lost builds, fail for good."""
+    export.status = ExportStatus.FAILED
+    export.error = f"the build did not finish in {export.build_attempts} attempts; request the export again"
+    export.save(update_fields=["status", "error"])
+    record_event(
+        action="export.failed",
+        actor=None,
+        target=export,
+        outcome="failed",
+        details={"attempts": export.build_attempts},
+    )
+
+
 def export_build(*, export_id: int) -> None:
     """Package the recordings (re-checked now), encrypt, make downloadable. Idempotent."""
     with transaction.atomic():
         export = ExportRequest.objects.select_for_update().select_related("requested_by").get(pk=export_id)
         if not (export.status == ExportStatus.APPROVED or _stale_build(export)):
             return  # built, being built, cancelled or failed: a redelivery is a no-op
+        if export.build_attempts >= settings.EXPORT_BUILD_MAX_ATTEMPTS:
+            _give_up(export)
+            return
         export.status = ExportStatus.BUILDING
         export.build_started_at = timezone.now()
-        export.save(update_fields=["status", "build_started_at"])
+        export.build_attempts += 1
+        export.save(update_fields=["status", "build_started_at", "build_attempts"])
     requester = export.requested_by
     items = list(export.items.select_related("recording"))
     # Re-check at build time: quarantine, privilege, grants, suspension may have changed.
@@ -191,7 +209,11 @@ def export_build(*, export_id: int) -> None:
         raw.seek(0)
         _packages().put(key, raw, size=size, data_key=data_key)
     with transaction.atomic():
-        ExportRequest.objects.filter(pk=export.pk).update(
+        # Only the build that still owns the export finishes it (never a stale one that was
+        # replaced, never over a cancellation or a download that happened meanwhile).
+        finished = ExportRequest.objects.filter(
+            pk=export.pk, status=ExportStatus.BUILDING, build_started_at=export.build_started_at
+        ).update(
             status=ExportStatus.READY,
             progress=100,
             package_name=key,
@@ -200,6 +222,9 @@ def export_build(*, export_id: int) -> None:
             wrapped_key=crypto.wrap_data_key(data_key, storage_key=key),
             download_expires_at=timezone.now() + timedelta(hours=settings.EXPORT_DOWNLOAD_HOURS),
         )
+        if not finished:
+            transaction.on_commit(lambda: _packages().delete(key))  # nobody will ever read it
+            return
         record_event(
             action="export.built",
             actor=None,

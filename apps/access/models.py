@@ -122,6 +122,7 @@ class ExportRequest(models.Model):
     # When the current build started: a build older than EXPORT_BUILD_STALE_SECONDS lost its
     # worker (killed, or failed without a word) and may be started again.
     build_started_at = models.DateTimeField(null=True, blank=True)
+    build_attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     package_name = models.CharField(max_length=64, blank=True)
     package_sha256 = models.CharField(max_length=64, blank=True)

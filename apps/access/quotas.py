@@ -9,6 +9,7 @@ other: the second sees the first's usage. Superusers are counted like everyone e
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -83,12 +84,15 @@ def quota_consume_many(
         return
     _lock_account(user)
     now = timezone.now()
-    kinds = [kind for kind, _ in charges]
+    kinds = sorted({kind for kind, _ in charges})
     limits = limits_for(user, kinds, facility_id)
     windows = [(kind, w) for kind in kinds for w in limits[kind]]
     used = _usage(user, windows, now) if windows else []
+    charged = Counter[str]()
+    for kind, amount in charges:
+        charged[kind] += amount
     for (kind, window), spent in zip(windows, used, strict=True):
-        amount = dict(charges)[kind]
+        amount = charged[kind]
         if spent + amount > window.limit:
             raise QuotaExceededError(kind=kind, window_seconds=window.seconds, limit=window.limit, used=spent)
     QuotaUsage.objects.bulk_create([QuotaUsage(user=user, kind=k, amount=a, at=now) for k, a in charges])

@@ -259,20 +259,27 @@ def verify_chain(*, public_key: bytes | None = None, witness: Witness | None = N
     return report
 
 
+# How long a new checkpoint may wait for its copy (copies are made every checkpoint run).
+WITNESS_GRACE_SECONDS = 3600
+
+
 def _merge_witnessed(
     checkpoints: dict[int, Checkpoint], deleted: list[int], witness: Witness, report: ChainReport
 ) -> Problem | None:
     """Add the witnessed checkpoints the database lost; a copy differing from its row is a fault."""
-    witnessed = 0
-    for document in witnessed_checkpoints(witness):
-        witnessed += 1
-        copy = Checkpoint(
-            sequence=document["sequence"],
-            hash=document["hash"],
-            created_at=datetime.fromisoformat(document["created_at"]),
-            key_id=document["key_id"],
-            signature=document["signature"],
-        )
+    witnessed: set[int] = set()
+    for name, document in witnessed_checkpoints(witness):
+        try:
+            copy = Checkpoint(
+                sequence=int(document["sequence"]),
+                hash=str(document["hash"]),
+                created_at=datetime.fromisoformat(document["created_at"]),
+                key_id=str(document["key_id"]),
+                signature=str(document["signature"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return Problem("forged_checkpoint", None, None, f"witness document {name} is not a checkpoint")
+        witnessed.add(copy.sequence)
         row = checkpoints.get(copy.sequence)
         if row is None:
             checkpoints[copy.sequence] = copy
@@ -288,7 +295,20 @@ def _merge_witnessed(
                 None,
                 f"checkpoint {copy.sequence} in the database differs from its witnessed copy",
             )
-    report.notes.append(f"witness: {witnessed} checkpoint copies compared with the database")
+    # A checkpoint the witness should hold by now but does not: its copy was deleted (or the
+    # copying has been failing for that long, which needs attention just as much).
+    grace = timezone.now() - timedelta(seconds=WITNESS_GRACE_SECONDS)
+    unwitnessed = sorted(
+        seq for seq, c in checkpoints.items() if seq not in witnessed and c.created_at < grace
+    )
+    if unwitnessed:
+        return Problem(
+            "removed",
+            unwitnessed[0],
+            None,
+            f"checkpoint {unwitnessed[0]} (and {len(unwitnessed) - 1} more) is missing from the witness",
+        )
+    report.notes.append(f"witness: {len(witnessed)} checkpoint copies compared with the database")
     return None
 
 

@@ -35,6 +35,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit import signing
@@ -97,11 +98,23 @@ def audit_exports_resume() -> int:
     A duplicate is harmless: the build is idempotent."""
     from apps.audit.tasks import build_audit_export
 
-    cutoff = timezone.now() - timedelta(seconds=settings.EXPORT_RESUME_AFTER_SECONDS)
-    stale = AuditExport.objects.filter(status=ExportStatus.PENDING, created_at__lt=cutoff).order_by("pk")
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.EXPORT_RESUME_AFTER_SECONDS)
+    lost = now - timedelta(seconds=settings.EXPORT_BUILD_STALE_SECONDS)
+    stale = AuditExport.objects.filter(
+        Q(status=ExportStatus.PENDING, created_at__lt=cutoff)
+        | Q(status=ExportStatus.RUNNING, started_at__lt=lost)
+    ).order_by("pk")
     ids = stale.values_list("pk", flat=True)[:100]
     sent = [publish_task(build_audit_export, export_id) for export_id in ids]
     return sum(sent)
+
+
+def _lost(started_at: datetime | None) -> bool:
+    """A build running longer than EXPORT_BUILD_STALE_SECONDS (> the task time limit) lost its
+    worker; a younger one may still be running and must not be started twice."""
+    stale = timezone.now() - timedelta(seconds=settings.EXPORT_BUILD_STALE_SECONDS)
+    return started_at is None or started_at < stale
 
 
 def export_path(export: AuditExport) -> Path:
@@ -114,6 +127,10 @@ def audit_export_build(*, export_id: int) -> None:
         export = AuditExport.objects.select_for_update().get(pk=export_id)
         if export.status == ExportStatus.DONE and export_path(export).is_file():
             return
+        if export.status == ExportStatus.FAILED or (
+            export.status == ExportStatus.RUNNING and not _lost(export.started_at)
+        ):
+            return  # failed for good, or another worker is building it right now
         export.status = ExportStatus.RUNNING
         export.started_at = timezone.now()
         export.written = 0
@@ -123,7 +140,7 @@ def audit_export_build(*, export_id: int) -> None:
         _build(export)
     except Exception as exc:
         logger.exception("audit export %s failed", export_id)
-        AuditExport.objects.filter(pk=export_id).update(
+        AuditExport.objects.filter(pk=export_id, started_at=export.started_at).update(
             status=ExportStatus.FAILED,
             error=f"{type(exc).__name__}: {exc}"[:2000],
             finished_at=timezone.now(),
@@ -172,7 +189,9 @@ def _build(export: AuditExport) -> None:
         os.replace(partial, root / file_name)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    AuditExport.objects.filter(pk=export.pk).update(
+    # Only the build that still owns the export (a stale one may have been replaced) finishes it.
+    owned = AuditExport.objects.filter(pk=export.pk, started_at=export.started_at)
+    owned.filter(status=ExportStatus.RUNNING).update(
         status=ExportStatus.DONE,
         written=summary["count"],
         file_name=file_name,

@@ -122,7 +122,12 @@ def witness_sync(witness: Witness | None = None) -> int:
     return len(missing)
 
 
-def witnessed_checkpoints(witness: Witness) -> Iterator[dict[str, Any]]:
-    """Every checkpoint document the witness holds, in sequence order."""
+def witnessed_checkpoints(witness: Witness) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(name, document) of every checkpoint copy the witness holds, in sequence order; a copy
+    that is not a JSON object comes back as an empty document (the verifier reports it)."""
     for name in witness.names():
-        yield json.loads(witness.read(name))
+        try:
+            document = json.loads(witness.read(name))
+        except ValueError:
+            document = {}
+        yield name, document if isinstance(document, dict) else {}

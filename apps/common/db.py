@@ -28,6 +28,11 @@ def fetchone_prepared(sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | 
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()
+    # What Django's own cursor does first: drop a connection that failed its health check
+    # (after a PostgreSQL restart), refuse to run inside a transaction marked for rollback.
+    connection.close_if_health_check_failed()
+    connection.validate_no_broken_transaction()
+    connection.validate_thread_sharing()
     connection.ensure_connection()
     started = time.monotonic()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:

@@ -182,7 +182,8 @@ def _store_under_lock(
                 _mark_refused(call=call, decision=decision, actor=actor, stage="under_lock")
                 refused = True
             else:
-                # Definitive: we hold the call's row lock, so no other upload can commit now.
+                # Definitive: every writer of a recording holds this number's lock, so no other
+                # upload of this call can commit now (and the one-to-one constraint backs it up).
                 if gate.recording_exists:
                     raise RecordingExistsError()
                 storage.put(key, spool, size=size, data_key=data_key)

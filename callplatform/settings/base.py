@@ -289,6 +289,10 @@ ANOMALY_OFF_HOURS = {
     "end": env.int("ANOMALY_OFF_HOURS_END", default=6),
     "timezone": env.str("ANOMALY_OFF_HOURS_TIMEZONE", default="America/New_York"),
 }
+if ANOMALY_OFF_HOURS["start"] == ANOMALY_OFF_HOURS["end"] or not all(
+    0 <= ANOMALY_OFF_HOURS[k] <= 23 for k in ("start", "end")
+):
+    raise ImproperlyConfigured("ANOMALY_OFF_HOURS_START/END must be distinct hours 0-23")
 COMPLIANCE_EMAILS = env.list("COMPLIANCE_EMAILS", default=["compliance@example.org"])
 ANOMALY_ANALYSE_EVERY_SECONDS = env.float("ANOMALY_ANALYSE_EVERY_SECONDS", default=2.0)
 # Tasks run after each sealing run that sealed something: analysis reads the sealed trail.
@@ -344,5 +348,9 @@ CELERY_BEAT_SCHEDULE["access-analyse"] = {"task": "access.analyse", "schedule": 
 EXPORT_RESUME_AFTER_SECONDS = env.int("EXPORT_RESUME_AFTER_SECONDS", default=60)
 # A recording-export build running longer than this lost its worker and is started again.
 EXPORT_BUILD_STALE_SECONDS = env.int("EXPORT_BUILD_STALE_SECONDS", default=900)
+EXPORT_BUILD_MAX_ATTEMPTS = env.int("EXPORT_BUILD_MAX_ATTEMPTS", default=3)
+if EXPORT_BUILD_STALE_SECONDS <= CELERY_TASK_TIME_LIMIT:
+    # A build younger than the time limit may still be running: restarting it would run two.
+    raise ImproperlyConfigured("EXPORT_BUILD_STALE_SECONDS must exceed CELERY_TASK_TIME_LIMIT")
 CELERY_BEAT_SCHEDULE["audit-resume-exports"] = {"task": "audit.resume_exports", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["access-resume-exports"] = {"task": "access.resume_exports", "schedule": 60.0}

@@ -182,3 +182,48 @@ def test_a_build_that_lost_its_worker_is_started_again(
     assert exports_resume() == 1
     export = ExportRequest.objects.get(pk=export_id)
     assert export.status == "ready" and export.package_sha256
+
+
+def test_a_build_that_keeps_getting_lost_fails_for_good_and_is_audited(
+    scene: dict[str, Any], settings: Any, celery_eager: None
+) -> None:
+    from apps.access.exports import export_build
+
+    export_id = _request(scene).json()["id"]
+    settings.EXPORT_BUILD_MAX_ATTEMPTS = 2
+    ExportRequest.objects.filter(pk=export_id).update(
+        status="building",
+        approved_by=scene["admin"].user,
+        approved_at=timezone.now(),
+        build_started_at=timezone.now() - timedelta(hours=1),
+        build_attempts=2,
+    )
+    export_build(export_id=export_id)
+    export = ExportRequest.objects.get(pk=export_id)
+    assert export.status == "failed" and "2 attempts" in export.error and not export.package_name
+    assert AuditEvent.objects.filter(action="export.failed", target_id=str(export_id)).exists()
+
+
+def test_a_replaced_build_does_not_overwrite_the_export(
+    scene: dict[str, Any], settings: Any, celery_eager: None, monkeypatch: Any
+) -> None:
+    """A stale build that wakes up after its replacement took over finishes nothing."""
+    from apps.access import exports
+
+    export_id = _request(scene).json()["id"]
+    ExportRequest.objects.filter(pk=export_id).update(
+        status="approved", approved_by=scene["admin"].user, approved_at=timezone.now()
+    )
+    real_read = exports.recording_read
+
+    def read_while_replaced(*, recording: Any) -> bytes:
+        # Meanwhile the build was declared lost and another one started (a newer start time).
+        later = timezone.now() + timedelta(seconds=5)
+        ExportRequest.objects.filter(pk=export_id).update(build_started_at=later)
+        return real_read(recording=recording)
+
+    monkeypatch.setattr(exports, "recording_read", read_while_replaced)
+    exports.export_build(export_id=export_id)
+    export = ExportRequest.objects.get(pk=export_id)
+    assert export.status == "building" and not export.package_name
+    assert not AuditEvent.objects.filter(action="export.built", target_id=str(export_id)).exists()

@@ -114,3 +114,19 @@ def test_32_concurrent_clients_get_exactly_the_quota(
     assert QuotaUsage.objects.filter(user=who.user, kind="playback").count() == QUOTA
     assert AuditEvent.objects.filter(action="recording.playback_link_issued", actor=who.user).count() == QUOTA
     assert AuditEvent.objects.filter(action="quota.exceeded", actor=who.user).count() == 32 - QUOTA
+
+
+@pytest.mark.django_db
+def test_charges_of_one_kind_in_one_act_are_added_up(facility: Facility, settings: Any) -> None:
+    from django.db import transaction
+
+    from apps.access.errors import QuotaExceededError
+    from apps.access.quotas import quota_consume_many
+
+    settings.ACCESS_QUOTAS = {**settings.ACCESS_QUOTAS, "call_rows": [(3600, 10)]}
+    who = actor("rows-twice")
+    with pytest.raises(QuotaExceededError), transaction.atomic():
+        quota_consume_many(user=who.user, charges=[("call_rows", 6), ("call_rows", 6)])
+    with transaction.atomic():
+        quota_consume_many(user=who.user, charges=[("call_rows", 4), ("call_rows", 6)])
+    assert sum(QuotaUsage.objects.filter(user=who.user).values_list("amount", flat=True)) == 10

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -85,3 +86,25 @@ def test_a_re_signed_checkpoint_row_differing_from_its_copy_is_forgery() -> None
     assert caught.value.returncode == 1
     assert "forged_checkpoint" in str(caught.value) and "witnessed copy" in str(caught.value)
     call_command("verify_audit_chain", "--no-witness")  # passes: only the witness catches it
+
+
+def test_a_copy_missing_from_the_witness_is_reported_once_it_should_be_there(monkeypatch: Any) -> None:
+    checkpoint = _checkpointed(3)  # never copied: as if its copy had been deleted
+    witness = get_witness()
+    assert witness is not None
+    assert verify_chain(witness=witness).ok  # a fresh checkpoint may still be waiting for its copy
+    monkeypatch.setattr("apps.audit.chain.WITNESS_GRACE_SECONDS", 0)  # ...but not forever
+    report = verify_chain(witness=witness)
+    assert report.problem is not None
+    assert (report.problem.kind, report.problem.sequence) == ("removed", checkpoint.sequence)
+    assert "missing from the witness" in report.problem.message
+
+
+def test_a_damaged_witness_document_is_reported_not_a_crash() -> None:
+    _checkpointed(2)
+    witness = get_witness()
+    assert witness is not None
+    witness.put(document_name(99), b"not json at all")
+    report = verify_chain(witness=witness)
+    assert report.problem is not None and report.problem.kind == "forged_checkpoint"
+    assert document_name(99) in report.problem.message
