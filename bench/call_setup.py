@@ -408,6 +408,7 @@ def run(args: Any) -> list[str]:
     from django.db import connection
 
     conn_max_age = connection.settings_dict.get("CONN_MAX_AGE", 0)
+    health_checks = connection.settings_dict.get("CONN_HEALTH_CHECKS", False)
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         (pg_version,) = cursor.fetchone()
@@ -424,7 +425,8 @@ def run(args: Any) -> list[str]:
         f"registry: {registry_size:,} verified numbers"
         + (f" ({args.numbers:,} bulk-loaded with COPY in {load_seconds:.1f} s)" if load_seconds else ""),
         f"server: gunicorn {args.worker_class}, {args.workers} workers x {args.threads} threads, "
-        f"127.0.0.1, bench.settings (project middleware and DRF settings; CONN_MAX_AGE={conn_max_age})",
+        f"127.0.0.1, bench.settings (project middleware and DRF settings; CONN_MAX_AGE={conn_max_age}, "
+        f"CONN_HEALTH_CHECKS={health_checks})",
         f"load: wrk {wthreads} threads, {conns} connections, {seconds:.0f} s per scenario, "
         f"closed loop at saturation, then paced (Poisson) at a fixed total rate",
         f"dialed mix: {MIX_SIZE} entries, {registered_share:.1%} from the registered set, 7 formats; "

@@ -91,7 +91,10 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Persistent connections: a new PostgreSQL connection costs more than a whole call setup.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Test a kept connection (one `SELECT 1`) before a request's first query, so a PostgreSQL
+# restart costs no failed request; on the call-setup hot path that is a third round trip
+# (bench/README.md shows what it costs). Turn off only behind a pooler that checks for you.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Lets apps.common.db.fetchone_prepared prepare the few hot-path statements (Django leaves
     # psycopg's prepared statements off; its own client-side-binding cursors never prepare).
