@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from callplatform.celery import app as celery_app
@@ -207,6 +208,10 @@ def workers(transactional_db: None, broker: Broker, tmp_path: Path) -> Iterator[
             "AUDIT_CHECKPOINT_EVERY_SECONDS": "2",
             "AUDIT_SEAL_BATCH_SIZE": str(batch_size),
             "AUDIT_EXPORT_DIR": str(tmp_path / "exports"),
+            # Like the test process (tests/conftest.py): off hours twelve hours away from now.
+            "ANOMALY_OFF_HOURS_START": str(settings.ANOMALY_OFF_HOURS["start"]),
+            "ANOMALY_OFF_HOURS_END": str(settings.ANOMALY_OFF_HOURS["end"]),
+            "ANOMALY_OFF_HOURS_TIMEZONE": settings.ANOMALY_OFF_HOURS["timezone"],
         }
         name = f"audit-test-{uuid.uuid4().hex[:8]}"
         worker = Worker(name, env, tmp_path / f"{name}.log")
