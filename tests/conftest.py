@@ -53,7 +53,7 @@ def _service_markers(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("s3"):
         _need(settings.RECORDINGS_STORAGE == "s3", "the S3 server (RECORDINGS_STORAGE=s3)")
     if request.node.get_closest_marker("broker"):
-        _need(bool(settings.CELERY_BROKER_URL), "a Celery broker (CELERY_BROKER_URL)")
+        _need(not settings.CELERY_TASK_ALWAYS_EAGER, "a Celery broker (CELERY_BROKER_URL)")
 
 
 @pytest.fixture(autouse=True)
