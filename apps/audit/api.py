@@ -53,7 +53,7 @@ class EventOutput(serializers.ModelSerializer[AuditEvent]):
         ]
 
 
-class ExportOutput(serializers.ModelSerializer[AuditExport]):
+class AuditExportOutput(serializers.ModelSerializer[AuditExport]):
     progress = serializers.FloatField(read_only=True)
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
 
@@ -106,12 +106,12 @@ class AuditEventsView(APIView):
 class AuditExportsView(APIView):
     permission_classes = [CanExportAuditTrail]
 
-    @extend_schema(request=FiltersInput, responses={202: ExportOutput})
+    @extend_schema(request=FiltersInput, responses={202: AuditExportOutput})
     def post(self, request: Request) -> Response:
         data = validated(FiltersInput, request)
         export = exports.audit_export_request(requested_by=user_of(request), filters=data)
         export.refresh_from_db()
-        return Response(ExportOutput(export).data, status=status.HTTP_202_ACCEPTED)
+        return Response(AuditExportOutput(export).data, status=status.HTTP_202_ACCEPTED)
 
 
 def _own_exports(request: Request) -> Any:
@@ -122,12 +122,12 @@ def _own_exports(request: Request) -> Any:
 class AuditExportDetailView(APIView):
     permission_classes = [CanExportAuditTrail]
 
-    @extend_schema(responses={200: ExportOutput})
+    @extend_schema(responses={200: AuditExportOutput})
     def get(self, request: Request, export_id: int) -> Response:
         export = get_in_scope_or_404(
             _own_exports(request), export_id, actor=user_of(request), action="audit.export_view"
         )
-        return Response(ExportOutput(export).data)
+        return Response(AuditExportOutput(export).data)
 
 
 class AuditExportDownloadView(APIView):

@@ -156,12 +156,20 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.common.api.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "apps.common.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.common.schema.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "callplatform API",
     "VERSION": "1",
     "DESCRIPTION": "Inmate-calling platform with secure recording controls.",
+    # Several models have a `status` with its own choices: one named enum each.
+    "ENUM_NAME_OVERRIDES": {
+        "ExemptNumberStatusEnum": "apps.registry.models.ExemptStatus",
+        "InmateClaimStatusEnum": "apps.registry.models.ClaimStatus",
+        "RecordingExportStatusEnum": "apps.access.models.ExportStatus",
+        "AuditExportStatusEnum": "apps.audit.models.ExportStatus",
+        "RecordingStateEnum": "apps.recordings.models.RecordingState",
+    },
 }
 
 # --- Celery: eager (in-process) unless a broker is configured.
