@@ -12,9 +12,11 @@ venv:
 demo: venv
 	@$(MANAGE) migrate --noinput -v0
 	@$(MANAGE) collectstatic --noinput -v0
-	@$(MANAGE) seed_demo
+	@# The e-mails seeding and simulating send (verifications, claims) go to files, not the screen.
+	@EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend $(MANAGE) seed_demo
 	@echo "--- simulating calls through the switch API"
-	@$(MANAGE) simulate_calls --calls $${CALLS:-200}
+	@EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend $(MANAGE) simulate_calls --calls $${CALLS:-200}
+	@echo "--- e-mails the demo sent are in $${VAR_DIR:-var}/mail/ (the running server prints its own)"
 	@$(MANAGE) demo_summary
 	@if [ -z "$$NO_SERVE" ]; then $(MANAGE) runserver $${DEMO_ADDR:-127.0.0.1:8000}; fi
 

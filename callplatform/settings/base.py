@@ -264,6 +264,8 @@ else:
     EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (`make demo` seeds with it).
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="registry@callplatform.example")
 # Verification window in days (0 = no expiry) and how long before the end attorneys are reminded.
 REGISTRY_VERIFICATION_DAYS = env.int("REGISTRY_VERIFICATION_DAYS", default=365)
