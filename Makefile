@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 SERVICES_ENV = set -a; eval "$$(infra/services.sh up)"; set +a
+# The e-mails seeding and simulating send (verifications, claims) go to files, not the screen.
+DEMO_MAIL := EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend
 
 .PHONY: venv demo test lint typecheck fmt bench bench-ci services services-down clean
 
@@ -12,10 +14,9 @@ venv:
 demo: venv
 	@$(MANAGE) migrate --noinput -v0
 	@$(MANAGE) collectstatic --noinput -v0
-	@# The e-mails seeding and simulating send (verifications, claims) go to files, not the screen.
-	@EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend $(MANAGE) seed_demo
+	@$(DEMO_MAIL) $(MANAGE) seed_demo
 	@echo "--- simulating calls through the switch API"
-	@EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend $(MANAGE) simulate_calls --calls $${CALLS:-200}
+	@$(DEMO_MAIL) $(MANAGE) simulate_calls --calls $${CALLS:-200}
 	@echo "--- e-mails the demo sent are in $${VAR_DIR:-var}/mail/ (the running server prints its own)"
 	@$(MANAGE) demo_summary
 	@if [ -z "$$NO_SERVE" ]; then $(MANAGE) runserver $${DEMO_ADDR:-127.0.0.1:8000}; fi
