@@ -1,6 +1,9 @@
+from __future__ import annotations
+
 from django.contrib import admin
 
-from apps.access.models import Canary, ExportRequest, QuotaLimit, Suspension
+from apps.access.models import ExportRequest, QuotaLimit, Suspension
+from apps.common.admin_site import ReadOnlyAdmin
 
 
 @admin.register(QuotaLimit)
@@ -12,37 +15,22 @@ class QuotaLimitAdmin(admin.ModelAdmin):
 
 
 @admin.register(Suspension)
-class SuspensionAdmin(admin.ModelAdmin):
-    """Read-only: lifting goes through POST /api/v1/suspensions/{id}/lift/ with a reason."""
+class SuspensionAdmin(ReadOnlyAdmin):
+    """Read-only: lifting goes through the audited lift service (API or portal) with a reason;
+    deleting the row here would lift it silently."""
 
     list_display = ["user", "rule", "created_at", "lifted_at", "lifted_by"]
     list_filter = ["rule"]
-    readonly_fields = ["user", "rule", "details", "created_at", "lifted_at", "lifted_by", "lift_reason"]
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(ExportRequest)
-class ExportRequestAdmin(admin.ModelAdmin):
+class ExportRequestAdmin(ReadOnlyAdmin):
+    """Read-only: requests, approvals and downloads go through the two-person export service."""
+
     list_display = ["id", "requested_by", "approved_by", "status", "case_reference", "created_at"]
     list_filter = ["status"]
     exclude = ["wrapped_key"]
-    readonly_fields = [
-        "requested_by",
-        "approved_by",
-        "status",
-        "case_reference",
-        "justification",
-        "approved_at",
-        "progress",
-        "package_sha256",
-        "download_expires_at",
-        "downloaded_at",
-    ]
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
-admin.site.register(Canary)
+# Canaries are deliberately not in the admin: listing them would tell an insider which records
+# to avoid, and deleting them would disarm the rule. They are planted by `plant_canaries`.

@@ -8,21 +8,11 @@ from django.http import HttpRequest, HttpResponse
 
 from apps.audit.models import AuditEvent, Checkpoint
 from apps.audit.services import record_event
-
-
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+from apps.common.admin_site import ReadOnlyAdmin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(_ReadOnly):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: the trail is append-only for everyone, superusers included. Every read of
     the trail here is itself audited, as it is through the API."""
 
@@ -37,6 +27,9 @@ class AuditEventAdmin(_ReadOnly):
         "target_id",
     ]
     list_filter = ["action", "outcome"]
+    # Details are read through the compliance API and page, where the masking rule for
+    # registered numbers applies; the admin shows the envelope only.
+    exclude = ["details"]
     search_fields = ["actor_label", "target_id", "request_id"]
 
     def changelist_view(
@@ -69,5 +62,5 @@ class AuditEventAdmin(_ReadOnly):
 
 
 @admin.register(Checkpoint)
-class CheckpointAdmin(_ReadOnly):
+class CheckpointAdmin(ReadOnlyAdmin):
     list_display = ["sequence", "hash", "created_at", "key_id"]

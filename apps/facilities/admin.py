@@ -1,13 +1,25 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
-from guardian.admin import GuardedModelAdmin
+from django.http import HttpRequest
 
 from apps.facilities.models import Facility, SwitchAccount
 
 
 @admin.register(Facility)
-class FacilityAdmin(GuardedModelAdmin):
+class FacilityAdmin(admin.ModelAdmin):
+    """A plain ModelAdmin, not guardian's GuardedModelAdmin: its object-permission pages would
+    grant facility access outside the portal's audited grant service. Facilities are never
+    deleted (their calls and recordings hang off them)."""
+
     list_display = ["code", "name", "timezone", "phone_region"]
     search_fields = ["code", "name"]
+    actions = None
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(SwitchAccount)

@@ -1,25 +1,39 @@
+from __future__ import annotations
+
 from django.contrib import admin
 
+from apps.common.admin_site import ReadOnlyAdmin
 from apps.registry.models import Attorney, ExemptNumber
 
 
 @admin.register(Attorney)
-class AttorneyAdmin(admin.ModelAdmin):
+class AttorneyAdmin(ReadOnlyAdmin):
+    """Read-only: an attorney's identity changes through the clerk-reviewed request only."""
+
     list_display = ["full_name", "bar_state", "bar_number", "firm"]
     search_fields = ["full_name", "bar_number"]
 
 
 @admin.register(ExemptNumber)
-class ExemptNumberAdmin(admin.ModelAdmin):
-    """Read-only: decisions go through the registry services so they are locked and audited."""
+class ExemptNumberAdmin(ReadOnlyAdmin):
+    """Read-only and masked: decisions go through the registry services (locked, audited), and
+    the number itself is for registry clerks and privilege officers, in their portal. Not
+    searchable by number here: a search would answer "is this number registered?"."""
 
-    list_display = ["number", "attorney", "status", "facility", "effective_from", "effective_until"]
+    list_display = [
+        "__str__",
+        "masked_number",
+        "attorney",
+        "status",
+        "facility",
+        "effective_from",
+        "effective_until",
+    ]
     list_filter = ["status"]
-    search_fields = ["number", "attorney__full_name"]
+    search_fields = ["attorney__full_name"]
     list_select_related = ["attorney", "facility"]
+    exclude = ["number"]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
+    @admin.display(description="number")
+    def masked_number(self, obj: ExemptNumber) -> str:
+        return "hidden (registry clerks only)"

@@ -101,7 +101,8 @@ class ExemptNumber(models.Model):
         indexes = [models.Index(fields=["status", "created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.number} ({self.status})"
+        # Never the number: str() ends up in admin titles, log entries and audit details.
+        return f"registration {self.pk} ({self.status})"
 
 
 class ClaimStatus(models.TextChoices):
