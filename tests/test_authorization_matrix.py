@@ -44,8 +44,8 @@ ROLES = [
     "attorney",
     "other_facility",
 ]
-# URLs deliberately outside the matrix: the Django admin (superusers only, its own tests) and
-# static files.
+# URLs deliberately outside the matrix: the Django admin (superusers only; its own policy matrix
+# in tests/security/test_admin.py) and static files.
 IGNORED_PREFIXES = ("admin", "static")
 
 
