@@ -81,7 +81,12 @@ def inmate_grant_create(
 
 
 def inmate_grant_revoke(*, grant: InmateUserObjectPermission, revoked_by: User) -> None:
-    """Revoke at once: links already issued die too, as streams re-check grants on use."""
+    """Revoke at once: links already issued die too, as streams re-check grants on use, and a
+    ready export package the holder may no longer have is shredded in the same transaction."""
+    # Deliberate upward call (README): taking access away and destroying what it let out are
+    # one act; apps.access owns the export rule.
+    from apps.access.revocation import exports_revoke_out_of_scope
+
     with transaction.atomic():
         record_event(
             action="grant.revoked",
@@ -94,4 +99,6 @@ def inmate_grant_revoke(*, grant: InmateUserObjectPermission, revoked_by: User) 
                 "case_reference": grant.case_reference,
             },
         )
+        holder = grant.user
         grant.delete()
+        exports_revoke_out_of_scope(user=holder, actor=revoked_by, cause="grant revoked")

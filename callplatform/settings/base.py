@@ -381,3 +381,26 @@ if EXPORT_BUILD_STALE_SECONDS <= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("EXPORT_BUILD_STALE_SECONDS must exceed CELERY_TASK_TIME_LIMIT")
 CELERY_BEAT_SCHEDULE["audit-resume-exports"] = {"task": "audit.resume_exports", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["access-resume-exports"] = {"task": "access.resume_exports", "schedule": 60.0}
+
+# --- Recording export packages (issue 13: signed manifests, verified offline) ----------------
+# Base64 Ed25519 public keys that `manage.py verify_recording_export` trusts without being told
+# (copies of the audit signing key's public half obtained out of band); the key written inside
+# a package never counts on its own.
+EXPORT_TRUSTED_PUBLIC_KEYS = env.list("EXPORT_TRUSTED_PUBLIC_KEYS", default=[])
+
+
+def _check_public_keys(keys: list[str]) -> None:
+    import binascii
+
+    for key in keys:
+        try:
+            raw = base64.b64decode(key, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ImproperlyConfigured("EXPORT_TRUSTED_PUBLIC_KEYS: each key must be base64") from exc
+        if len(raw) != 32:
+            raise ImproperlyConfigured(
+                "EXPORT_TRUSTED_PUBLIC_KEYS: each key must be a raw 32-byte Ed25519 key"
+            )
+
+
+_check_public_keys(EXPORT_TRUSTED_PUBLIC_KEYS)
