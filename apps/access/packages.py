@@ -5,12 +5,13 @@ its recordings, the recordings withheld at build time, and the SHA-256 and size 
 and ``manifest.json.sig`` (Ed25519 over the manifest bytes, with the audit signing key of
 apps.audit.signing, the key that signs the audit checkpoints and the audit exports).
 
-Verification trusts only a key obtained apart from the package (the key written inside the
-manifest is a label, never a reason to trust): given on the command line, pinned in
-``EXPORT_TRUSTED_PUBLIC_KEYS``, or vouched for by the checkpoint witness (a checkpoint copied
-outside the database carries a valid signature by that key). It fails on duplicate entry names
-(a reader may take either copy), on a file the manifest does not list, on a listed file that is
-missing, and on any hash or size that differs.
+Verification trusts only keys obtained apart from the package (the key written inside the
+manifest is a label, never a reason to trust): given on the command line or pinned in
+``AUDIT_TRUSTED_PUBLIC_KEYS`` (the keys verify_audit_export trusts), else the package's key if
+the checkpoint witness vouches for it (a checkpoint copied outside the database carries a valid
+signature by that key). It fails on duplicate entry names (a reader may take either copy), on a
+file the manifest does not list, on a listed file that is missing, and on any hash or size
+that differs.
 """
 
 from __future__ import annotations
@@ -72,10 +73,6 @@ def manifest_sign(manifest: dict[str, Any]) -> tuple[bytes, bytes]:
 
 
 # --- which keys a verifier trusts -----------------------------------------------------------------
-
-
-def pinned_public_keys() -> list[bytes]:
-    return [base64.b64decode(key) for key in settings.EXPORT_TRUSTED_PUBLIC_KEYS]
 
 
 def witness_vouches_for(public_key: bytes) -> bool:

@@ -382,25 +382,23 @@ if EXPORT_BUILD_STALE_SECONDS <= CELERY_TASK_TIME_LIMIT:
 CELERY_BEAT_SCHEDULE["audit-resume-exports"] = {"task": "audit.resume_exports", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["access-resume-exports"] = {"task": "access.resume_exports", "schedule": 60.0}
 
-# --- Recording export packages (issue 13: signed manifests, verified offline) ----------------
-# Base64 Ed25519 public keys that `manage.py verify_recording_export` trusts without being told
-# (copies of the audit signing key's public half obtained out of band); the key written inside
-# a package never counts on its own.
-EXPORT_TRUSTED_PUBLIC_KEYS = env.list("EXPORT_TRUSTED_PUBLIC_KEYS", default=[])
+# --- Recording export packages: trusted keys (issue 13, branch exports). The same setting, with
+# the same definition, as branch audit's for verify_audit_export: one key signs both, so keep one.
 
 
-def _check_public_keys(keys: list[str]) -> None:
-    import binascii
-
-    for key in keys:
+def _trusted_public_keys() -> list[bytes]:
+    """Ed25519 public keys (base64, raw 32 bytes, comma-separated) that verify_audit_export
+    trusts besides those given with --public-key. Never the key a bundle carries itself."""
+    keys = []
+    for item in env.list("AUDIT_TRUSTED_PUBLIC_KEYS", default=[]):
         try:
-            raw = base64.b64decode(key, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ImproperlyConfigured("EXPORT_TRUSTED_PUBLIC_KEYS: each key must be base64") from exc
-        if len(raw) != 32:
-            raise ImproperlyConfigured(
-                "EXPORT_TRUSTED_PUBLIC_KEYS: each key must be a raw 32-byte Ed25519 key"
-            )
+            key = base64.b64decode(item.strip(), validate=True)
+        except ValueError as exc:
+            raise ImproperlyConfigured("AUDIT_TRUSTED_PUBLIC_KEYS must be base64 keys") from exc
+        if len(key) != 32:
+            raise ImproperlyConfigured("each AUDIT_TRUSTED_PUBLIC_KEYS entry must decode to 32 bytes")
+        keys.append(key)
+    return keys
 
 
-_check_public_keys(EXPORT_TRUSTED_PUBLIC_KEYS)
+AUDIT_TRUSTED_PUBLIC_KEYS = _trusted_public_keys()

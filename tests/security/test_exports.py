@@ -344,11 +344,11 @@ def test_an_altered_file_fails(package: Path, tmp_path: Path) -> None:
 
 
 def test_a_key_pinned_in_settings_is_trusted(package: Path, settings: Any) -> None:
-    settings.EXPORT_TRUSTED_PUBLIC_KEYS = [_trusted()]
-    assert "EXPORT_TRUSTED_PUBLIC_KEYS" in _verify(package, key=None)
+    settings.AUDIT_TRUSTED_PUBLIC_KEYS = [base64.b64decode(_trusted())]
+    assert "AUDIT_TRUSTED_PUBLIC_KEYS" in _verify(package, key=None)
     other = Ed25519PrivateKey.generate().public_key()
     raw = other.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    settings.EXPORT_TRUSTED_PUBLIC_KEYS = [base64.b64encode(raw).decode()]
+    settings.AUDIT_TRUSTED_PUBLIC_KEYS = [raw]
     with pytest.raises(CommandError, match="signature"):
         _verify(package, key=None)
 
