@@ -3,6 +3,10 @@
 Reads the events committed since the last run (the outbox rows are the source of truth; the
 hash chain seals the same rows), under a lock so one analyser runs at a time, and suspends the
 actor of any hit. Idempotent: the cursor moves only when the batch's work has committed.
+
+A rule's window starts, for each user, no earlier than the lift of their latest suspension: the
+acts before it were judged already (by the analysis and by the administrator who lifted it), so
+counting them again would bring the suspension back on the user's next ordinary act.
 """
 
 from __future__ import annotations
@@ -15,11 +19,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from apps.access.models import AnalysisCursor, Canary
+from apps.access.models import AnalysisCursor, Canary, Suspension
 from apps.access.suspensions import user_suspend
 from apps.audit.models import AuditEvent
 from apps.recordings.models import Recording
@@ -97,16 +101,40 @@ def _canary_hits(events: list[dict[str, Any]]) -> list[Hit]:
     ]
 
 
+def _latest_lifts(actor_ids: set[int]) -> dict[int, datetime]:
+    rows = (
+        Suspension.objects.filter(user_id__in=actor_ids, lifted_at__isnull=False)
+        .values("user_id")
+        .annotate(last=Max("lifted_at"))
+    )
+    return {row["user_id"]: row["last"] for row in rows}
+
+
+def _start(actor_id: int, since: datetime, lifts: dict[int, datetime]) -> datetime:
+    """Where ``actor_id``'s window begins: ``since``, or their latest lift if that is later."""
+    lifted = lifts.get(actor_id)
+    return lifted if lifted is not None and lifted > since else since
+
+
+def _in_windows(actor_ids: set[int], since: datetime, lifts: dict[int, datetime]) -> Q:
+    """The events of ``actor_ids`` in their windows (one Q; lifted users are few)."""
+    plain = {a for a in actor_ids if _start(a, since, lifts) == since}
+    query = Q(actor_id__in=plain, created_at__gte=since)
+    for actor_id in sorted(actor_ids - plain):
+        query |= Q(actor_id=actor_id, created_at__gte=lifts[actor_id])
+    return query
+
+
 def _threshold_hits(actor_ids: set[int]) -> list[Hit]:
     rules = settings.ANOMALY_RULES
     now = timezone.now()
+    lifts = _latest_lifts(actor_ids)
     hits = []
     for rule, actions in COUNTED_ACTIONS.items():
         window, threshold = rules[rule]["window"], rules[rule]["threshold"]
         counts = (
-            AuditEvent.objects.filter(
-                actor_id__in=actor_ids, action__in=actions, created_at__gte=now - timedelta(seconds=window)
-            )
+            AuditEvent.objects.filter(_in_windows(actor_ids, now - timedelta(seconds=window), lifts))
+            .filter(action__in=actions)
             .values("actor_id")
             .annotate(n=Count("id"))
             .filter(n__gte=threshold)
@@ -115,13 +143,13 @@ def _threshold_hits(actor_ids: set[int]) -> list[Hit]:
             Hit(row["actor_id"], rule, {"count": row["n"], "window_seconds": window, "threshold": threshold})
             for row in counts
         ]
-    hits += _baseline_hits(actor_ids, now) + _off_hours_hits(actor_ids, now)
+    hits += _baseline_hits(actor_ids, now, lifts) + _off_hours_hits(actor_ids, now, lifts)
     window, threshold = rules["distinct_inmates"]["window"], rules["distinct_inmates"]["threshold"]
     for actor_id in actor_ids:
         played = AuditEvent.objects.filter(
             actor_id=actor_id,
             action="recording.playback_link_issued",
-            created_at__gte=now - timedelta(seconds=window),
+            created_at__gte=_start(actor_id, now - timedelta(seconds=window), lifts),
         ).values_list("target_id", flat=True)
         distinct = (
             Recording.objects.filter(pk__in=[int(t) for t in played if t.isdigit()])
@@ -134,7 +162,7 @@ def _threshold_hits(actor_ids: set[int]) -> list[Hit]:
     return hits
 
 
-def _baseline_hits(actor_ids: set[int], now: datetime) -> list[Hit]:
+def _baseline_hits(actor_ids: set[int], now: datetime, lifts: dict[int, datetime]) -> list[Hit]:
     """Playback far above the user's own norm: links issued in the last hour against the mean
     of the user's *active* hours in the preceding ``history_days`` (nights and days off would
     dilute a plain mean). Hit when the last hour reaches ``factor`` x that mean and at least
@@ -145,7 +173,7 @@ def _baseline_hits(actor_ids: set[int], now: datetime) -> list[Hit]:
     hits = []
     for actor_id in actor_ids:
         playback = AuditEvent.objects.filter(actor_id=actor_id, action="recording.playback_link_issued")
-        recent = playback.filter(created_at__gte=hour_ago).count()
+        recent = playback.filter(created_at__gte=_start(actor_id, hour_ago, lifts)).count()
         if recent < rule["min_count"]:
             continue
         per_hour = (
@@ -165,7 +193,7 @@ def _baseline_hits(actor_ids: set[int], now: datetime) -> list[Hit]:
     return hits
 
 
-def _off_hours_hits(actor_ids: set[int], now: datetime) -> list[Hit]:
+def _off_hours_hits(actor_ids: set[int], now: datetime, lifts: dict[int, datetime]) -> list[Hit]:
     """Bulk access at night: data-pulling acts within the window that happened in the off hours
     (``ANOMALY_OFF_HOURS``: local start and end hour, time zone), at or over the threshold."""
     rule, hours = settings.ANOMALY_RULES["off_hours_bulk"], settings.ANOMALY_OFF_HOURS
@@ -174,7 +202,7 @@ def _off_hours_hits(actor_ids: set[int], now: datetime) -> list[Hit]:
     since = now - timedelta(seconds=rule["window"])
     for actor_id in actor_ids:
         times = AuditEvent.objects.filter(
-            actor_id=actor_id, action__in=BULK_ACTIONS, created_at__gte=since
+            actor_id=actor_id, action__in=BULK_ACTIONS, created_at__gte=_start(actor_id, since, lifts)
         ).values_list("created_at", flat=True)
         local_hours = [t.astimezone(zone).hour for t in times]
         at_night = sum(1 for hour in local_hours if _is_off_hours(hour, hours["start"], hours["end"]))

@@ -21,3 +21,11 @@ class ExportStateError(ConflictError):
 class ExportTooLargeError(DomainError):
     reason = "export_too_large"
     default_message = "Too many recordings in one export request."
+
+
+class ExportRevokedError(ConflictError):
+    reason = "export_revoked"
+    default_message = (
+        "This export was revoked because your access to its recordings changed; its package was "
+        "destroyed. Request the export again if you still need it."
+    )

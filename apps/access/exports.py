@@ -1,15 +1,25 @@
 """Export of recordings (I4): requested with a case reference, approved by a second person,
-re-checked when built, encrypted at rest, downloadable once within a time limit."""
+re-checked when built, encrypted at rest, downloadable once within a time limit, and only while
+the requester still may play every recording in it (apps.access.revocation).
+
+Quotas: an export is playback by other means, so the request charges the requester's
+``playback`` (one per recording) and ``playback_bytes`` (each recording's size) quotas, in the
+request's transaction, with the ``export_request`` charge. The request is the moment because it
+is the only one with the requester present (a refusal is a clear 429 to them, not a build that
+fails after a second person approved it), and the bytes are already exact then: a recording's
+size is recorded and verified when it is stored. A recording withheld at build time stays
+charged: the charge is for what was asked for, an upper bound on what leaves. Each facility's
+share is checked under that facility's limits, as its playback would be.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import tempfile
 import zipfile
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -18,21 +28,24 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.access.errors import ExportStateError, ExportTooLargeError, SelfApprovalError
+from apps.access.errors import ExportRevokedError, ExportStateError, ExportTooLargeError, SelfApprovalError
 from apps.access.models import ExportItem, ExportRequest, ExportStatus, QuotaKind
-from apps.access.quotas import metered
+from apps.access.packages import (
+    MANIFEST,
+    SIGNATURE,
+    manifest_sign,
+    package_delete,
+    package_storage,
+    sha256_hex,
+)
+from apps.access.quotas import metered, quota_consume_many
+from apps.access.revocation import export_scope_problem, export_shred
 from apps.audit.services import publish_task, record_event
-from apps.common.errors import NotFoundError
+from apps.common.errors import DomainError, NotFoundError
 from apps.facilities.models import facility_ids_with_perm
 from apps.recordings import crypto
 from apps.recordings.models import Recording
 from apps.recordings.services import new_storage_key, recording_read
-from apps.recordings.storage import LocalDiskStorage
-
-
-def _packages() -> LocalDiskStorage:
-    # Same envelope encryption as recordings on local disk; the key is wrapped in the row.
-    return LocalDiskStorage(Path(settings.EXPORT_PACKAGE_DIR))
 
 
 def export_request_create(
@@ -57,6 +70,7 @@ def export_request_create(
             )
         raise NotFoundError("Some recordings do not exist or are not yours to export.", ids=missing)
     with metered(user=user, charges=[(QuotaKind.EXPORT_REQUEST, 1)], facility_id=None):
+        _charge_playback(user=user, recordings=list(found.values()))
         export = ExportRequest.objects.create(
             requested_by=user, case_reference=case_reference.strip(), justification=justification.strip()
         )
@@ -70,6 +84,17 @@ def export_request_create(
             details={"recordings": ids, "case_reference": export.case_reference},
         )
     return export
+
+
+def _charge_playback(*, user: User, recordings: list[Recording]) -> None:
+    """Charge the export as the playback of each recording (see the module docstring)."""
+    per_facility: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for recording in recordings:
+        per_facility[recording.facility_id][0] += 1
+        per_facility[recording.facility_id][1] += recording.size_bytes
+    for facility_id, (count, size) in sorted(per_facility.items()):
+        charges = [(QuotaKind.PLAYBACK, count), (QuotaKind.PLAYBACK_BYTES, size)]
+        quota_consume_many(user=user, charges=charges, facility_id=facility_id)
 
 
 def export_request_approve(*, export: ExportRequest, approver: User) -> ExportRequest:
@@ -174,6 +199,7 @@ def export_build(*, export_id: int) -> None:
     )
     dropped = [i.recording_id for i in items if i.recording_id not in allowed]
     included: list[dict[str, Any]] = []
+    files: dict[str, dict[str, Any]] = {}
     manifest: dict[str, Any] = {
         "export_id": export.pk,
         "case_reference": export.case_reference,
@@ -182,6 +208,7 @@ def export_build(*, export_id: int) -> None:
         "built_at": timezone.now().isoformat(),
         "recordings": included,
         "withheld": dropped,
+        "files": files,
     }
     key, data_key = new_storage_key(), crypto.new_data_key()
     with tempfile.TemporaryFile() as raw:
@@ -191,40 +218,48 @@ def export_build(*, export_id: int) -> None:
                     audio = recording_read(recording=item.recording)
                     name = f"recording-{item.recording_id}.audio"
                     archive.writestr(name, audio)
+                    files[name] = {"sha256": sha256_hex(audio), "bytes": len(audio)}
                     included.append(
                         {
                             "id": item.recording_id,
                             "file": name,
-                            "sha256": item.recording.sha256,
+                            "sha256": files[name]["sha256"],
                             "size_bytes": len(audio),
                         }
                     )
                 ExportRequest.objects.filter(pk=export.pk).update(progress=int(90 * n / len(items)))
-            archive.writestr("manifest.json", json.dumps(manifest, indent=2))
+            manifest_bytes, signature = manifest_sign(manifest)
+            archive.writestr(MANIFEST, manifest_bytes)
+            archive.writestr(SIGNATURE, signature)
         size = raw.tell()
         raw.seek(0)
         digest = hashlib.sha256()
         for chunk in iter(lambda: raw.read(1024 * 1024), b""):
             digest.update(chunk)
         raw.seek(0)
-        _packages().put(key, raw, size=size, data_key=data_key)
+        package_storage().put(key, raw, size=size, data_key=data_key)
     with transaction.atomic():
         # Only the build that still owns the export finishes it (never a stale one that was
-        # replaced, never over a cancellation or a download that happened meanwhile).
-        finished = ExportRequest.objects.filter(
-            pk=export.pk, status=ExportStatus.BUILDING, build_started_at=export.build_started_at
-        ).update(
-            status=ExportStatus.READY,
-            progress=100,
-            package_name=key,
-            package_size=size,
-            package_sha256=digest.hexdigest(),
-            wrapped_key=crypto.wrap_data_key(data_key, storage_key=key),
-            download_expires_at=timezone.now() + timedelta(hours=settings.EXPORT_DOWNLOAD_HOURS),
+        # replaced, never over a cancellation, a suspension or a download meanwhile).
+        owned = (
+            ExportRequest.objects.select_for_update()
+            .filter(pk=export.pk, status=ExportStatus.BUILDING, build_started_at=export.build_started_at)
+            .first()
         )
-        if not finished:
-            transaction.on_commit(lambda: _packages().delete(key))  # nobody will ever read it
+        if owned is None:
+            transaction.on_commit(lambda: package_delete(key))  # nobody will ever read it
             return
+        owned.status = ExportStatus.READY
+        owned.progress = 100
+        owned.package_name = key
+        owned.package_size = size
+        owned.package_sha256 = digest.hexdigest()
+        owned.wrapped_key = crypto.wrap_data_key(data_key, storage_key=key)
+        owned.download_expires_at = timezone.now() + timedelta(hours=settings.EXPORT_DOWNLOAD_HOURS)
+        owned.save()
+        packed = [item["id"] for item in included]
+        owned.items.filter(recording_id__in=packed).update(packaged=True)
+        owned.items.exclude(recording_id__in=packed).update(packaged=False)
         record_event(
             action="export.built",
             actor=None,
@@ -235,34 +270,61 @@ def export_build(*, export_id: int) -> None:
                 "sha256": digest.hexdigest(),
             },
         )
+        # Access taken away while the package was being built (its revocation found nothing
+        # ready to shred): the package never becomes available.
+        problem = export_scope_problem(export=owned, requester_id=requester.pk)
+        if problem is not None:
+            export_shred(export=owned, cause=problem, actor=None, details={"after": "build"})
 
 
 def export_download(*, export: ExportRequest, user: User) -> Iterator[bytes]:
-    """Claim the single download (atomically) and stream the package; then shred it."""
+    """Claim the single download (atomically) and stream the package; then shred it.
+
+    Re-checks, under the export's row lock, that the requester is still active, not suspended
+    and may still play every recording in the package; if not, the package is shredded there
+    and then (audited) and the answer is ``export_revoked``. A package past its time limit is
+    shredded the same way."""
     now = timezone.now()
+    refused: DomainError | None = None
     with transaction.atomic():
-        claimed = ExportRequest.objects.filter(
-            pk=export.pk,
-            requested_by=user,
-            status=ExportStatus.READY,
-            downloaded_at__isnull=True,
-            download_expires_at__gt=now,
-        ).update(status=ExportStatus.DOWNLOADED, downloaded_at=now)
-        if not claimed:
+        locked = ExportRequest.objects.select_for_update().filter(pk=export.pk, requested_by=user).first()
+        if locked is None:
+            raise NotFoundError()
+        if locked.status == ExportStatus.REVOKED:
+            raise ExportRevokedError()
+        if locked.status != ExportStatus.READY or locked.downloaded_at is not None:
             raise ExportStateError("This export is not ready, already downloaded or expired.")
-        record_event(
-            action="export.downloaded", actor=user, target=export, details={"sha256": export.package_sha256}
+        problem = (
+            "download_time_limit"
+            if locked.download_expires_at is None or locked.download_expires_at <= now
+            else export_scope_problem(export=locked, requester_id=user.pk)
         )
-    export.refresh_from_db()
-    if export.wrapped_key is None:
+        if problem == "download_time_limit":
+            export_shred(export=locked, cause=problem, actor=user, status=ExportStatus.EXPIRED)
+            refused = ExportStateError("This export is not ready, already downloaded or expired.")
+        elif problem is not None:
+            export_shred(export=locked, cause=problem, actor=user, details={"after": "download_attempt"})
+            refused = ExportRevokedError()
+        else:
+            locked.status, locked.downloaded_at = ExportStatus.DOWNLOADED, now
+            locked.save(update_fields=["status", "downloaded_at"])
+            record_event(
+                action="export.downloaded",
+                actor=user,
+                target=locked,
+                details={"sha256": locked.package_sha256},
+            )
+    if refused is not None:
+        raise refused  # after the commit: the shredding stands
+    if locked.wrapped_key is None:
         raise ExportStateError("This export's package is gone.")
-    data_key = crypto.unwrap_data_key(export.wrapped_key, storage_key=export.package_name)
-    return _stream_then_shred(export, data_key)
+    data_key = crypto.unwrap_data_key(locked.wrapped_key, storage_key=locked.package_name)
+    return _stream_then_shred(locked, data_key)
 
 
 def _stream_then_shred(export: ExportRequest, data_key: bytes) -> Iterator[bytes]:
     try:
-        yield from _packages().iter_plaintext(export.package_name, data_key=data_key)
+        yield from package_storage().iter_plaintext(export.package_name, data_key=data_key)
     finally:
-        _packages().delete(export.package_name)
+        package_delete(export.package_name)
         ExportRequest.objects.filter(pk=export.pk).update(wrapped_key=None)

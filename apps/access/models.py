@@ -101,6 +101,9 @@ class ExportStatus(models.TextChoices):
     CANCELLED = "cancelled"
     FAILED = "failed"
     EXPIRED = "expired"
+    # The requester lost access (grant revoked or expired, left the staff, suspended, a recording
+    # quarantined) while the package was ready: the package and its key were destroyed.
+    REVOKED = "revoked"
 
 
 class ExportRequest(models.Model):
@@ -150,6 +153,10 @@ class ExportItem(models.Model):
     export = models.ForeignKey(ExportRequest, on_delete=models.CASCADE, related_name="items")
     recording = models.ForeignKey("recordings.Recording", on_delete=models.PROTECT, related_name="+")
     facility = models.ForeignKey("facilities.Facility", on_delete=models.PROTECT, related_name="+")
+    # Whether the build put this recording into the package (False: withheld at build time).
+    # NULL for packages built before this was recorded: treated as packaged, the safe reading
+    # for the download's re-check of scope.
+    packaged = models.BooleanField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["export", "recording"], name="export_item_unique")]

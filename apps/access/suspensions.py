@@ -4,7 +4,8 @@
 refuses inactive users on every request), DRF tokens (refused, and each refusal is audited
 with the user's name, which is why the token is kept rather than deleted), the restrict()
 querysets (an inactive user reaches nothing) and the playback stream (authenticated as the
-same user, re-checked on each use). Pending exports are cancelled.
+same user, re-checked on each use). Exports not yet ready (pending, approved, building) are
+cancelled; ready packages are shredded (apps.access.revocation).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.access.models import ExportRequest, ExportStatus, Suspension
+from apps.access.revocation import exports_revoke_out_of_scope
 from apps.audit.services import record_event
 from apps.common.errors import ConflictError, DomainError
 
@@ -30,14 +32,22 @@ def user_suspend(
         with transaction.atomic():
             suspension = Suspension.objects.create(user=user, rule=rule, details=details)
             User.objects.filter(pk=user.pk).update(is_active=False)
+            # A build in progress finishes nothing once its export is no longer "building".
             cancelled = ExportRequest.objects.filter(
-                requested_by=user, status__in=[ExportStatus.PENDING, ExportStatus.APPROVED]
+                requested_by=user,
+                status__in=[ExportStatus.PENDING, ExportStatus.APPROVED, ExportStatus.BUILDING],
             ).update(status=ExportStatus.CANCELLED, decision_reason=f"requester suspended ({rule})")
+            shredded = exports_revoke_out_of_scope(user=user, actor=actor, cause=f"suspension ({rule})")
             record_event(
                 action="user.suspended",
                 actor=actor,
                 target=user,
-                details={"rule": rule, "cancelled_exports": cancelled, **details},
+                details={
+                    "rule": rule,
+                    "cancelled_exports": cancelled,
+                    "shredded_exports": shredded,
+                    **details,
+                },
             )
             transaction.on_commit(lambda: _notify(user, rule, details))
     except IntegrityError:

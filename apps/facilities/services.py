@@ -62,6 +62,14 @@ def _current_codenames(*, user: User, facility: Facility) -> set[str]:
     )
 
 
+def _shred_exports_out_of_scope(*, user: User, actor: User, cause: str) -> None:
+    """A ready export package the user may no longer have is shredded with the change that
+    took their access away. Deliberate upward call (README): apps.access owns the rule."""
+    from apps.access.revocation import exports_revoke_out_of_scope
+
+    exports_revoke_out_of_scope(user=user, actor=actor, cause=cause)
+
+
 @transaction.atomic
 def facility_staff_assign(*, assigned_by: User, user: User, facility: Facility, role: str) -> StaffChange:
     """Give ``user`` exactly ``role``'s facility permissions on ``facility``.
@@ -84,6 +92,8 @@ def facility_staff_assign(*, assigned_by: User, user: User, facility: Facility, 
     FacilityUserObjectPermission.objects.filter(
         user=user, content_object=facility, permission__codename__in=removed
     ).delete()
+    if removed:
+        _shred_exports_out_of_scope(user=user, actor=assigned_by, cause="staff role changed")
     record_event(
         action="staff.assigned",
         actor=assigned_by,
@@ -102,6 +112,7 @@ def facility_staff_remove(*, removed_by: User, user: User, facility: Facility) -
     if not removed:
         raise NotFoundError()
     FacilityUserObjectPermission.objects.filter(user=user, content_object=facility).delete()
+    _shred_exports_out_of_scope(user=user, actor=removed_by, cause="removed from staff")
     record_event(
         action="staff.removed",
         actor=removed_by,

@@ -18,7 +18,7 @@ from apps.common.api import Pagination, user_of, validated
 from apps.common.scoping import get_in_scope_or_404
 from apps.facilities.models import facility_perm_q
 from apps.inmates.models import Inmate, InmateUserObjectPermission
-from apps.inmates.services import inmate_grant_create, inmate_grant_revoke
+from apps.inmates.services import grant_investigator_find, inmate_grant_create, inmate_grant_revoke
 
 
 class InmateOutput(serializers.ModelSerializer[Inmate]):
@@ -90,9 +90,8 @@ def grants_managed_by(user: User) -> QuerySet[InmateUserObjectPermission]:
 
 class GrantListView(APIView):
     class Input(serializers.Serializer[Any]):
-        investigator = serializers.SlugRelatedField(
-            slug_field="username", queryset=User.objects.filter(is_active=True)
-        )
+        # A plain username: the service answers alike for unknown, suspended and foreign ones.
+        investigator = serializers.CharField(max_length=150)
         inmate = serializers.IntegerField(min_value=1)
         case_reference = serializers.CharField(max_length=64)
         expires_at = serializers.DateTimeField()
@@ -113,9 +112,10 @@ class GrantListView(APIView):
         data = validated(self.Input, request)
         managed = Inmate.objects.restrict(user, "manage_facility")
         inmate = get_in_scope_or_404(managed, data["inmate"], actor=user, action="grant.create")
+        investigator = grant_investigator_find(granted_by=user, inmate=inmate, username=data["investigator"])
         grant = inmate_grant_create(
             granted_by=user,
-            investigator=data["investigator"],
+            investigator=investigator,
             inmate=inmate,
             case_reference=data["case_reference"],
             expires_at=data["expires_at"],

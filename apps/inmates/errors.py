@@ -7,8 +7,11 @@ class GrantError(DomainError):
 
 
 class InvestigatorNotAssignedError(GrantError):
+    """One answer for every username that cannot take a grant (unknown, suspended or inactive,
+    not on this facility's staff), so grant creation reveals nothing about accounts."""
+
     reason = "investigator_not_assigned"
-    default_message = "The investigator is not assigned to this inmate's facility."
+    default_message = "No grantable staff member with that username in this facility."
 
 
 class SelfGrantError(GrantError):

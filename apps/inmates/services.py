@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
@@ -20,6 +21,28 @@ PLAY_INMATE = ("inmates", "play_inmate_recordings")
 
 def _play_permission() -> Permission:
     return Permission.objects.get(content_type__app_label=PLAY_INMATE[0], codename=PLAY_INMATE[1])
+
+
+def grant_investigator_find(*, granted_by: User, inmate: Inmate, username: str) -> User:
+    """The user a grant request names by username; an unknown one gets the same answer (and
+    the same audit) as one who exists but may not take a grant here."""
+    investigator = User.objects.filter(username=username.strip()).first()
+    if investigator is None:
+        _refuse_investigator(granted_by=granted_by, inmate=inmate, username=username.strip())
+    return investigator
+
+
+def _refuse_investigator(*, granted_by: User, inmate: Inmate, username: str) -> NoReturn:
+    with transaction.atomic():
+        record_event(
+            action="grant.refused",
+            actor=granted_by,
+            target=inmate,
+            outcome="denied",
+            facility_id=inmate.facility_id,
+            details={"investigator": username[:150], "reason": InvestigatorNotAssignedError.reason},
+        )
+    raise InvestigatorNotAssignedError()
 
 
 def inmate_grant_create(
@@ -46,7 +69,7 @@ def inmate_grant_create(
         .filter(pk=inmate.facility_id)
         .exists()
     ):
-        raise InvestigatorNotAssignedError(investigator=investigator.get_username())
+        _refuse_investigator(granted_by=granted_by, inmate=inmate, username=investigator.get_username())
     case_reference = case_reference.strip()
     if not case_reference:
         raise GrantError("A case reference is required.")
@@ -81,7 +104,12 @@ def inmate_grant_create(
 
 
 def inmate_grant_revoke(*, grant: InmateUserObjectPermission, revoked_by: User) -> None:
-    """Revoke at once: links already issued die too, as streams re-check grants on use."""
+    """Revoke at once: links already issued die too, as streams re-check grants on use, and a
+    ready export package the holder may no longer have is shredded in the same transaction."""
+    # Deliberate upward call (README): taking access away and destroying what it let out are
+    # one act; apps.access owns the export rule.
+    from apps.access.revocation import exports_revoke_out_of_scope
+
     with transaction.atomic():
         record_event(
             action="grant.revoked",
@@ -94,4 +122,6 @@ def inmate_grant_revoke(*, grant: InmateUserObjectPermission, revoked_by: User) 
                 "case_reference": grant.case_reference,
             },
         )
+        holder = grant.user
         grant.delete()
+        exports_revoke_out_of_scope(user=holder, actor=revoked_by, cause="grant revoked")

@@ -381,3 +381,24 @@ if EXPORT_BUILD_STALE_SECONDS <= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("EXPORT_BUILD_STALE_SECONDS must exceed CELERY_TASK_TIME_LIMIT")
 CELERY_BEAT_SCHEDULE["audit-resume-exports"] = {"task": "audit.resume_exports", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["access-resume-exports"] = {"task": "access.resume_exports", "schedule": 60.0}
+
+# --- Recording export packages: trusted keys (issue 13, branch exports). The same setting, with
+# the same definition, as branch audit's for verify_audit_export: one key signs both, so keep one.
+
+
+def _trusted_public_keys() -> list[bytes]:
+    """Ed25519 public keys (base64, raw 32 bytes, comma-separated) that verify_audit_export
+    trusts besides those given with --public-key. Never the key a bundle carries itself."""
+    keys = []
+    for item in env.list("AUDIT_TRUSTED_PUBLIC_KEYS", default=[]):
+        try:
+            key = base64.b64decode(item.strip(), validate=True)
+        except ValueError as exc:
+            raise ImproperlyConfigured("AUDIT_TRUSTED_PUBLIC_KEYS must be base64 keys") from exc
+        if len(key) != 32:
+            raise ImproperlyConfigured("each AUDIT_TRUSTED_PUBLIC_KEYS entry must decode to 32 bytes")
+        keys.append(key)
+    return keys
+
+
+AUDIT_TRUSTED_PUBLIC_KEYS = _trusted_public_keys()

@@ -70,7 +70,7 @@ def test_an_export_needs_a_second_person_and_downloads_once(
     package = b"".join(download.streaming_content)
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
         names = archive.namelist()
-        assert "manifest.json" in names and len(names) == 4
+        assert {"manifest.json", "manifest.json.sig"} <= set(names) and len(names) == 5
         assert archive.read(f"recording-{scene['recordings'][0].pk}.audio") == b"audio-0" * 100
     again = scene["investigator"].client.get(f"/api/v1/exports/{export_id}/download/")
     assert again.status_code == 409
