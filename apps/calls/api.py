@@ -197,7 +197,19 @@ class RecordingUploadView(APIView):
 
     permission_classes = [IsSwitchAccount]
 
-    @extend_schema(request={"audio/*": OpenApiTypes.BINARY}, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request={"audio/*": OpenApiTypes.BINARY},
+        responses={201: OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter(
+                "Content-SHA256",
+                str,
+                location=OpenApiParameter.HEADER,
+                required=True,
+                description="hex SHA-256 of the audio; the body must also be as long as Content-Length",
+            )
+        ],
+    )
     def put(self, request: Request, call_id: int) -> Response:
         call = _switch_call(request, call_id, "recording.upload")
         stream = request.stream

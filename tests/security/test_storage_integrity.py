@@ -295,3 +295,83 @@ def test_a_half_closed_upload_over_a_real_socket_stores_nothing(
     assert (b"incomplete_body" if sha else b"checksum_required") in answer
     assert not Recording.objects.filter(call=call).exists()
     assert _keys(storage) == before
+
+
+@pytest.fixture
+def gunicorn_url(settings: Any, tmp_path: Any) -> Iterator[str]:
+    """gunicorn (as deployed and benchmarked) serving this test's database and storage."""
+    import subprocess
+    import sys
+    import time
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "callplatform.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "RECORDINGS_DIR": str(settings.RECORDINGS_DIR),
+        "S3_BUCKET": settings.S3_BUCKET,
+    }
+    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(  # noqa: S603 - fixed argv
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "callplatform.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "1",
+        ],
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if server.poll() is not None:
+                    raise RuntimeError((tmp_path / "gunicorn.log").read_text()) from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_half_closed_upload_to_gunicorn_stores_nothing_and_the_retry_succeeds(
+    gunicorn_url: str, facility: Facility, storage: RecordingStorage
+) -> None:
+    from tests.factories import SwitchAccountFactory, UserFactory, token_for
+
+    account = SwitchAccountFactory(facility=facility, user=UserFactory(username="switch-gunicorn"))
+    call = CallFactory(inmate=InmateFactory(facility=facility))
+    token = token_for(account.user)
+    audio = os.urandom(100_000)
+    sha = hashlib.sha256(audio).hexdigest()
+    path = f"/api/v1/calls/{call.pk}/recording/"
+    before = _keys(storage)
+    # The issue's reproduction: no checksum, 4,000 of 100,000 bytes, half-closed (was a 201).
+    bare = _raw_put(gunicorn_url, path, token, declared=len(audio), body=audio[:4000], sha=None)
+    assert bare.split(b"\r\n", 1)[0].endswith(b"400 Bad Request"), bare[:300]
+    assert b"checksum_required" in bare
+    answer = _raw_put(gunicorn_url, path, token, declared=len(audio), body=audio[:4000], sha=sha)
+    assert answer.split(b"\r\n", 1)[0].endswith(b"400 Bad Request"), answer[:300]
+    assert b"incomplete_body" in answer
+    assert not Recording.objects.filter(call=call).exists()
+    assert _keys(storage) == before
+    retry = _raw_put(gunicorn_url, path, token, declared=len(audio), body=audio, sha=sha)
+    assert b" 201 " in retry.split(b"\r\n", 1)[0], retry[:300]
+    assert Recording.objects.get(call=call).size_bytes == len(audio)
