@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 CHUNK_SIZE = 1024 * 1024
 _KEY_PATTERN = re.compile(r"^[a-z0-9]{2}/[a-z0-9]{32}$")
+# S3 error codes that say the object is not the one we wrote (missing, shorter, other key).
+_NOT_OUR_OBJECT = {"NoSuchKey", "InvalidRange", "InvalidArgument", "404", "416"}
 ByteRange = tuple[int, int] | None
 
 
@@ -140,7 +142,11 @@ class LocalDiskStorage:
 
     def _verified(self, key: str, data_key: bytes, byte_range: ByteRange) -> Iterator[bytes]:
         path = self._path(key)
-        with open(path, "rb") as src:
+        try:
+            src = open(path, "rb")  # noqa: SIM115 - closed by the with below
+        except FileNotFoundError as exc:
+            raise RecordingIntegrityError(f"{key}: the file is missing") from exc
+        with src:
             magic = src.read(chunked.HEADER)
             size = os.fstat(src.fileno()).st_size
             if magic == chunked.MAGIC:
@@ -243,11 +249,23 @@ class S3Storage:
         yield from digest_checked(self._verified(key, data_key, byte_range), sha256, key, byte_range)
 
     def _get(self, key: str, sse: dict[str, str | bytes], start: int | None, end: int | None) -> Any:
-        """GET bytes ``start..end`` (end exclusive; both None = the whole object)."""
+        """GET bytes ``start..end`` (end exclusive; both None = the whole object).
+
+        A missing object, a range past its end or an SSE-C key the object refuses means it is
+        not what we wrote (integrity); anything else is S3 being unavailable (a 503)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key, **sse}
         if start is not None and end is not None:
             kwargs["Range"] = f"bytes={start}-{end - 1}"
-        return self.client.get_object(**kwargs)
+        try:
+            return self.client.get_object(**kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _NOT_OUR_OBJECT:
+                raise RecordingIntegrityError(f"{key}: {exc}") from exc
+            raise StorageUnavailableError() from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailableError() from exc
 
     def _verified(self, key: str, data_key: bytes, byte_range: ByteRange) -> Iterator[bytes]:
         sse = self._sse(data_key, key)

@@ -66,7 +66,7 @@ def test_an_s3_object_cannot_be_read_without_its_key(storage: RecordingStorage) 
     try:
         with pytest.raises(ClientError):
             storage.client.get_object(Bucket=storage.bucket, Key=key)
-        with pytest.raises(ClientError):
+        with pytest.raises(RecordingIntegrityError):
             b"".join(storage.iter_plaintext(key, data_key=crypto.new_data_key()))
         assert b"".join(storage.iter_plaintext(key, data_key=data_key)) == b"secret audio"
     finally:
