@@ -1,10 +1,11 @@
 """Recording uploads through the storage gate, next to raw boto3 put_object of the same bytes.
 
 Measured in-process: ``apps.recordings.services.recording_store`` (header checks, privilege
-decision, spool + SHA-256, number lock + row lock + second decision, data key, S3 put with
-SSE-C, Recording row, wrapped key, audit event) against ``put_object`` of the same bytes by
-the same boto3 client to the same S3 server (bench bucket). In-process is the fairer
-comparison: neither side pays an HTTP hop, so the ratio is the gate's own cost.
+decision, spool + SHA-256, number lock + row lock + second decision, data key, sealing in
+64 KiB AES-256-GCM chunks, S3 put with SSE-C, Recording row, wrapped key, audit event)
+against ``put_object`` of the same bytes by the same boto3 client to the same S3 server
+(bench bucket). In-process is the fairer comparison: neither side pays an HTTP hop, so the
+ratio is the gate's own cost.
 
 A third, informational line puts the same bytes with SSE-C (the server encrypts), to show how
 much of the gap is the server's encryption rather than our code.
@@ -106,8 +107,8 @@ def run(args: Any) -> list[str]:
     lines = [
         f"S3: {settings.S3_ENDPOINT_URL}, bucket {settings.S3_BUCKET} (bench only); in-process, one "
         f"thread, the same boto3 client; {count} objects per size and kind, interleaved in {rounds} rounds",
-        "gated = recording_store(): checks + decision + spool/SHA-256 + locks + 2nd decision + SSE-C put "
-        "+ Recording row + wrapped key + audit event",
+        "gated = recording_store(): checks + decision + spool/SHA-256 + locks + 2nd decision + chunk sealing "
+        "+ SSE-C put + Recording row + wrapped key + audit event",
         "",
         f"{'size':<8} {'kind':<22} {'obj/s':>7} {'MiB/s':>7} {'p50 ms':>7}",
         "-" * 55,

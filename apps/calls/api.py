@@ -27,6 +27,7 @@ from apps.common.errors import DomainError
 from apps.common.scoping import get_in_scope_or_404
 from apps.common.visibility import can_see_privileged_details
 from apps.facilities.permissions import IsSwitchAccount, switch_facility
+from apps.recordings.errors import ChecksumRequiredError
 from apps.recordings.services import recording_store
 
 _SAFE_ID = r"^[A-Za-z0-9._:-]+$"
@@ -191,11 +192,24 @@ class CallEndView(APIView):
 
 
 class RecordingUploadView(APIView):
-    """PUT raw audio. The body is read only after the privilege gate has let the call pass."""
+    """PUT raw audio with its Content-SHA256. The body is read only after the privilege gate
+    has let the call pass; a body shorter than Content-Length is refused (nothing stored)."""
 
     permission_classes = [IsSwitchAccount]
 
-    @extend_schema(request={"audio/*": OpenApiTypes.BINARY}, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request={"audio/*": OpenApiTypes.BINARY},
+        responses={201: OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter(
+                "Content-SHA256",
+                str,
+                location=OpenApiParameter.HEADER,
+                required=True,
+                description="hex SHA-256 of the audio; the body must also be as long as Content-Length",
+            )
+        ],
+    )
     def put(self, request: Request, call_id: int) -> Response:
         call = _switch_call(request, call_id, "recording.upload")
         stream = request.stream
@@ -204,7 +218,7 @@ class RecordingUploadView(APIView):
             body=stream if stream is not None else io.BytesIO(),
             content_type=request.content_type or "",
             content_length=_content_length(request),
-            expected_sha256=request.headers.get("Content-SHA256"),
+            expected_sha256=_content_sha256(request),
             actor=user_of(request),
         )
         return Response(
@@ -222,6 +236,16 @@ class RecordingUploadView(APIView):
 class InvalidContentLengthError(DomainError):
     reason = "invalid_content_length"
     default_message = "Content-Length must be a non-negative integer."
+
+
+def _content_sha256(request: Request) -> str:
+    """Required from switches: the digest the switch's own recorder computed is what we store
+    and verify on every read, so a truncated or altered upload can never be stored as whole,
+    whatever the transfer framing (Content-Length or chunked)."""
+    value = request.headers.get("Content-SHA256")
+    if not value:
+        raise ChecksumRequiredError()
+    return value
 
 
 def _content_length(request: Request) -> int | None:

@@ -219,7 +219,9 @@ class Simulator:
             if kind == "duplicate":
                 self._upload(call, expect=201)
             audio = os.urandom(2048)
-            headers = {"Content-SHA256": "0" * 64} if kind == "checksum" else {}
+            # Switches must send the digest (a missing one is refused as checksum_required).
+            sha = "0" * 64 if kind == "checksum" else hashlib.sha256(audio).hexdigest()
+            headers = {"Content-SHA256": sha}
             content_type = "text/plain" if kind == "wrong_type" else "audio/wav"
             r = switch.put(
                 f"/api/v1/calls/{call['id']}/recording/", audio, content_type=content_type, headers=headers

@@ -29,6 +29,18 @@ class EmptyRecordingError(DomainError):
     default_message = "The recording body is empty."
 
 
+class IncompleteBodyError(DomainError):
+    reason = "incomplete_body"
+    default_message = "The body ended before Content-Length bytes arrived; nothing was stored. Send it again."
+
+
+class ChecksumRequiredError(DomainError):
+    reason = "checksum_required"
+    default_message = (
+        "Send the SHA-256 of the audio in the Content-SHA256 header (64 hexadecimal characters)."
+    )
+
+
 class RecordingTooLargeError(DomainError):
     status_code = 413
     reason = "too_large"
@@ -48,4 +60,17 @@ class StorageUnavailableError(DomainError):
 
 
 class RecordingIntegrityError(Exception):
-    """Stored bytes do not decrypt or do not match their SHA-256: never served."""
+    """Stored bytes do not authenticate or do not match their SHA-256: never served.
+
+    Internal (its message names storage keys); answered as IntegrityFailedError."""
+
+
+class IntegrityFailedError(DomainError):
+    """A stored object failed verification before anything was sent: our side, not the
+    caller's (502: storage answered with bytes that are not what we wrote)."""
+
+    status_code = 502
+    reason = "integrity_failed"
+    default_message = (
+        "The stored recording failed its integrity check; nothing was sent. Operators are alerted."
+    )

@@ -48,9 +48,10 @@ class Recording(models.Model):
 
     The audio key is random per recording and kept only wrapped by the master key; purging
     destroys the wrapped key (crypto-shredding), so backups and old object versions become
-    unreadable too. ``sha256`` is of the plaintext and is verified on every read, because the
-    S3 server used in tests does not store checksums itself. A quarantined recording stays in
-    storage but no one can read it until a privilege officer releases or purges it.
+    unreadable too. ``sha256`` is of the plaintext (the switch's own digest) and is checked on
+    every full read, on top of the per-chunk authentication that also covers Range reads. A
+    quarantined recording stays in storage but no one can read it until a privilege officer
+    releases or purges it.
     """
 
     call = models.OneToOneField(Call, on_delete=models.PROTECT, related_name="recording")
@@ -66,6 +67,9 @@ class Recording(models.Model):
     size_bytes = models.BigIntegerField()
     sha256 = models.CharField(max_length=64)
     content_type = models.CharField(max_length=64)
+    # The stored object's format: "aes-256-gcm-stream-v2" (disk) / "sse-c+aes-256-gcm-stream-v2"
+    # (S3) are chunked and verified per chunk; "aes-256-gcm" / "sse-c-aes256" are v1 (before
+    # issue 13), read through apps.recordings.legacy until reencrypt_recordings rewrites them.
     encryption = models.CharField(max_length=32)
     wrapped_key = models.BinaryField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=RecordingState.choices, default=RecordingState.STORED)

@@ -9,6 +9,7 @@ links already handed out.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,9 +26,9 @@ from apps.access.models import QuotaKind
 from apps.access.quotas import metered
 from apps.audit.services import record_event
 from apps.common.errors import DomainError, NotFoundError
-from apps.recordings import crypto
+from apps.recordings.errors import IntegrityFailedError, RecordingIntegrityError
 from apps.recordings.models import Recording
-from apps.recordings.storage import get_storage
+from apps.recordings.services import recording_plaintext
 
 _SALT = "callplatform.playback"
 
@@ -107,7 +108,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
 def recording_stream(
     *, user: User, recording: Recording, token: str, byte_range: tuple[int, int] | None
 ) -> Iterator[bytes]:
-    """Check the link, audit the access, and return the plaintext iterator."""
+    """Check the link, audit the access, and return the verified plaintext iterator."""
     playback_link_check(token=token, user=user, recording_id=recording.pk)
     if recording.wrapped_key is None:
         raise NotFoundError()
@@ -119,5 +120,12 @@ def recording_stream(
             facility_id=recording.call.facility_id,
             details={"range": list(byte_range) if byte_range else None, "link": _fingerprint(token)},
         )
-    data_key = crypto.unwrap_data_key(recording.wrapped_key, storage_key=recording.storage_key)
-    return get_storage().iter_plaintext(recording.storage_key, data_key=data_key, byte_range=byte_range)
+    chunks = recording_plaintext(recording=recording, byte_range=byte_range, actor=user)
+    # Verify the first chunk before the response exists: a corrupted object is refused with a
+    # clear error instead of headers. A later chunk that fails ends the stream (the server
+    # drops the connection short of Content-Length); no unverified byte is ever sent.
+    try:
+        first = next(chunks, b"")
+    except RecordingIntegrityError as exc:
+        raise IntegrityFailedError() from exc
+    return itertools.chain([first], chunks)

@@ -19,6 +19,7 @@ import logging
 import re
 import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO
@@ -36,9 +37,11 @@ from apps.recordings import crypto
 from apps.recordings.errors import (
     ChecksumMismatchError,
     EmptyRecordingError,
+    IncompleteBodyError,
     InvalidChecksumHeaderError,
     PrivilegedCallError,
     RecordingExistsError,
+    RecordingIntegrityError,
     RecordingTooLargeError,
     UnsupportedAudioTypeError,
 )
@@ -91,6 +94,9 @@ def recording_store(
         size, digest = _spool(body, spool)
         if size == 0:
             raise EmptyRecordingError()
+        if content_length is not None and size != content_length:
+            # A dropped connection (the server saw EOF early): never store a truncated recording.
+            raise IncompleteBodyError(declared_bytes=content_length, received_bytes=size)
         if expected_sha256 is not None and expected_sha256.lower() != digest:
             raise ChecksumMismatchError(computed_sha256=digest)
         spool.seek(0)
@@ -308,17 +314,48 @@ def recordings_quarantine_for_number(
     return count
 
 
-def recording_read(*, recording: Recording) -> bytes:
-    """Decrypt a recording and verify it against its SHA-256 (small files, tests, export)."""
-    from apps.recordings.errors import RecordingIntegrityError
+def recording_plaintext(
+    *, recording: Recording, byte_range: tuple[int, int] | None = None, actor: User | None = None
+) -> Iterator[bytes]:
+    """The verified plaintext of ``recording`` (or of ``byte_range``), chunk by chunk.
 
+    Every chunk is authenticated before it is yielded and a full read is also checked against
+    the SHA-256 in our database, so a caller never holds an unverified byte. A failure is
+    audited (``recording.integrity_failed``, in its own transaction) and raised as
+    RecordingIntegrityError: the caller refuses before sending anything, or ends the stream.
+    """
     if recording.wrapped_key is None:
         raise RecordingIntegrityError("recording was purged")
     data_key = crypto.unwrap_data_key(recording.wrapped_key, storage_key=recording.storage_key)
-    data = b"".join(get_storage().iter_plaintext(recording.storage_key, data_key=data_key))
-    if hashlib.sha256(data).hexdigest() != recording.sha256:
-        raise RecordingIntegrityError(f"recording {recording.pk}: SHA-256 mismatch")
-    return data
+    chunks = get_storage().iter_plaintext(
+        recording.storage_key,
+        data_key=data_key,
+        byte_range=byte_range,
+        sha256=recording.sha256,
+        encryption=recording.encryption,
+    )
+    sent = 0
+    try:
+        for chunk in chunks:
+            sent += len(chunk)
+            yield chunk
+    except RecordingIntegrityError as exc:
+        logger.error("recording %s failed its integrity check: %s", recording.pk, exc)
+        with transaction.atomic():
+            record_event(
+                action="recording.integrity_failed",
+                actor=actor,
+                target=recording,
+                outcome=Outcome.FAILED,
+                facility_id=recording.facility_id,
+                details={"range": list(byte_range) if byte_range else None, "verified_bytes_sent": sent},
+            )
+        raise
+
+
+def recording_read(*, recording: Recording, actor: User | None = None) -> bytes:
+    """The whole verified plaintext of a recording (small files, tests, export packages)."""
+    return b"".join(recording_plaintext(recording=recording, actor=actor))
 
 
 def storage_orphans(*, older_than: datetime) -> list[str]:

@@ -86,8 +86,13 @@ def test_audio_of_an_ordinary_call_is_stored_encrypted_and_reads_back(
     assert AuditEvent.objects.filter(action="recording.stored", target_id=str(recording.pk)).exists()
 
 
-def test_the_upload_works_without_a_checksum_header(switch: Switch, call: Call) -> None:
-    assert _put(switch, call.pk, b"RIFF" + os.urandom(1000), sha=None).status_code == 201
+def test_an_upload_without_a_checksum_header_is_refused_and_stores_nothing(
+    switch: Switch, call: Call, storage: RecordingStorage
+) -> None:
+    before = _keys(storage)
+    r = _put(switch, call.pk, b"RIFF" + os.urandom(1000), sha=None)
+    assert r.status_code == 400 and r.json()["reason"] == "checksum_required"
+    assert not Recording.objects.filter(call=call).exists() and _keys(storage) == before
 
 
 def test_privileged_audio_is_refused_and_nothing_is_stored(
