@@ -381,3 +381,50 @@ if EXPORT_BUILD_STALE_SECONDS <= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("EXPORT_BUILD_STALE_SECONDS must exceed CELERY_TASK_TIME_LIMIT")
 CELERY_BEAT_SCHEDULE["audit-resume-exports"] = {"task": "audit.resume_exports", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["access-resume-exports"] = {"task": "access.resume_exports", "schedule": 60.0}
+
+# --- Audit masking, trusted export keys, auth floods (issues 9 and 13, branch audit)
+
+
+def _audit_reference_key() -> bytes:
+    """HMAC key of the keyed references that stand for registered numbers and inmates in the
+    trail (apps/audit/references.py). Dedicated, so that neither the signing key nor a leaked
+    export lets anyone turn a reference back into a number by trying every number."""
+    raw = env.str("AUDIT_REFERENCE_KEY", default="")
+    if not raw:
+        # WARNING: embedded default only (derived from SECRET_KEY, like the keys above).
+        return hashlib.sha256(b"audit-reference-key:" + SECRET_KEY.encode()).digest()
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured("AUDIT_REFERENCE_KEY must be base64") from exc
+    if len(key) < 32:
+        raise ImproperlyConfigured("AUDIT_REFERENCE_KEY must decode to at least 32 bytes")
+    return key
+
+
+AUDIT_REFERENCE_KEY = _audit_reference_key()
+
+
+def _trusted_public_keys() -> list[bytes]:
+    """Ed25519 public keys (base64, raw 32 bytes, comma-separated) that verify_audit_export
+    trusts besides those given with --public-key. Never the key a bundle carries itself."""
+    keys = []
+    for item in env.list("AUDIT_TRUSTED_PUBLIC_KEYS", default=[]):
+        try:
+            key = base64.b64decode(item.strip(), validate=True)
+        except ValueError as exc:
+            raise ImproperlyConfigured("AUDIT_TRUSTED_PUBLIC_KEYS must be base64 keys") from exc
+        if len(key) != 32:
+            raise ImproperlyConfigured("each AUDIT_TRUSTED_PUBLIC_KEYS entry must decode to 32 bytes")
+        keys.append(key)
+    return keys
+
+
+AUDIT_TRUSTED_PUBLIC_KEYS = _trusted_public_keys()
+# Unauthenticated rejections are counted per source and minute (one event each, not one per
+# request); a source reaching this many in one minute raises auth.flood_detected and mails
+# COMPLIANCE_EMAILS.
+AUDIT_AUTH_FLOOD_THRESHOLD = env.int("AUDIT_AUTH_FLOOD_THRESHOLD", default=120)
+if AUDIT_AUTH_FLOOD_THRESHOLD < 2:
+    raise ImproperlyConfigured("AUDIT_AUTH_FLOOD_THRESHOLD must be at least 2")
+CELERY_BEAT_SCHEDULE["audit-flush-rejections"] = {"task": "audit.flush_rejections", "schedule": 60.0}

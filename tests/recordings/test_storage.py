@@ -13,6 +13,7 @@ from apps.recordings import crypto
 from apps.recordings.errors import RecordingIntegrityError
 from apps.recordings.services import new_storage_key, storage_orphans
 from apps.recordings.storage import LocalDiskStorage, RecordingStorage, S3Storage
+from tests.factories import UserFactory
 
 
 def test_local_files_hold_no_plaintext_and_read_back(tmp_path: Path) -> None:
@@ -76,6 +77,7 @@ def test_reconcile_storage_removes_objects_without_a_row(storage: RecordingStora
     assert key in storage_orphans(older_than=future)
     assert key not in storage_orphans(older_than=timezone.now() - timedelta(hours=1))
     out = io.StringIO()
-    call_command("reconcile_storage", "--min-age-minutes", "0", stdout=out)
+    operator = UserFactory(username="operator", is_superuser=True)
+    call_command("reconcile_storage", "--min-age-minutes", "0", "--as", operator.username, stdout=out)
     assert key in out.getvalue()
     assert key not in {k for k, _ in storage.list_keys()}
