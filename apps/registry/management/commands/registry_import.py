@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apps.accounts.roles import REGISTRY_CLERK
 from apps.audit.commands import add_actor_argument, command_actor, holds_role, record_command
 from apps.audit.models import Outcome
+from apps.common.errors import DomainError
 from apps.registry.portability import import_text
 
 
@@ -28,7 +29,11 @@ class Command(BaseCommand):
         actor = command_actor(
             options["actor"], role="registry clerk", allowed=lambda user: holds_role(user, REGISTRY_CLERK)
         )
-        report = import_text(path.read_text(encoding="utf-8-sig"), fmt, actor=actor)
+        try:
+            report = import_text(path.read_text(encoding="utf-8-sig"), fmt, actor=actor)
+        except (OSError, UnicodeDecodeError, ValueError, DomainError) as exc:
+            message = exc.message if isinstance(exc, DomainError) else str(exc)
+            raise CommandError(f"{path}: {message}; nothing was imported") from exc
         # Each imported row has its own event; the run itself is recorded too, refused or not.
         record_command(
             command="registry_import",
