@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from apps.audit import exports, signing
 from apps.audit.models import AuditEvent, AuditExport, ExportStatus
 from apps.audit.permissions import CanExportAuditTrail, CanViewAuditTrail
+from apps.audit.references import refs_in, revealed_values
 from apps.audit.selectors import events_filtered
 from apps.audit.services import record_event
 from apps.common.api import Pagination, user_of, validated
@@ -31,6 +32,14 @@ class FiltersInput(serializers.Serializer[Any]):
 
 
 class EventOutput(serializers.ModelSerializer[AuditEvent]):
+    # The clear values behind the event's keyed references: only for registry clerks and
+    # privilege officers (an empty object for everyone else). Not part of the hashed event.
+    revealed = serializers.SerializerMethodField()
+
+    def get_revealed(self, event: AuditEvent) -> dict[str, str]:
+        revealed: dict[str, str] = self.context.get("revealed", {})
+        return {ref: revealed[ref] for ref in sorted(refs_in([event.details])) if ref in revealed}
+
     class Meta:
         model = AuditEvent
         fields = [
@@ -50,6 +59,7 @@ class EventOutput(serializers.ModelSerializer[AuditEvent]):
             "prev_hash",
             "hash",
             "sealed_at",
+            "revealed",
         ]
 
 
@@ -89,6 +99,7 @@ class AuditEventsView(APIView):
                 events_filtered(filters.validated_data).order_by("-id"), request, view=self
             )
             rows = page or []
+            revealed = revealed_values(user_of(request), refs_in(row.details for row in rows))
             record_event(
                 action="audit.events_read",
                 actor=user_of(request),
@@ -98,9 +109,11 @@ class AuditEventsView(APIView):
                     "returned": len(rows),
                     "first_id": rows[0].pk if rows else None,
                     "last_id": rows[-1].pk if rows else None,
+                    "revealed": len(revealed),
                 },
             )
-        return paginator.get_paginated_response(EventOutput(rows, many=True).data)
+        output = EventOutput(rows, many=True, context={"revealed": revealed})
+        return paginator.get_paginated_response(output.data)
 
 
 class AuditExportsView(APIView):

@@ -1,4 +1,4 @@
-"""Compliance exports of the trail: built by a Celery job, verified offline.
+"""Compliance exports of the trail: built by a Celery job, verified offline (export_verify.py).
 
 An export is one zip archive holding ``events.jsonl`` (one canonical event record per line,
 in sequence order), ``events.csv`` (the same rows for spreadsheets), ``manifest.json``
@@ -17,7 +17,6 @@ written (and hashed) as they come; the zip is filled from the spooled files in c
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import io
 import json
@@ -27,7 +26,6 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -39,11 +37,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit import signing
-from apps.audit.canonical import EVENT_FIELDS, canonical_bytes, checkpoint_payload, event_hash, format_time
+from apps.audit.canonical import EVENT_FIELDS, canonical_bytes, format_time
 from apps.audit.chain import chain_tip, event_record
 from apps.audit.models import AuditExport, Checkpoint, ExportStatus
 from apps.audit.selectors import events_filtered
 from apps.audit.services import publish_task, record_event
+from apps.common.csvsafe import SafeWriter
 
 logger = logging.getLogger(__name__)
 
@@ -226,11 +225,11 @@ def _write_event_files(export: AuditExport, queryset: Any, work: Path) -> dict[s
         jsonl = _HashingWriter(jsonl_raw)
         csv_bytes = _HashingWriter(csv_raw)
         csv_text = io.TextIOWrapper(io.BufferedWriter(csv_bytes, 1 << 16), encoding="utf-8", newline="")
-        writer = csv.writer(csv_text)
+        writer = SafeWriter(csv_text)
         writer.writerow(EVENT_FIELDS)
         for record in _records(queryset):
             jsonl.write(canonical_bytes(record) + b"\n")
-            writer.writerow([_csv_cell(record[name]) for name in EVENT_FIELDS])
+            writer.writerow([_csv_value(record[name]) for name in EVENT_FIELDS])
             if summary["count"] == 0:
                 summary["first_sequence"], summary["first_hash"] = record["sequence"], record["hash"]
             summary["last_sequence"], summary["last_hash"] = record["sequence"], record["hash"]
@@ -258,12 +257,12 @@ def _records(queryset: Any) -> Iterator[dict[str, Any]]:
         after = page[-1]["sequence"]
 
 
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
+def _csv_value(value: Any) -> Any:
+    """Details as canonical JSON text; SafeWriter makes every cell formula-safe. The CSV is for
+    spreadsheets only: the chain is verified over events.jsonl, never over this text."""
     if isinstance(value, dict | list):
         return canonical_bytes(value).decode()  # type: ignore[arg-type]
-    return str(value)
+    return value
 
 
 def _covering_checkpoints(first: int | None, last: int | None) -> list[dict[str, Any]]:
@@ -293,109 +292,3 @@ def _file_sha256(path: Path) -> tuple[str, int]:
             sha.update(chunk)
             size += len(chunk)
     return sha.hexdigest(), size
-
-
-@dataclass
-class ExportReport:
-    events: int = 0
-    contiguous: bool = True
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def verify_export(path: Path, *, public_key: bytes | None = None) -> ExportReport:
-    """Verify an export archive offline: no database, only the file and a public key.
-
-    Checks the manifest signature, each file's SHA-256, every event's hash, the links between
-    consecutive sequences, the counts and ends in the manifest, and each checkpoint signature
-    (and, where the checkpointed event is in the export, its hash).
-    """
-    report = ExportReport()
-    with zipfile.ZipFile(path) as archive:
-        manifest_bytes = archive.read("manifest.json")
-        manifest = json.loads(manifest_bytes)
-        if public_key is None:
-            public_key = base64.b64decode(manifest["public_key"])
-            report.notes.append(
-                "used the public key inside the manifest; pass --public-key with a trusted copy "
-                f"(key id {manifest.get('key_id')})"
-            )
-        signature = archive.read("manifest.json.sig").decode().strip()
-        if not signing.verify_signature(
-            public_key=public_key, payload=manifest_bytes, signature_b64=signature
-        ):
-            report.problems.append(
-                "manifest.json: signature invalid (manifest altered or signed by another key)"
-            )
-        for name, expected in manifest["files"].items():
-            sha = hashlib.sha256()
-            with archive.open(name) as member:
-                while chunk := member.read(1 << 20):
-                    sha.update(chunk)
-            if sha.hexdigest() != expected["sha256"]:
-                report.problems.append(f"{name}: SHA-256 differs from the manifest (file altered)")
-        checkpoints = {c["sequence"]: c for c in manifest["checkpoints"]}
-        for checkpoint in checkpoints.values():
-            payload = checkpoint_payload(
-                sequence=checkpoint["sequence"], hash=checkpoint["hash"], created_at=checkpoint["created_at"]
-            )
-            if not signing.verify_signature(
-                public_key=public_key, payload=payload, signature_b64=checkpoint["signature"]
-            ):
-                report.problems.append(f"checkpoint {checkpoint['sequence']}: signature invalid")
-        _verify_events(archive, manifest, checkpoints, report)
-    return report
-
-
-def _verify_events(
-    archive: zipfile.ZipFile, manifest: dict[str, Any], checkpoints: dict[int, Any], report: ExportReport
-) -> None:
-    previous: dict[str, Any] | None = None
-    first: dict[str, Any] | None = None
-    with archive.open("events.jsonl") as member:
-        for number, line in enumerate(io.TextIOWrapper(member, encoding="utf-8"), start=1):
-            record = json.loads(line)
-            sequence = record["sequence"]
-            if event_hash(record) != record["hash"]:
-                report.problems.append(f"line {number}: event {sequence} (id {record['id']}) was changed")
-            if previous is not None:
-                if sequence <= previous["sequence"]:
-                    report.problems.append(f"line {number}: event {sequence} is out of order")
-                elif sequence == previous["sequence"] + 1 and record["prev_hash"] != previous["hash"]:
-                    report.problems.append(f"line {number}: event {sequence} does not link to {sequence - 1}")
-                elif sequence != previous["sequence"] + 1:
-                    report.contiguous = False
-            if sequence in checkpoints and checkpoints[sequence]["hash"] != record["hash"]:
-                report.problems.append(f"line {number}: event {sequence} differs from its signed checkpoint")
-            first = first or record
-            previous = record
-            report.events += 1
-            if len(report.problems) >= 20:
-                report.problems.append("stopping after 20 problems")
-                return
-    if report.events != manifest["counts"]["events"]:
-        report.problems.append(
-            f"manifest counts {manifest['counts']['events']} events, file has {report.events}"
-        )
-    ends = (
-        (first or {}).get("sequence"),
-        (first or {}).get("hash"),
-        (previous or {}).get("sequence"),
-        (previous or {}).get("hash"),
-    )
-    wanted = (
-        manifest["first"]["sequence"],
-        manifest["first"]["hash"],
-        manifest["last"]["sequence"],
-        manifest["last"]["hash"],
-    )
-    if ends != wanted:
-        report.problems.append("first/last event differ from the manifest (events removed at an end)")
-    if not report.contiguous:
-        report.notes.append(
-            "filtered export: sequences have gaps, so links are checked only between consecutive events"
-        )

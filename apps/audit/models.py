@@ -142,3 +142,53 @@ class AuditExport(models.Model):
         if not self.total:
             return 0.0
         return min(1.0, self.written / self.total)
+
+
+class ProtectedValue(models.Model):
+    """The clear value behind a keyed reference in the trail (a registered number, an inmate
+    named with one, an attorney's label).
+
+    Events carry only the reference (HMAC with AUDIT_REFERENCE_KEY), so the hash chain and
+    every export cover exactly what auditors see. This table is outside the chain on purpose:
+    only registry clerks and privilege officers read it (apps/audit/references.py), and any
+    row can be checked against its reference by recomputing the HMAC.
+    """
+
+    ref = models.CharField(max_length=64, primary_key=True)
+    kind = models.CharField(max_length=32)
+    value = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+class AuthRejectionWindow(models.Model):
+    """Unauthenticated rejections from one source in one minute, counted by an upsert.
+
+    The first rejection of a window writes an ``auth.rejected`` event at once; the others only
+    count here, and a flush turns each closed window into one ``auth.rejected_aggregate``
+    event with the count (apps/audit/floods.py), so a flood cannot flood the trail.
+    """
+
+    source = models.CharField(max_length=64)
+    window_start = models.DateTimeField()
+    count = models.BigIntegerField(default=0)
+    last_reason = models.CharField(max_length=32, blank=True)
+    alerted = models.BooleanField(default=False)
+    flushed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "window_start"], name="audit_rejection_window_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["window_start"],
+                name="audit_rejection_unflushed",
+                condition=models.Q(flushed_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} at {self.window_start}: {self.count}"

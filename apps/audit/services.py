@@ -16,6 +16,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent, Outcome
+from apps.audit.references import scrub
 from apps.common import context
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ def record_event(
     back together with the act it records, so no committed act lacks its event and no event
     describes an act that did not happen. Nothing is sent to a broker here: sealing is only
     requested after commit, and a broker outage is logged, never raised (beat catches up).
+
+    ``details`` follow the masking rule of apps/audit/references.py: a number or an inmate
+    linked to one goes in as a keyed reference; any E.164 number left in is replaced here.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("record_event must run inside the transaction of the act it records")
@@ -56,7 +60,7 @@ def record_event(
         facility_id=facility_id,
         client_ip=context.client_ip.get(),
         request_id=context.request_id.get(),
-        details=details or {},
+        details=scrub(details or {}),
     )
     _request_sealing_after_commit()
     return event

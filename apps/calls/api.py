@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from apps.access.models import QuotaKind
 from apps.access.quotas import metered
+from apps.audit.references import masked_search_filters
 from apps.audit.services import record_event
 from apps.calls import services
 from apps.calls.downloads import COLUMNS, FORMATS, attachment_response, call_download
@@ -112,7 +113,7 @@ class CallSetupView(APIView):
             record_event(
                 action="calls.searched",
                 actor=user_of(request),
-                details={"filters": {k: str(v) for k, v in filters.items() if v}, "rows": len(page or [])},
+                details={"filters": masked_search_filters(filters), "rows": len(page or [])},
             )
         return paginator.get_paginated_response(
             StaffCallOutput(page, many=True, context={"request": request, "unmasked": unmasked}).data

@@ -9,7 +9,6 @@ user narrows the search instead.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from dataclasses import dataclass
@@ -24,9 +23,11 @@ from django.utils import timezone
 
 from apps.access.models import QuotaKind
 from apps.access.quotas import metered
+from apps.audit.references import masked_search_filters
 from apps.audit.services import record_event
 from apps.calls.errors import TooManyCallRowsError
 from apps.calls.models import Call
+from apps.common.csvsafe import SafeDictWriter
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 COLUMNS = [
@@ -42,8 +43,6 @@ COLUMNS = [
     "decision",
     "privileged",
 ]
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ def call_download(
         record_event(
             action="calls.downloaded",
             actor=user,
-            details={"filters": filters, "rows": len(found), "format": file_format},
+            details={"filters": masked_search_filters(filters), "rows": len(found), "format": file_format},
         )
     rows = [call_record(call, unmasked=unmasked) for call in found]
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
@@ -128,17 +127,7 @@ def _render_json(rows: list[dict[str, Any]]) -> bytes:
 
 def _render_csv(rows: list[dict[str, Any]]) -> bytes:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer = SafeDictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    for row in rows:
-        writer.writerow({key: _cell(value) for key, value in row.items()})
+    writer.writerows(rows)
     return out.getvalue().encode("utf-8")
-
-
-def _cell(value: Any) -> str:
-    """A CSV cell a spreadsheet shows as text: a leading formula character gets a quote mark
-    (OWASP's advice), which is why E.164 numbers appear as '+1... in the CSV (not in JSON)."""
-    if value is None:
-        return ""
-    text = str(value).lower() if isinstance(value, bool) else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text

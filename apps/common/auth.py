@@ -10,8 +10,10 @@ from rest_framework.authentication import TokenAuthentication as DRFTokenAuthent
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
+from apps.audit.floods import auth_rejection_record
 from apps.audit.models import Outcome
 from apps.audit.services import record_event
+from apps.common import context
 from apps.common.db import fetchone_prepared
 from apps.facilities.models import Facility, SwitchAccount
 
@@ -96,12 +98,12 @@ class TokenAuthentication(DRFTokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
         token = load_token(key)
         if token is None:
+            # Counted per source and minute, not one event each: a flood must not flood the trail.
             with transaction.atomic():
-                record_event(
-                    action="auth.rejected",
-                    outcome=Outcome.DENIED,
+                auth_rejection_record(
+                    source=context.client_ip.get() or "unknown",
+                    reason="unknown_token",
                     details={
-                        "reason": "unknown_token",
                         "method": "token",
                         "token_sha256_prefix": hashlib.sha256(key.encode()).hexdigest()[:12],
                     },

@@ -28,6 +28,7 @@ from apps.access.errors import QuotaExceededError
 from apps.access.models import QuotaKind
 from apps.access.quotas import metered
 from apps.accounts.roles import ROLE_FACILITY_PERMISSIONS
+from apps.audit.references import masked_search_filters
 from apps.audit.services import record_event
 from apps.calls.downloads import FORMATS as DOWNLOAD_FORMATS
 from apps.calls.downloads import attachment_response
@@ -259,7 +260,7 @@ def call_list(request: HttpRequest) -> HttpResponse:
                 action="calls.searched",
                 actor=user,
                 details={
-                    "filters": {k: str(v) for k, v in filters.items() if v and k != "region"},
+                    "filters": masked_search_filters(filters),
                     "rows": len(page.object_list),
                     "page": page.number,
                 },
@@ -297,7 +298,7 @@ def call_download(request: HttpRequest) -> HttpResponse:
             user=user,
             calls=search_calls(_calls_for(user), **filters, unmasked=caps.unmasked),
             file_format=file_format,
-            filters={k: str(v) for k, v in filters.items() if v and k != "region"},
+            filters={k: str(v) for k, v in filters.items() if v},
             unmasked=caps.unmasked,
         )
     except DomainError as exc:  # too many rows, quota exceeded, unparseable number

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from apps.audit.references import protect_inmate, protect_number
 from apps.audit.services import record_event
 from apps.common.errors import DomainError
 from apps.common.phone import normalize_phone_number
@@ -68,7 +69,10 @@ def claim_report(
                 actor=actor,
                 target=claim,
                 facility_id=facility.pk,
-                details={"number": e164, "inmate": inmate.booking_number},
+                details={
+                    "number_ref": protect_number(e164),
+                    "inmate_ref": protect_inmate(inmate.booking_number),
+                },
             )
     except IntegrityError:
         # Lost a race with an identical report (SQLite has no advisory lock): return the winner.
@@ -119,7 +123,11 @@ def claim_verify(*, claim_id: int, clerk: User) -> ClaimOutcome:
             actor=clerk,
             target=claim,
             facility_id=claim.facility_id,
-            details={"number": claim.number, "purged": purged, "quarantined": quarantined},
+            details={
+                "number_ref": protect_number(claim.number),
+                "purged": purged,
+                "quarantined": quarantined,
+            },
         )
     return ClaimOutcome(claim, purged=purged, quarantined=quarantined)
 
@@ -152,6 +160,6 @@ def claim_reject(*, claim_id: int, clerk: User, reason: str) -> ClaimOutcome:
             actor=clerk,
             target=claim,
             facility_id=claim.facility_id,
-            details={"number": claim.number, "reason": reason, "released": released},
+            details={"number_ref": protect_number(claim.number), "reason": reason, "released": released},
         )
     return ClaimOutcome(claim, released=released)

@@ -7,6 +7,7 @@ from datetime import date
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from apps.audit.references import protect, protect_number
 from apps.audit.services import record_event
 from apps.common.errors import DomainError
 from apps.common.phone import normalize_phone_number
@@ -48,6 +49,11 @@ def privilege_flag_submit(
             actor=actor,
             target=flag,
             facility_id=facility.pk,
-            details={"number": e164, "date": call_date.isoformat(), "quarantined": flag.matched_recordings},
+            details={
+                # The flagged call (facility, inmate, day) names an inmate-attorney link: keyed only.
+                "number_ref": protect_number(e164),
+                "call_ref": protect("flagged_call", f"{facility.code}|{flag.booking_number}|{call_date}"),
+                "quarantined": flag.matched_recordings,
+            },
         )
     return flag

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from apps.audit.services import record_event
+from apps.common.csvsafe import SafeDictWriter, unescape_cell
 from apps.common.errors import DomainError
 from apps.common.phone import normalize_phone_number
 from apps.facilities.models import Facility
@@ -72,15 +73,32 @@ def export_rows() -> list[dict[str, str]]:
     return rows
 
 
-def export_text(fmt: str) -> str:
+def registry_export(*, actor: User, fmt: str, destination: str) -> str:
+    """The whole registry as text, for a registry clerk; the read is audited before anything
+    leaves (numbers, bar numbers and e-mails of every attorney)."""
+    with transaction.atomic():
+        text, rows = export_text(fmt)
+        record_event(
+            action="registry.exported",
+            actor=actor,
+            target_type="registry.exemptnumber",
+            details={"format": fmt, "rows": rows, "destination": destination[:200]},
+        )
+    return text
+
+
+def export_text(fmt: str) -> tuple[str, int]:
+    """The registry in ``fmt`` (formula-safe CSV, or JSON) and its row count. Unaudited: call
+    ``registry_export``."""
     rows = export_rows()
     if fmt == "json":
-        return json.dumps({"format": FORMAT_NAME, "version": 1, "registrations": rows}, indent=2) + "\n"
+        document = {"format": FORMAT_NAME, "version": 1, "registrations": rows}
+        return json.dumps(document, indent=2) + "\n", len(rows)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
+    writer = SafeDictWriter(out, fieldnames=FIELDS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    return out.getvalue()
+    return out.getvalue(), len(rows)
 
 
 @dataclass
@@ -122,7 +140,14 @@ def parse_records(text: str, fmt: str) -> list[tuple[int, dict[str, Any]]]:
     missing = set(FIELDS) - set(reader.fieldnames or [])
     if missing:
         raise DomainError(f"CSV header lacks: {', '.join(sorted(missing))}")
-    return [(reader.line_num, row) for row in reader]
+    # Our own export is formula-safe ('=..., '+1...): read such cells back as they were.
+    return [
+        (
+            reader.line_num,
+            {key: unescape_cell(value) if isinstance(value, str) else value for key, value in row.items()},
+        )
+        for row in reader
+    ]
 
 
 def _date(value: Any, name: str) -> datetime | None:

@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.audit.references import protect, protect_number
 from apps.audit.services import record_event
 from apps.common.errors import DomainError
 from apps.common.phone import normalize_phone_number
@@ -57,7 +58,10 @@ def exempt_number_register(
                 actor=actor,
                 target=exempt,
                 facility_id=facility.pk if facility else None,
-                details={"number": e164, "label": exempt.label},
+                details={
+                    "number_ref": protect_number(e164),
+                    **({"label_ref": protect("label", exempt.label)} if exempt.label else {}),
+                },
             )
     except IntegrityError as exc:
         raise AlreadyRegisteredError(number=e164) from exc
@@ -100,7 +104,7 @@ def exempt_number_verify(
             actor=clerk,
             target=exempt,
             facility_id=exempt.facility_id,
-            details={"number": exempt.number, "quarantined": quarantined},
+            details={"number_ref": protect_number(exempt.number), "quarantined": quarantined},
         )
         notify_decision(exempt)
     return exempt, quarantined

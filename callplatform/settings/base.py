@@ -382,8 +382,27 @@ if EXPORT_BUILD_STALE_SECONDS <= CELERY_TASK_TIME_LIMIT:
 CELERY_BEAT_SCHEDULE["audit-resume-exports"] = {"task": "audit.resume_exports", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["access-resume-exports"] = {"task": "access.resume_exports", "schedule": 60.0}
 
-# --- Recording export packages: trusted keys (issue 13, branch exports). The same setting, with
-# the same definition, as branch audit's for verify_audit_export: one key signs both, so keep one.
+# --- Audit masking, trusted export keys, auth floods (issues 9 and 13, branch audit)
+
+
+def _audit_reference_key() -> bytes:
+    """HMAC key of the keyed references that stand for registered numbers and inmates in the
+    trail (apps/audit/references.py). Dedicated, so that neither the signing key nor a leaked
+    export lets anyone turn a reference back into a number by trying every number."""
+    raw = env.str("AUDIT_REFERENCE_KEY", default="")
+    if not raw:
+        # WARNING: embedded default only (derived from SECRET_KEY, like the keys above).
+        return hashlib.sha256(b"audit-reference-key:" + SECRET_KEY.encode()).digest()
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured("AUDIT_REFERENCE_KEY must be base64") from exc
+    if len(key) < 32:
+        raise ImproperlyConfigured("AUDIT_REFERENCE_KEY must decode to at least 32 bytes")
+    return key
+
+
+AUDIT_REFERENCE_KEY = _audit_reference_key()
 
 
 def _trusted_public_keys() -> list[bytes]:
@@ -402,3 +421,10 @@ def _trusted_public_keys() -> list[bytes]:
 
 
 AUDIT_TRUSTED_PUBLIC_KEYS = _trusted_public_keys()
+# Unauthenticated rejections are counted per source and minute (one event each, not one per
+# request); a source reaching this many in one minute raises auth.flood_detected and mails
+# COMPLIANCE_EMAILS.
+AUDIT_AUTH_FLOOD_THRESHOLD = env.int("AUDIT_AUTH_FLOOD_THRESHOLD", default=120)
+if AUDIT_AUTH_FLOOD_THRESHOLD < 2:
+    raise ImproperlyConfigured("AUDIT_AUTH_FLOOD_THRESHOLD must be at least 2")
+CELERY_BEAT_SCHEDULE["audit-flush-rejections"] = {"task": "audit.flush_rejections", "schedule": 60.0}

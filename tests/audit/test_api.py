@@ -12,8 +12,10 @@ from django.db import transaction
 from rest_framework.test import APIClient
 
 from apps.accounts.roles import AUDITOR, ensure_role_groups
+from apps.audit import signing
 from apps.audit.chain import audit_checkpoint_create, audit_seal_pending
-from apps.audit.exports import audit_export_build, verify_export
+from apps.audit.export_verify import verify_export
+from apps.audit.exports import audit_export_build
 from apps.audit.models import AuditEvent, AuditExport, ExportStatus
 from apps.audit.services import record_event
 from tests.audit.helpers import act
@@ -118,9 +120,9 @@ def test_an_export_is_built_verified_offline_and_its_download_audited(
         assert manifest["counts"]["events"] == 6 and manifest["first"]["sequence"] == 1
         assert len(manifest["checkpoints"]) == 1
         assert zf.read("events.csv").decode().count("\n") == 7
-    report = verify_export(archive)
+    report = verify_export(archive, trusted_keys=[signing.public_key_bytes()])
     assert report.ok, report.problems
-    call_command("verify_audit_export", str(archive))
+    call_command("verify_audit_export", str(archive), "--public-key", signing.public_key_b64())
 
 
 def test_another_auditor_cannot_see_or_download_my_export(auditor: User, trail: None) -> None:
@@ -161,11 +163,17 @@ def _rewrite(archive: Path, name: str, change: object) -> None:
 def test_an_edited_export_event_is_detected_offline(auditor: User, trail: None) -> None:
     archive = _built_export(auditor)
     _rewrite(archive, "events.jsonl", lambda data: data.replace(b'"n":3', b'"n":4', 1))
-    report = verify_export(archive)
+    report = verify_export(archive, trusted_keys=[signing.public_key_bytes()])
     assert any("was changed" in p for p in report.problems)
     assert any("events.jsonl: SHA-256" in p for p in report.problems)
     with pytest.raises(CommandError) as caught:
-        call_command("verify_audit_export", str(archive), stdout=io.StringIO())
+        call_command(
+            "verify_audit_export",
+            str(archive),
+            "--public-key",
+            signing.public_key_b64(),
+            stdout=io.StringIO(),
+        )
     assert caught.value.returncode == 1
 
 
@@ -173,7 +181,7 @@ def test_a_dropped_export_line_is_detected_even_with_a_fixed_up_manifest(auditor
     archive = _built_export(auditor)
     _rewrite(archive, "events.jsonl", lambda data: b"\n".join(data.split(b"\n")[:3] + data.split(b"\n")[4:]))
     _rewrite(archive, "manifest.json", lambda data: data.replace(b'"events": 10', b'"events": 9'))
-    problems = verify_export(archive).problems
+    problems = verify_export(archive, trusted_keys=[signing.public_key_bytes()]).problems
     assert any("does not link" in p or "SHA-256" in p for p in problems)
     assert any("manifest.json: signature invalid" in p for p in problems)
 
@@ -188,7 +196,7 @@ def test_a_large_export_streams_in_pages(auditor: User, monkeypatch: pytest.Monk
             record_event(action="test.bulk", details={"n": number})
     audit_seal_pending()
     archive = _built_export(auditor)
-    report = verify_export(archive)
+    report = verify_export(archive, trusted_keys=[signing.public_key_bytes()])
     assert report.ok and report.events == 50 and report.contiguous
 
 

@@ -122,7 +122,9 @@ def test_concurrent_sealers_in_threads_build_one_valid_chain() -> None:
 def test_a_real_worker_builds_a_requested_export(
     workers: Callable[..., Worker], settings: object, tmp_path: object
 ) -> None:
-    from apps.audit.exports import audit_export_request, export_path, verify_export
+    from apps.audit import signing
+    from apps.audit.export_verify import verify_export
+    from apps.audit.exports import audit_export_request, export_path
     from apps.audit.models import ExportStatus
     from tests.factories import UserFactory
 
@@ -138,7 +140,7 @@ def test_a_real_worker_builds_a_requested_export(
 
     wait_until(done, timeout=60, what="the export job")
     assert export.status == ExportStatus.DONE, export.error
-    assert verify_export(export_path(export)).ok
+    assert verify_export(export_path(export), trusted_keys=[signing.public_key_bytes()]).ok
 
 
 @pytest.mark.broker
@@ -147,7 +149,9 @@ def test_a_real_worker_builds_a_requested_export(
 def test_an_export_requested_while_the_broker_is_down_is_built_once_it_is_back(
     broker: Broker, workers: Callable[..., Worker], settings: object
 ) -> None:
-    from apps.audit.exports import audit_export_request, audit_exports_resume, export_path, verify_export
+    from apps.audit import signing
+    from apps.audit.export_verify import verify_export
+    from apps.audit.exports import audit_export_request, audit_exports_resume, export_path
     from apps.audit.models import ExportStatus
     from tests.factories import UserFactory
 
@@ -172,4 +176,4 @@ def test_an_export_requested_while_the_broker_is_down_is_built_once_it_is_back(
 
     wait_until(built, timeout=90, what="the export job after the outage")
     assert export.status == ExportStatus.DONE, export.error
-    assert verify_export(export_path(export)).ok
+    assert verify_export(export_path(export), trusted_keys=[signing.public_key_bytes()]).ok

@@ -82,7 +82,8 @@ def test_reconcile_storage_removes_objects_without_a_row(storage: RecordingStora
     assert key in storage_orphans(older_than=future)
     assert key not in storage_orphans(older_than=timezone.now() - timedelta(hours=1))
     out = io.StringIO()
-    call_command("reconcile_storage", "--min-age-minutes", "0", stdout=out)
+    operator = UserFactory(username="operator", is_superuser=True)
+    call_command("reconcile_storage", "--min-age-minutes", "0", "--as", operator.username, stdout=out)
     assert key in out.getvalue()
     assert key not in {k for k, _ in storage.list_keys()}
 

@@ -38,7 +38,7 @@ def _wipe() -> None:
 def test_export_then_import_round_trips(clerk: User, tmp_path: Path, fmt: str, store_recording: Any) -> None:
     _seed(clerk)
     path = tmp_path / f"registry.{fmt}"
-    call_command("registry_export", "--format", fmt, "--output", str(path))
+    call_command("registry_export", "--format", fmt, "--output", str(path), "--as", clerk.username)
     before = sorted((e.number, e.status, e.label, e.attorney.bar_number) for e in ExemptNumber.objects.all())
     _wipe()
     earlier = store_recording(CallFactory(dialed_number="+12125550101"))

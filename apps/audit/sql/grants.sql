@@ -21,3 +21,11 @@ GRANT USAGE ON SEQUENCE audit_checkpoint_id_seq TO callplatform_app;
 GRANT SELECT, INSERT, UPDATE ON audit_chainhead TO callplatform_app;
 GRANT SELECT, INSERT, UPDATE ON audit_auditexport TO callplatform_app;
 GRANT USAGE ON SEQUENCE audit_chainhead_id_seq, audit_auditexport_id_seq TO callplatform_app;
+
+-- Clear values behind the trail's keyed references: insert and read only (a value is never
+-- changed; a row can be checked against its reference by recomputing the HMAC).
+REVOKE ALL ON audit_protectedvalue, audit_authrejectionwindow FROM PUBLIC;
+GRANT SELECT, INSERT ON audit_protectedvalue TO callplatform_app;
+-- Per-source, per-minute counts of unauthenticated rejections (upsert, flush, clean-up).
+GRANT SELECT, INSERT, UPDATE, DELETE ON audit_authrejectionwindow TO callplatform_app;
+GRANT USAGE ON SEQUENCE audit_authrejectionwindow_id_seq TO callplatform_app;

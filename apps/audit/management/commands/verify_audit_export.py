@@ -1,18 +1,24 @@
-"""Verify a compliance export archive offline (no database): python manage.py verify_audit_export PATH."""
+"""Verify a compliance export archive offline (no database):
+python manage.py verify_audit_export PATH --public-key KEY (or AUDIT_TRUSTED_PUBLIC_KEYS)."""
 
 from __future__ import annotations
 
 import base64
+import binascii
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.audit.exports import verify_export
+from apps.audit.export_verify import verify_export
 
 
 class Command(BaseCommand):
-    help = "Check an audit export: manifest signature, file hashes, event hashes and links, checkpoints."
+    help = (
+        "Check an audit export against a trusted key: archive entries, manifest signature, file hashes, "
+        "event hashes and links, checkpoints."
+    )
     requires_system_checks: list[str] = []
     requires_migrations_checks = False
 
@@ -20,15 +26,35 @@ class Command(BaseCommand):
         parser.add_argument("path", type=Path)
         parser.add_argument(
             "--public-key",
-            help="trusted base64 Ed25519 public key (default: the one in the manifest, with a warning)",
+            action="append",
+            default=[],
+            help=(
+                "trusted base64 Ed25519 public key, obtained out of band (`manage.py audit_public_key` "
+                "on the platform); repeat for rotated keys. Added to AUDIT_TRUSTED_PUBLIC_KEYS. The key "
+                "inside the bundle is never trusted."
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        key = base64.b64decode(options["public_key"]) if options["public_key"] else None
+        keys = list(settings.AUDIT_TRUSTED_PUBLIC_KEYS)
+        for text in options["public_key"]:
+            try:
+                key = base64.b64decode(text, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise CommandError(f"--public-key {text!r} is not base64", returncode=2) from exc
+            if len(key) != 32:
+                raise CommandError("--public-key must be a raw 32-byte Ed25519 key in base64", returncode=2)
+            keys.append(key)
+        if not keys:
+            raise CommandError(
+                "no trusted public key: pass --public-key (from `manage.py audit_public_key`, obtained "
+                "out of band) or set AUDIT_TRUSTED_PUBLIC_KEYS; the key inside a bundle proves nothing",
+                returncode=2,
+            )
         path: Path = options["path"]
         if not path.is_file():
             raise CommandError(f"{path}: no such file", returncode=2)
-        report = verify_export(path, public_key=key)
+        report = verify_export(path, trusted_keys=keys)
         for note in report.notes:
             self.stdout.write(f"note: {note}")
         if not report.ok:

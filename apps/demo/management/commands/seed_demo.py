@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from apps.audit.commands import demo_actor, record_command
 from apps.demo.seed import seed_demo
 
 
@@ -18,6 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = seed_demo()
+        record_command(command="seed_demo", actor=demo_actor(), json=bool(options["json"]))
         if options["json"]:
             self.stdout.write(json.dumps(result.as_dict(), indent=2))
             return

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.audit.commands import demo_actor, record_command
 from apps.demo.seed import seed_demo
 from apps.demo.simulator import Simulator
 
@@ -25,6 +26,9 @@ class Command(BaseCommand):
         if options["calls"] < 1 or not 0 <= options["attorney_share"] <= 0.9:
             raise CommandError("--calls must be >= 1 and --attorney-share in [0, 0.9]")
         seed = seed_demo()
+        # Its acts are audited under the demo's switch, attorney and clerk; the run itself under
+        # the named system actor.
+        record_command(command="simulate_calls", actor=demo_actor(), calls=options["calls"])
         report = Simulator(seed, rng_seed=options["seed"]).run(
             options["calls"], attorney_share=options["attorney_share"]
         )

@@ -3,9 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.accounts.roles import REGISTRY_CLERK
+from apps.audit.commands import add_actor_argument, command_actor, holds_role, record_command
+from apps.audit.models import Outcome
+from apps.common.errors import DomainError
 from apps.registry.portability import import_text
 
 
@@ -18,20 +21,28 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path")
         parser.add_argument("--format", choices=["csv", "json"], help="Default: from the file extension")
-        parser.add_argument(
-            "--as", dest="username", required=True, help="Registry clerk recorded as verifier"
-        )
+        add_actor_argument(parser, role="registry clerk, recorded as verifier")
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["path"])
         fmt = options["format"] or ("json" if path.suffix.lower() == ".json" else "csv")
+        actor = command_actor(
+            options["actor"], role="registry clerk", allowed=lambda user: holds_role(user, REGISTRY_CLERK)
+        )
         try:
-            actor = User.objects.get(username=options["username"], is_active=True)
-        except User.DoesNotExist as exc:
-            raise CommandError(f"no active user {options['username']!r}") from exc
-        if not actor.has_perm("registry.verify_exemptnumber"):
-            raise CommandError("the importing user must be a registry clerk")
-        report = import_text(path.read_text(encoding="utf-8-sig"), fmt, actor=actor)
+            report = import_text(path.read_text(encoding="utf-8-sig"), fmt, actor=actor)
+        except (OSError, UnicodeDecodeError, ValueError, DomainError) as exc:
+            message = exc.message if isinstance(exc, DomainError) else str(exc)
+            raise CommandError(f"{path}: {message}; nothing was imported") from exc
+        # Each imported row has its own event; the run itself is recorded too, refused or not.
+        record_command(
+            command="registry_import",
+            actor=actor,
+            outcome=Outcome.REFUSED if report.errors else Outcome.SUCCESS,
+            file=path.name[:200],
+            imported=report.imported,
+            invalid_rows=len(report.errors),
+        )
         if report.errors:
             for error in report.errors:
                 self.stderr.write(error)
