@@ -49,3 +49,8 @@ class StorageUnavailableError(DomainError):
 
 class RecordingIntegrityError(Exception):
     """Stored bytes do not decrypt or do not match their SHA-256: never served."""
+
+
+class ReleaseRefusedError(ConflictError):
+    reason = "privileged_number"
+    default_message = "The call is to a verified attorney number: its recording can only be purged."
