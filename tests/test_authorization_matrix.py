@@ -347,6 +347,21 @@ MATRIX: list[Row] = [
     Row("attorneys:review-propose", "POST", PORTAL_ANON, 404, _by("recording", "recording_id")),
     Row("attorneys:review-confirm", "POST", PORTAL_ANON, 404, lambda w: {"decision_id": 999999}),
     Row(
+        "attorneys:review-flag",
+        "POST",
+        PORTAL_ANON,
+        404,
+        lambda w: {"flag_id": 999999, "decision": "accept"},
+    ),
+    # The flag form itself: only attorneys; an attorney without that number gets the form back.
+    Row(
+        "attorneys:flag",
+        "POST",
+        {**PORTAL_ANON, "attorney": 200},
+        404,
+        body=lambda w: {"call_date": "2026-01-05", "facility": "home", "booking_number": w.booking},
+    ),
+    Row(
         "registry-claims",
         "POST",
         {**API_ANON, "switch": 201},

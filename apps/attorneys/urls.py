@@ -47,4 +47,5 @@ urlpatterns = [
     path("review/", views.review_list, name="review-queue"),
     path("review/<int:recording_id>/propose/", views.review_propose_view, name="review-propose"),
     path("review/decisions/<int:decision_id>/confirm/", views.review_confirm_view, name="review-confirm"),
+    path("review/flags/<int:flag_id>/<str:decision>/", views.review_flag_decide, name="review-flag"),
 ]

@@ -25,8 +25,11 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.views.decorators.http import require_POST
 
+from apps.access.models import QuotaKind
+from apps.access.quotas import metered
 from apps.attorneys import forms
 from apps.audit.models import AuditEvent
+from apps.audit.services import record_event
 from apps.common.errors import DomainError, NotFoundError
 from apps.common.scoping import get_in_scope_or_404
 from apps.recordings.models import ReviewDecision
@@ -34,7 +37,12 @@ from apps.recordings.review import REVIEW_PERMISSION, review_confirm, review_pro
 from apps.registry import services
 from apps.registry.claims import claim_reject, claim_verify
 from apps.registry.evidence import evidence_read, evidence_upload
-from apps.registry.flags import privilege_flag_submit
+from apps.registry.flags import (
+    flag_requests_for,
+    privilege_flag_accept,
+    privilege_flag_decline,
+    privilege_flag_submit,
+)
 from apps.registry.models import Attorney, ClaimStatus, Evidence, ExemptNumber, ExemptStatus, InmateClaim
 from apps.registry.notifications import notify_on_commit
 from apps.registry.profiles import attorney_activate, attorney_signup, attorney_update_profile
@@ -268,8 +276,16 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(request, "attorneys/profile.html", {"form": form})
 
 
+FLAG_RECEIVED = (
+    "Flag received. A privilege officer will look at it; matching recordings, if any, are "
+    "handled under the privilege review policy."
+)
+
+
 @attorney_page
 def flag_call(request: HttpRequest) -> HttpResponse:
+    """The same answer whether or not a call matched: the form must not tell an outsider
+    whether inmate X called on day D (apps.registry.flags)."""
     attorney = _attorney(request)
     numbers = list(
         _own_numbers(request)
@@ -277,10 +293,11 @@ def flag_call(request: HttpRequest) -> HttpResponse:
         .values_list("number", flat=True)
     )
     form = forms.FlagForm(request.POST or None, numbers=numbers)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            flag = privilege_flag_submit(
+            privilege_flag_submit(
                 attorney=attorney,
                 facility=data["facility"],
                 booking_number=data["booking_number"],
@@ -289,16 +306,13 @@ def flag_call(request: HttpRequest) -> HttpResponse:
                 actor=_user(request),
             )
         except DomainError as exc:
-            form.add_error(None, exc.message)
+            form.add_error(None, f"{exc.message} ({exc.reason})")
+            status = exc.status_code if exc.status_code == 429 else 400
         else:
-            messages.success(
-                request,
-                f"Flag received: {flag.matched_recordings} matching recording(s) are now inaccessible "
-                "and wait for a privilege officer.",
-            )
+            messages.success(request, FLAG_RECEIVED)
             return redirect("attorneys:flag")
     flags = attorney.flags.select_related("facility")[:50]
-    return render(request, "attorneys/flag.html", {"form": form, "flags": flags})
+    return render(request, "attorneys/flag.html", {"form": form, "flags": flags}, status=status)
 
 
 # --- the registry desk: clerk queue ----------------------------------------------------------
@@ -377,8 +391,8 @@ def clerk_claim(request: HttpRequest, claim_id: int, decision: str) -> HttpRespo
             outcome = claim_verify(claim_id=claim.pk, clerk=clerk)
             messages.success(
                 request,
-                f"Claim on {claim.number} verified: {outcome.purged} recording(s) purged, "
-                f"{outcome.quarantined} earlier recording(s) quarantined.",
+                f"Claim on {claim.number} verified: {outcome.queued_for_review} recording(s) held "
+                "for the two-officer privilege review.",
             )
         elif decision == "reject":
             form = forms.ReasonForm(request.POST)
@@ -417,17 +431,76 @@ def clerk_evidence(request: HttpRequest, evidence_id: int) -> HttpResponse:
 # --- privilege review ------------------------------------------------------------------------
 
 
+REVIEW_PAGE_ROWS = 50
+
+
 @officer_page
 def review_list(request: HttpRequest) -> HttpResponse:
-    recordings = list(review_queue(_user(request)).order_by("quarantined_at")[:200])
+    """Quarantined recordings and flag requests waiting for officers. The rows are call
+    records, so they are charged to ``call_rows`` and the read is audited in one step."""
+    officer = _user(request)
+    recordings = list(
+        review_queue(officer).prefetch_related("holds").order_by("quarantined_at")[:REVIEW_PAGE_ROWS]
+    )
+    requests = list(flag_requests_for(officer)[:REVIEW_PAGE_ROWS])
+    status = 200
+    try:
+        with metered(
+            user=officer, charges=[(QuotaKind.CALL_ROWS, len(recordings) + len(requests))], facility_id=None
+        ):
+            record_event(
+                action="privilege_review.viewed",
+                actor=officer,
+                details={"recordings": [r.pk for r in recordings], "flag_requests": [f.pk for f in requests]},
+            )
+    except DomainError as exc:  # over the call_rows quota: show nothing, say why
+        messages.error(request, exc.message)
+        recordings, requests, status = [], [], exc.status_code
     open_decisions = {
         d.recording_id: d
         for d in ReviewDecision.objects.filter(
             recording__in=recordings, confirmed_by__isnull=True
         ).select_related("proposed_by")
     }
-    rows = [(r, open_decisions.get(r.pk)) for r in recordings]
-    return render(request, "attorneys/review_queue.html", {"rows": rows, "form": forms.ProposeForm()})
+    rows = [
+        (r, open_decisions.get(r.pk), [h for h in r.holds.all() if h.closed_at is None]) for r in recordings
+    ]
+    return render(
+        request,
+        "attorneys/review_queue.html",
+        {"rows": rows, "requests": requests, "form": forms.ProposeForm(), "reason_form": forms.ReasonForm()},
+        status=status,
+    )
+
+
+@officer_page
+@require_POST
+def review_flag_decide(request: HttpRequest, flag_id: int, decision: str) -> HttpResponse:
+    """Accept (quarantine the matches, then the two-officer review) or decline a flag request."""
+    officer = _user(request)
+    flag = get_in_scope_or_404(
+        flag_requests_for(officer), flag_id, actor=officer, action=f"privilege_flag.{decision}"
+    )
+    try:
+        if decision == "accept":
+            flag = privilege_flag_accept(flag_id=flag.pk, officer=officer)
+            messages.success(
+                request, f"Flag {flag.pk} accepted: {flag.matched_recordings} recording(s) quarantined."
+            )
+        elif decision == "decline":
+            form = forms.ReasonForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, "A reason is required to decline.")
+                return redirect("attorneys:review-queue")
+            privilege_flag_decline(flag_id=flag.pk, officer=officer, reason=form.cleaned_data["reason"])
+            messages.success(request, f"Flag {flag.pk} declined; nothing was quarantined.")
+        else:
+            raise NotFoundError()
+    except DomainError as exc:
+        if isinstance(exc, NotFoundError):
+            raise
+        _fail(request, exc)
+    return redirect("attorneys:review-queue")
 
 
 @officer_page

@@ -21,6 +21,7 @@ from apps.audit.references import masked_search_filters
 from apps.audit.services import record_event
 from apps.calls import services
 from apps.calls.downloads import COLUMNS, FORMATS, attachment_response, call_download
+from apps.calls.masking import MASKING_RELATED, shown_attorney, shown_number
 from apps.calls.models import Call
 from apps.calls.selectors import CallSearch, search_calls
 from apps.common.api import Pagination, user_of, validated, validated_query
@@ -57,8 +58,8 @@ def _switch_call(request: Request, call_id: int, action: str) -> Call:
 
 
 class StaffCallOutput(serializers.ModelSerializer[Call]):
-    """Call metadata for staff. For a privileged call, only registry clerks and privilege
-    officers see the number and the attorney; everyone else sees that it was privileged."""
+    """Call metadata for staff, masked by the one rule of apps.calls.masking (privileged or
+    quarantined: only registry clerks and privilege officers see the number and attorney)."""
 
     facility = serializers.SlugRelatedField(slug_field="code", read_only=True)  # type: ignore[var-annotated]
     inmate = serializers.SlugRelatedField(slug_field="booking_number", read_only=True)  # type: ignore[var-annotated]
@@ -76,17 +77,15 @@ class StaffCallOutput(serializers.ModelSerializer[Call]):
         return bool(self.context["unmasked"])
 
     def get_dialed_number(self, call: Call) -> str | None:
-        return call.dialed_number if not call.privileged or self._unmasked() else None
+        return shown_number(call, unmasked=self._unmasked())
 
     def get_attorney(self, call: Call) -> str | None:
-        if call.privileged and self._unmasked() and call.exempt_number_id:
-            return str(call.exempt_number.attorney)  # type: ignore[union-attr]
-        return None
+        return shown_attorney(call, unmasked=self._unmasked())
 
 
 def _staff_calls(request: Request) -> QuerySet[Call]:
     return Call.objects.restrict(user_of(request), "view").select_related(
-        "facility", "inmate", "exempt_number__attorney"
+        "facility", "inmate", *MASKING_RELATED
     )
 
 

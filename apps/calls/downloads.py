@@ -26,6 +26,7 @@ from apps.access.quotas import metered
 from apps.audit.references import masked_search_filters
 from apps.audit.services import record_event
 from apps.calls.errors import TooManyCallRowsError
+from apps.calls.masking import MASKING_RELATED, shown_attorney, shown_number
 from apps.calls.models import Call
 from apps.common.csvsafe import SafeDictWriter
 
@@ -66,7 +67,7 @@ def call_download(
     Raises TooManyCallRowsError (400, nothing charged) or QuotaExceededError (429, audited).
     """
     limit = settings.CALL_DOWNLOAD_MAX_ROWS
-    related = ("facility", "inmate", "exempt_number__attorney")
+    related = ("facility", "inmate", *MASKING_RELATED)
     ordered = calls.select_related(*related).order_by("-started_at", "-id")
     found = list(ordered[: limit + 1])  # one more than allowed tells "too many" without a COUNT
     if len(found) > limit:
@@ -96,19 +97,14 @@ def attachment_response(download: CallDownload) -> HttpResponse:
 
 
 def call_record(call: Call, *, unmasked: bool) -> dict[str, Any]:
-    """One call as a download row. For a privileged call only registry clerks and privilege
-    officers (``unmasked``) get the number and the attorney; everyone else gets blanks."""
-    visible = not call.privileged or unmasked
-    attorney = None
-    if call.privileged and unmasked and call.exempt_number is not None:
-        attorney = str(call.exempt_number.attorney)
+    """One call as a download row, masked by the rule of apps.calls.masking."""
     return {
         "id": call.pk,
         "facility": call.facility.code,
         "inmate": call.inmate.booking_number,
         "switch_call_id": call.switch_call_id,
-        "dialed_number": call.dialed_number if visible else None,
-        "attorney": attorney,
+        "dialed_number": shown_number(call, unmasked=unmasked),
+        "attorney": shown_attorney(call, unmasked=unmasked),
         "started_at": _iso(call.started_at),
         "ended_at": _iso(call.ended_at),
         "duration_seconds": call.duration_seconds,

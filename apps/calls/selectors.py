@@ -6,6 +6,7 @@ from typing import Any
 from django.db.models import QuerySet
 from rest_framework import serializers
 
+from apps.calls.masking import hidden_calls_q
 from apps.calls.models import Call
 from apps.common.phone import normalize_phone_number
 
@@ -31,8 +32,8 @@ def search_calls(
 ) -> QuerySet[Call]:
     """Filter an already-scoped queryset.
 
-    A search by number never matches privileged calls for a caller who may not see their
-    numbers: the hit itself would reveal whom the inmate called.
+    A search by number never matches a call whose number is hidden from the caller
+    (apps.calls.masking): the hit itself would reveal whom the inmate called.
     """
     if inmate:
         calls = calls.filter(inmate__booking_number=inmate)
@@ -41,7 +42,7 @@ def search_calls(
     if number:
         calls = calls.filter(dialed_number=normalize_phone_number(number, region))
         if not unmasked:
-            calls = calls.filter(privileged=False)
+            calls = calls.exclude(hidden_calls_q())
     if since:
         calls = calls.filter(started_at__gte=since)
     if until:

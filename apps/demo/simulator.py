@@ -5,7 +5,8 @@ every common format (and sometimes the switch uploads them anyway, as a buggy sw
 some numbers are verified while a call is in progress (the upload must be refused at the
 gate) or after the call (the recording must be quarantined); an inmate sometimes names a number
 as their attorney's (the switch reports a claim: the audio goes into quarantine on arrival, and
-the clerk's decision purges or releases it); a few requests are malformed.
+the clerk's verification sends it to the two-officer privilege review, a rejection releases
+it); a few requests are malformed.
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ class SimulationReport:
     quarantined_after_verification: int = 0
     claims_reported: int = 0
     quarantined_on_arrival: int = 0
-    claim_audio_purged: int = 0
+    claim_audio_queued_for_review: int = 0
     claim_audio_released: int = 0
+    claims_rate_limited: int = 0
     rejected_requests: Counter[str] = field(default_factory=Counter)
     audit_events: int = 0
     privileged_recordings_accessible: int = 0
@@ -82,8 +84,9 @@ class SimulationReport:
             f" (of which number verified mid-call: {self.verified_mid_call})",
             f"quarantined on verification . {self.quarantined_after_verification}",
             f"inmate claims reported ...... {self.claims_reported}: audio quarantined on arrival "
-            f"{self.quarantined_on_arrival}, purged on verification {self.claim_audio_purged}, "
-            f"released on rejection {self.claim_audio_released}",
+            f"{self.quarantined_on_arrival}, held for two-officer review on verification "
+            f"{self.claim_audio_queued_for_review}, released on rejection {self.claim_audio_released}"
+            + (f", refused by the rate limit {self.claims_rate_limited}" if self.claims_rate_limited else ""),
             f"bad requests answered 4xx ... {sum(self.rejected_requests.values())} ({rejected})",
             f"audit events written ........ {self.audit_events}",
             f"privileged recordings accessible: {self.privileged_recordings_accessible}",
@@ -169,7 +172,8 @@ class Simulator:
 
     def _inmate_claim(self) -> None:
         """The switch reports a claim; the next call's audio is stored into quarantine; the
-        clerk then verifies (the audio is purged) or rejects (it is released)."""
+        clerk then verifies (the audio waits for two privilege officers, who alone may purge)
+        or rejects (it is released). Claims past INMATE_CLAIM_LIMITS are refused with 429."""
         from django.contrib.auth.models import User
 
         from apps.registry.claims import claim_reject, claim_verify
@@ -182,6 +186,9 @@ class Simulator:
             {"inmate": inmate["booking_number"], "number": self.rng.choice(number_formats(number))},
             content_type="application/json",
         )
+        if r.status_code == 429:  # repeated demo runs can reach an inmate's daily limit
+            self.report.claims_rate_limited += 1
+            return
         assert r.status_code == 201, r.content
         self.report.claims_reported += 1
         call = self._setup(number, facility=facility)
@@ -193,7 +200,8 @@ class Simulator:
         # The clerk decides in the attorney portal's queue (here: the same service it calls).
         clerk = User.objects.get(username=self.seed.users["registry_clerk"]["username"])
         if self.rng.random() < 0.5:
-            self.report.claim_audio_purged += claim_verify(claim_id=r.json()["id"], clerk=clerk).purged
+            outcome = claim_verify(claim_id=r.json()["id"], clerk=clerk)
+            self.report.claim_audio_queued_for_review += outcome.queued_for_review
         else:
             outcome = claim_reject(claim_id=r.json()["id"], clerk=clerk, reason="not an attorney line")
             self.report.claim_audio_released += outcome.released

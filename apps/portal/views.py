@@ -33,6 +33,7 @@ from apps.audit.services import record_event
 from apps.calls.downloads import FORMATS as DOWNLOAD_FORMATS
 from apps.calls.downloads import attachment_response
 from apps.calls.downloads import call_download as call_download_build
+from apps.calls.masking import shown_attorney, shown_number
 from apps.calls.models import Call, Decision
 from apps.calls.selectors import search_calls
 from apps.common.errors import DomainError, NotFoundError
@@ -109,7 +110,7 @@ def locked_out(
     return render(request, "portal/locked_out.html", {"minutes": minutes}, status=429)
 
 
-# --- call rows: the masking rule of apps.calls.api.StaffCallOutput, applied in Python --------
+# --- call rows: the masking rule of apps.calls.masking -------------------------------------
 
 
 @dataclass(frozen=True)
@@ -121,16 +122,12 @@ class CallRow:
 
 
 def call_row(call: Call, *, unmasked: bool) -> CallRow:
-    """For a privileged call only registry clerks and privilege officers see the number and the
-    attorney. Templates get only the masked values, never the Call's raw number."""
-    visible = not call.privileged or unmasked
-    attorney = None
-    if call.privileged and unmasked and call.exempt_number_id and call.exempt_number is not None:
-        attorney = str(call.exempt_number.attorney)
+    """Masked by the one rule of apps.calls.masking. Templates get only the masked values,
+    never the Call's raw number."""
     return CallRow(
         call=call,
-        number=call.dialed_number if visible else None,
-        attorney=attorney,
+        number=shown_number(call, unmasked=unmasked),
+        attorney=shown_attorney(call, unmasked=unmasked),
         recording=getattr(call, "recording", None),
     )
 

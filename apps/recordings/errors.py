@@ -74,3 +74,8 @@ class IntegrityFailedError(DomainError):
     default_message = (
         "The stored recording failed its integrity check; nothing was sent. Operators are alerted."
     )
+
+
+class ReleaseRefusedError(ConflictError):
+    reason = "privileged_number"
+    default_message = "The call is to a verified attorney number: its recording can only be purged."

@@ -50,8 +50,9 @@ class Recording(models.Model):
     destroys the wrapped key (crypto-shredding), so backups and old object versions become
     unreadable too. ``sha256`` is of the plaintext (the switch's own digest) and is checked on
     every full read, on top of the per-chunk authentication that also covers Range reads. A
-    quarantined recording stays in storage but no one can read it until a privilege officer
-    releases or purges it.
+    quarantined recording stays in storage but no one can read it until every reason holding it
+    (``QuarantineHold``) has been decided; ``quarantine_reason`` is only a readable summary of
+    the open ones.
     """
 
     call = models.OneToOneField(Call, on_delete=models.PROTECT, related_name="recording")
@@ -119,6 +120,94 @@ class Recording(models.Model):
     @property
     def is_accessible(self) -> bool:
         return self.state == RecordingState.STORED
+
+
+class HoldKind(models.TextChoices):
+    # An inmate's claim on the number is pending: the registry clerk's claim decision lifts it.
+    CLAIM = "claim"
+    # The number became privileged (verified registration or verified claim), or the hold was
+    # made before holds were recorded: only the two-officer privilege review lifts it.
+    PRIVILEGED = "privileged"
+    # An attorney flagged the call: only the two-officer privilege review lifts it.
+    FLAG = "flag"
+
+
+class HoldOutcome(models.TextChoices):
+    RELEASED = "released"
+    PURGED = "purged"
+    CLAIM_REJECTED = "claim_rejected"
+    CLAIM_VERIFIED = "claim_verified"
+
+
+class QuarantineHold(models.Model):
+    """One reason a recording is quarantined. Reasons accumulate and never overwrite each
+    other: the recording is released only when none is open (apps.recordings.quarantine), and
+    the database refuses a ``stored`` recording with an open hold (migration 0008)."""
+
+    recording = models.ForeignKey(Recording, on_delete=models.PROTECT, related_name="holds")
+    kind = models.CharField(max_length=16, choices=HoldKind.choices)
+    claim = models.ForeignKey(
+        "registry.InmateClaim", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    flag = models.ForeignKey(
+        "registry.PrivilegeFlag", null=True, blank=True, on_delete=models.PROTECT, related_name="holds"
+    )
+    exempt_number = models.ForeignKey(
+        "registry.ExemptNumber", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=200)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=HoldOutcome.choices, blank=True)
+
+    class Meta:
+        ordering = ["opened_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="hold_closed_has_time_and_outcome",
+                condition=models.Q(closed_at__isnull=True, outcome="")
+                | (models.Q(closed_at__isnull=False) & ~models.Q(outcome="")),
+            ),
+            models.CheckConstraint(
+                name="hold_kind_names_its_source",
+                condition=~models.Q(kind="claim") | models.Q(claim__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="hold_flag_names_its_flag",
+                condition=~models.Q(kind="flag") | models.Q(flag__isnull=False),
+            ),
+            # The same reason twice is one reason: repeating an act does not stack holds.
+            models.UniqueConstraint(
+                fields=["recording", "claim"],
+                condition=models.Q(closed_at__isnull=True, kind="claim"),
+                name="hold_one_open_per_claim",
+            ),
+            models.UniqueConstraint(
+                fields=["recording", "flag"],
+                condition=models.Q(closed_at__isnull=True, kind="flag"),
+                name="hold_one_open_per_flag",
+            ),
+            models.UniqueConstraint(
+                fields=["recording"],
+                condition=models.Q(closed_at__isnull=True, kind="privileged"),
+                name="hold_one_open_privileged",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["recording"], condition=models.Q(closed_at__isnull=True), name="hold_open_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "open" if self.closed_at is None else self.outcome
+        return f"{self.kind} hold on recording {self.recording_id} ({state})"
 
 
 class RecordingUserObjectPermission(UserObjectPermissionBase):

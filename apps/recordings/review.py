@@ -3,31 +3,42 @@
 Two exits, both final: *release* (state back to "stored", with a reason) or *purge*
 (crypto-shred the wrapped key, delete the object and every version from storage, keep a
 tombstone). A privilege officer proposes one; it takes effect only when a *different* officer
-confirms it (a ReviewDecision row; the database refuses proposer == confirmer). Claim
-decisions (apps.registry.services) use the same two primitives directly, because the clerk's
-decision on the claim is the review.
+confirms it (a ReviewDecision row; the database refuses proposer == confirmer, and a tombstone
+without a second person). This review is the only way to purge, on every path: a verified
+inmate claim or registration sends its recordings here (apps.recordings.quarantine).
+Officers also decide attorneys' flag requests (apps.registry.flags) from the same queue.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import zoneinfo
-
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from apps.audit.services import record_event
-from apps.calls.models import Call
 from apps.common.errors import ConflictError, DomainError
-from apps.recordings.models import Recording, RecordingState, ReviewAction, ReviewDecision, Tombstone
+from apps.recordings.errors import ReleaseRefusedError as ReleaseRefusedError  # re-exported
+from apps.recordings.models import (
+    HoldOutcome,
+    QuarantineHold,
+    Recording,
+    RecordingState,
+    ReviewAction,
+    ReviewDecision,
+    Tombstone,
+)
+from apps.recordings.quarantine import (
+    REVIEWED_KINDS,
+    holds_close,
+    holds_refuse_release,
+    open_holds,
+    review_holds,
+)
 from apps.recordings.storage import get_storage
-from apps.registry.models import CLAIM_QUARANTINE_PREFIX, PrivilegeFlag
-from apps.registry.privilege import is_privileged, lock_number
+from apps.registry.privilege import lock_number
 
 REVIEW_PERMISSION = "recordings.review_quarantine"
-FLAG_QUARANTINE_PREFIX = "privilege flag #"
 
 
 class NotQuarantinedError(ConflictError):
@@ -52,37 +63,38 @@ class NotAPrivilegeOfficerError(DomainError):
     default_message = "Only privilege officers may review quarantined recordings."
 
 
-class ReleaseRefusedError(ConflictError):
-    reason = "privileged_number"
-    default_message = "The call is to a verified attorney number: its recording can only be purged."
-
-
 def review_queue(user: User) -> QuerySet[Recording]:
-    """Quarantined recordings the officer may see, minus those waiting on an inmate claim
-    (the clerk's claim decision settles those)."""
+    """Quarantined recordings the officer may see that wait for this review: held by a verified
+    number or a flag (or quarantined before reasons were recorded). A recording held only by a
+    pending inmate claim waits for the clerk's claim decision instead."""
+    held = QuarantineHold.objects.filter(recording=OuterRef("pk"), closed_at__isnull=True)
     return (
         Recording.objects.restrict(user, "view")
         .filter(state=RecordingState.QUARANTINED)
-        .exclude(quarantine_reason__startswith=CLAIM_QUARANTINE_PREFIX)
+        .filter(Exists(held.filter(kind__in=REVIEWED_KINDS)) | ~Exists(held))
         .select_related("call", "inmate", "facility")
     )
 
 
-def recording_purge(
-    *, recording: Recording, actor: User, reason: str, confirmed_by: User | None = None
-) -> None:
-    """Destroy a quarantined recording for good. Call inside the deciding transaction.
+def recording_purge(*, recording: Recording, actor: User, reason: str, confirmed_by: User) -> None:
+    """Destroy a quarantined recording for good, as decided by ``actor`` and ``confirmed_by``
+    (two different people: the database refuses a tombstone without the second). Call inside
+    the deciding transaction.
 
-    The wrapped key is destroyed and a tombstone written in the transaction; the object (every
-    version) is deleted from storage before commit, so a storage failure rolls the purge back
-    and it can simply be retried. If the commit itself failed after the delete, the object is
-    gone while the row is still quarantined: unreadable, which is the safe side.
+    Every open hold is closed, the wrapped key is destroyed and a tombstone written in the
+    transaction; the object (every version) is deleted from storage before commit, so a storage
+    failure rolls the purge back and it can simply be retried. If the commit itself failed after
+    the delete, the object is gone while the row is still quarantined: unreadable, the safe side.
     """
     if recording.state != RecordingState.QUARANTINED:
         raise NotQuarantinedError()
+    if confirmed_by.pk == actor.pk:
+        raise SameOfficerError()
+    now = timezone.now()
+    open_holds(recording).update(closed_at=now, closed_by=confirmed_by, outcome=HoldOutcome.PURGED)
     recording.state = RecordingState.PURGED
     recording.wrapped_key = None
-    recording.purged_at = timezone.now()
+    recording.purged_at = now
     recording.save(update_fields=["state", "wrapped_key", "purged_at"])
     Tombstone.objects.create(
         recording=recording,
@@ -103,28 +115,23 @@ def recording_purge(
     get_storage().delete(recording.storage_key)
 
 
-def recording_release(
-    *, recording: Recording, actor: User, reason: str, confirmed_by: User | None = None
-) -> None:
-    """Make a quarantined recording playable again (under the number's lock, so a verification
-    cannot race it). Refused while the number is privileged for the call's facility."""
+def recording_release(*, recording: Recording, actor: User, reason: str, confirmed_by: User) -> bool:
+    """Decide the reasons this review owns (verified number, attorney flags) as "release".
+
+    The recording becomes playable only if no other reason still holds it (a pending inmate
+    claim keeps it until the clerk decides). Refused while the number is privileged for the
+    call's facility. Returns whether the recording was released.
+    """
     if recording.state != RecordingState.QUARANTINED:
         raise NotQuarantinedError()
-    call = recording.call
-    lock_number(call.dialed_number)
-    if is_privileged(call.dialed_number, timezone.now(), facility_id=call.facility_id).privileged:
-        raise ReleaseRefusedError()
-    recording.state = RecordingState.STORED
-    recording.quarantined_at = None
-    recording.quarantine_reason = ""
-    recording.save(update_fields=["state", "quarantined_at", "quarantine_reason"])
-    Call.objects.filter(pk=call.pk, decision="record").update(privileged=False, exempt_number=None)
-    record_event(
-        action="recording.released",
+    holds_refuse_release(recording)
+    return holds_close(
+        recording=recording,
+        holds=list(review_holds(recording)),
+        outcome=HoldOutcome.RELEASED,
         actor=actor,
-        target=recording,
-        facility_id=recording.facility_id,
-        details={"reason": reason, "confirmed_by": _name(confirmed_by)},
+        reason=reason,
+        confirmed_by=confirmed_by,
     )
 
 
@@ -173,6 +180,8 @@ def review_confirm(*, decision_id: int, officer: User) -> ReviewDecision:
             raise ConflictError("This decision was already confirmed.")
         if decision.proposed_by_id == officer.pk:
             raise SameOfficerError()
+        # The number's lock before the recording's row, in the order verification takes them.
+        lock_number(Recording.objects.select_related("call").get(pk=decision.recording_id).call.dialed_number)
         recording = Recording.objects.select_for_update().select_related("call").get(pk=decision.recording_id)
         decision.confirmed_by = officer
         decision.confirmed_at = timezone.now()
@@ -201,40 +210,3 @@ def review_withdraw(*, decision_id: int, officer: User) -> None:
             details={"decision_id": decision.pk, "action": decision.action},
         )
         decision.delete()
-
-
-def privilege_flag_quarantine(*, flag: PrivilegeFlag, actor: User) -> int:
-    """Quarantine at once every stored recording matching an attorney's flag; return how many.
-
-    Matches the facility, the inmate's booking number, the number and the call's local date
-    (in the facility's time zone, which is what the attorney knows).
-    """
-    tz = zoneinfo.ZoneInfo(flag.facility.timezone)
-    start = dt.datetime.combine(flag.call_date, dt.time.min, tzinfo=tz)
-    end = start + dt.timedelta(days=1)
-    now = timezone.now()
-    reason = f"{FLAG_QUARANTINE_PREFIX}{flag.pk}"
-    count = 0
-    lock_number(flag.number)
-    recordings = Recording.objects.select_for_update().filter(
-        facility_id=flag.facility_id,
-        inmate__booking_number=flag.booking_number,
-        call__dialed_number=flag.number,
-        call__started_at__gte=start,
-        call__started_at__lt=end,
-        state=RecordingState.STORED,
-    )
-    for recording in recordings:
-        recording.state = RecordingState.QUARANTINED
-        recording.quarantined_at = now
-        recording.quarantine_reason = reason
-        recording.save(update_fields=["state", "quarantined_at", "quarantine_reason"])
-        record_event(
-            action="recording.quarantined",
-            actor=actor,
-            target=recording,
-            facility_id=recording.facility_id,
-            details={"reason": reason},
-        )
-        count += 1
-    return count

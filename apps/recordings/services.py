@@ -45,7 +45,8 @@ from apps.recordings.errors import (
     RecordingTooLargeError,
     UnsupportedAudioTypeError,
 )
-from apps.recordings.models import Recording, RecordingState
+from apps.recordings.models import HoldKind, Recording, RecordingState
+from apps.recordings.quarantine import hold_add
 from apps.recordings.storage import CHUNK_SIZE, get_storage
 from apps.registry.models import CLAIM_QUARANTINE_PREFIX
 from apps.registry.privilege import DECISION_SQL, PrivilegeDecision, decision_params, lock_number
@@ -210,6 +211,14 @@ def _store_under_lock(
                     retention_until=timezone.now() + timedelta(days=settings.RECORDING_RETENTION_DAYS),
                     **arrival,
                 )
+                if decision.quarantine_on_arrival and decision.claim_id is not None:
+                    hold_add(
+                        recording=recording,
+                        kind=HoldKind.CLAIM,
+                        reason=f"{CLAIM_QUARANTINE_PREFIX}{decision.claim_id}",
+                        actor=actor,
+                        claim_id=decision.claim_id,
+                    )
                 record_event(
                     action="recording.stored",
                     actor=actor,
@@ -235,11 +244,8 @@ def _store_under_lock(
 def _arrival_state(decision: PrivilegeDecision) -> dict[str, object]:
     if not decision.quarantine_on_arrival:
         return {"state": RecordingState.STORED}
-    return {
-        "state": RecordingState.QUARANTINED,
-        "quarantined_at": timezone.now(),
-        "quarantine_reason": f"{CLAIM_QUARANTINE_PREFIX}{decision.claim_id}",
-    }
+    # The claim's hold (apps.recordings.quarantine) is added right after the row.
+    return {"state": RecordingState.QUARANTINED, "quarantined_at": timezone.now()}
 
 
 def _refuse(*, call: Call, actor: User, stage: str) -> None:
@@ -282,34 +288,31 @@ def recordings_quarantine_for_number(
     actor: User,
     exempt_number_id: int | None = None,
 ) -> int:
-    """Quarantine every accessible recording of calls to ``number``; return how many.
+    """Hold every recording of calls to ``number`` for the two-officer privilege review;
+    return how many gained that hold.
 
-    Must run inside the transaction (and under the number lock) of the act that made the
-    number privileged, so that there is no moment in which the number is verified and an
-    earlier recording of it is still playable.
+    Playable recordings are quarantined; already quarantined ones (a pending claim, a flag)
+    get the privileged reason too, so deciding their other reason cannot release them. Must
+    run inside the transaction (and under the number lock) of the act that made the number
+    privileged, so that there is no moment in which the number is verified and an earlier
+    recording of it is still playable.
     """
     recordings = Recording.objects.select_for_update().filter(
-        call__dialed_number=number, state=RecordingState.STORED
+        call__dialed_number=number, state__in=[RecordingState.STORED, RecordingState.QUARANTINED]
     )
     calls = Call.objects.filter(dialed_number=number, privileged=False)
     if facility_id is not None:
         recordings = recordings.filter(call__facility_id=facility_id)
         calls = calls.filter(facility_id=facility_id)
-    now = timezone.now()
     count = 0
     for recording in recordings.select_related("call"):
-        recording.state = RecordingState.QUARANTINED
-        recording.quarantined_at = now
-        recording.quarantine_reason = reason
-        recording.save(update_fields=["state", "quarantined_at", "quarantine_reason"])
-        record_event(
-            action="recording.quarantined",
+        count += hold_add(
+            recording=recording,
+            kind=HoldKind.PRIVILEGED,
+            reason=reason,
             actor=actor,
-            target=recording,
-            facility_id=recording.call.facility_id,
-            details={"reason": reason},
+            exempt_number_id=exempt_number_id,
         )
-        count += 1
     calls.update(privileged=True, exempt_number_id=exempt_number_id)
     return count
 

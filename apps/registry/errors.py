@@ -1,4 +1,4 @@
-from apps.common.errors import ConflictError
+from apps.common.errors import ConflictError, DomainError
 
 
 class AlreadyRegisteredError(ConflictError):
@@ -14,3 +14,19 @@ class NumberHeldByAnotherAttorneyError(ConflictError):
 class IllegalTransitionError(ConflictError):
     reason = "illegal_transition"
     default_message = "The registration is not in a state that allows this."
+
+
+class RateLimitedError(DomainError):
+    status_code = 429
+    reason = "rate_limited"
+    default_message = "Too many requests; try again later."
+
+
+class ClaimRateLimitedError(RateLimitedError):
+    reason = "claim_rate_limited"
+    default_message = "Too many inmate claims for this facility or inmate; try again later."
+
+
+class FlagRateLimitedError(RateLimitedError):
+    reason = "flag_rate_limited"
+    default_message = "Too many flags in a short time; try again later or contact the registry."

@@ -149,7 +149,12 @@ class InmateClaim(models.Model):
                 | models.Q(decided_by__isnull=False, decided_at__isnull=False),
             ),
         ]
-        indexes = [models.Index(fields=["number", "status"])]
+        indexes = [
+            models.Index(fields=["number", "status"]),
+            # The claim rate limits count a facility's and an inmate's recent claims.
+            models.Index(fields=["facility", "created_at"], name="claim_facility_created_idx"),
+            models.Index(fields=["inmate", "created_at"], name="claim_inmate_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"claim {self.pk} on {self.number} ({self.status})"
@@ -182,20 +187,57 @@ class Evidence(models.Model):
         return f"evidence {self.pk} for registration {self.exempt_number_id}"
 
 
+class FlagStatus(models.TextChoices):
+    # About a call to one of the attorney's own *verified* numbers: matching recordings were
+    # quarantined at once (and wait for the two-officer review).
+    APPLIED = "applied"
+    # About any other (pending) number: a request to privilege officers; nothing changed.
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    # The registration it relied on was revoked before an officer decided.
+    WITHDRAWN = "withdrawn"
+
+
 class PrivilegeFlag(models.Model):
-    """An attorney's statement that a past call was privileged; matching recordings are
-    quarantined at once and wait for privilege officers (apps.recordings.review)."""
+    """An attorney's statement that a past call was privileged.
+
+    Only a flag on the attorney's own verified number quarantines anything by itself; any
+    other flag is a request that privilege officers accept or decline (apps.registry.flags).
+    ``matched_recordings`` is for officers and the audit trail: the attorney never learns it,
+    or the form would tell an outsider whether inmate X called on day D.
+    """
 
     attorney = models.ForeignKey(Attorney, on_delete=models.PROTECT, related_name="flags")
+    exempt_number = models.ForeignKey(
+        ExemptNumber, null=True, blank=True, on_delete=models.PROTECT, related_name="flags"
+    )
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
     booking_number = models.CharField(max_length=32)
     number = models.CharField(max_length=16)
     call_date = models.DateField()
+    status = models.CharField(max_length=16, choices=FlagStatus.choices, default=FlagStatus.REQUESTED)
     matched_recordings = models.PositiveIntegerField(default=0)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="flag_decided_has_decider",
+                condition=~models.Q(status__in=["accepted", "declined"])
+                | models.Q(decided_by__isnull=False, decided_at__isnull=False),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["attorney", "created_at"], name="flag_attorney_created_idx"),
+            models.Index(fields=["status", "facility"], name="flag_status_facility_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"privilege flag {self.pk} ({self.number} on {self.call_date})"

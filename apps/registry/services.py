@@ -26,6 +26,7 @@ from apps.registry.errors import (
     IllegalTransitionError,
     NumberHeldByAnotherAttorneyError,
 )
+from apps.registry.flags import privilege_flags_withdraw
 from apps.registry.models import Attorney, ExemptNumber, ExemptStatus
 from apps.registry.notifications import notify_decision, notify_expiry_reminder
 from apps.registry.privilege import lock_number
@@ -157,12 +158,14 @@ def exempt_number_revoke(*, exempt_number_id: int, actor: User) -> ExemptNumber:
         if previous == ExemptStatus.VERIFIED:
             exempt.effective_until = now
         exempt.save(update_fields=["status", "revoked_at", "effective_until"])
+        # A flag request stands on the registration: without it the request has no basis.
+        withdrawn = privilege_flags_withdraw(exempt_number=exempt, actor=actor)
         record_event(
             action="exempt_number.revoked",
             actor=actor,
             target=exempt,
             facility_id=exempt.facility_id,
-            details={"previous_status": previous},
+            details={"previous_status": previous, "flags_withdrawn": withdrawn},
         )
     return exempt
 

@@ -428,3 +428,33 @@ AUDIT_AUTH_FLOOD_THRESHOLD = env.int("AUDIT_AUTH_FLOOD_THRESHOLD", default=120)
 if AUDIT_AUTH_FLOOD_THRESHOLD < 2:
     raise ImproperlyConfigured("AUDIT_AUTH_FLOOD_THRESHOLD must be at least 2")
 CELERY_BEAT_SCHEDULE["audit-flush-rejections"] = {"task": "audit.flush_rejections", "schedule": 60.0}
+
+# --- Privilege flags and inmate claims (flags): rate limits and burst rules (issues 9, 13)
+# Flags one attorney may submit per window; the next answers 429 "flag_rate_limited".
+PRIVILEGE_FLAG_LIMIT = {
+    "window": env.int("PRIVILEGE_FLAG_WINDOW_SECONDS", default=86400),
+    "limit": env.int("PRIVILEGE_FLAG_LIMIT", default=10),
+}
+# New inmate claims per window, per facility (the switch) and per inmate: 429 "claim_rate_limited".
+INMATE_CLAIM_LIMITS = {
+    "facility": {
+        "window": env.int("INMATE_CLAIM_FACILITY_WINDOW_SECONDS", default=3600),
+        "limit": env.int("INMATE_CLAIM_FACILITY_LIMIT", default=20),
+    },
+    "inmate": {
+        "window": env.int("INMATE_CLAIM_INMATE_WINDOW_SECONDS", default=86400),
+        "limit": env.int("INMATE_CLAIM_INMATE_LIMIT", default=3),
+    },
+}
+# Bursts suspend the actor; refused attempts count too, so hammering the limit is a burst.
+ANOMALY_RULES["flag_burst"] = {"window": 3600, "threshold": env.int("ANOMALY_FLAG_BURST", default=10)}
+ANOMALY_RULES["claim_burst"] = {"window": 600, "threshold": env.int("ANOMALY_CLAIM_BURST", default=15)}
+for _name, _rule in [
+    ("PRIVILEGE_FLAG", PRIVILEGE_FLAG_LIMIT),
+    ("INMATE_CLAIM_FACILITY", INMATE_CLAIM_LIMITS["facility"]),
+    ("INMATE_CLAIM_INMATE", INMATE_CLAIM_LIMITS["inmate"]),
+    ("ANOMALY_FLAG_BURST", {"window": 1, "limit": ANOMALY_RULES["flag_burst"]["threshold"]}),
+    ("ANOMALY_CLAIM_BURST", {"window": 1, "limit": ANOMALY_RULES["claim_burst"]["threshold"]}),
+]:
+    if _rule["window"] < 1 or _rule["limit"] < 1:
+        raise ImproperlyConfigured(f"{_name} limit and window must be positive integers")

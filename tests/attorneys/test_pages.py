@@ -220,9 +220,9 @@ def test_the_clerk_decides_a_claim_from_the_queue(
     rec = store_recording(CallFactory(inmate=inmate, dialed_number="+12125550177"))
     assert "+12125550177" in clerk_web.get("/attorney/clerk/").content.decode()
     response = clerk_web.post(f"/attorney/clerk/claims/{claim.pk}/verify/", follow=True)
-    assert "1 recording(s) purged" in response.content.decode()
+    assert "1 recording(s) held for the two-officer privilege review" in response.content.decode()
     rec.refresh_from_db()
-    assert rec.state == "purged"
+    assert rec.state == "quarantined"
 
 
 def test_two_officers_purge_from_the_review_page(

@@ -90,6 +90,7 @@ def test_the_openapi_schema_is_valid_and_every_view_keeps_its_own_input(tmp_path
 def test_simulated_inmate_claims_quarantine_on_arrival_and_are_decided() -> None:
     from apps.demo.seed import seed_demo
     from apps.demo.simulator import Simulator
+    from apps.recordings.models import Recording
     from apps.registry.models import ClaimStatus, InmateClaim
 
     simulator = Simulator(seed_demo(), rng_seed=11)
@@ -100,7 +101,8 @@ def test_simulated_inmate_claims_quarantine_on_arrival_and_are_decided() -> None
     decided = InmateClaim.objects.exclude(status=ClaimStatus.PENDING)
     verified = decided.filter(status=ClaimStatus.VERIFIED).count()
     assert decided.count() == 6 and 0 < verified < 6  # both outcomes happen with this seed
-    assert (report.claim_audio_purged, report.claim_audio_released) == (verified, 6 - verified)
+    assert (report.claim_audio_queued_for_review, report.claim_audio_released) == (verified, 6 - verified)
+    assert not Recording.objects.filter(state="purged").exists()  # one clerk never purges
     simulator._check_invariant()
     assert report.ok and report.privileged_recordings_accessible == 0
     assert any("inmate claims reported ...... 6" in line for line in report.lines())

@@ -1,4 +1,5 @@
-"""Privilege review: attorney flags quarantine at once; release or purge needs two officers."""
+"""Privilege review: attorney flags (at once on a verified number, else once an officer accepts
+the request); release or purge needs two officers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.recordings.errors import RecordingIntegrityError
-from apps.recordings.models import ReviewDecision, Tombstone
+from apps.recordings.models import QuarantineHold, ReviewDecision, Tombstone
 from apps.recordings.review import (
     DecisionAlreadyOpenError,
     NotAPrivilegeOfficerError,
@@ -21,9 +22,9 @@ from apps.recordings.review import (
     review_queue,
 )
 from apps.recordings.services import recording_read
-from apps.registry.flags import NotYourNumberError, privilege_flag_submit
-from apps.registry.models import Attorney
-from apps.registry.services import exempt_number_register
+from apps.registry.flags import NotYourNumberError, privilege_flag_accept, privilege_flag_submit
+from apps.registry.models import Attorney, FlagStatus
+from apps.registry.services import exempt_number_register, exempt_number_verify
 from tests.conftest import actor, grant_facility
 from tests.factories import CallFactory, InmateFactory
 
@@ -41,7 +42,8 @@ def officers(facility: Any) -> tuple[Any, Any]:
 
 
 @pytest.fixture
-def flagged(attorney: Attorney, facility: Any, store_recording: Any) -> Any:
+def flagged(attorney: Attorney, facility: Any, store_recording: Any, officers: Any) -> Any:
+    """A flag on a pending number is a request; an officer accepts it."""
     exempt_number_register(attorney=attorney, number=NUMBER, actor=attorney.user)
     inmate = InmateFactory(facility=facility, booking_number="B77")
     recording = store_recording(CallFactory(inmate=inmate, dialed_number=NUMBER))
@@ -60,6 +62,9 @@ def flagged(attorney: Attorney, facility: Any, store_recording: Any) -> Any:
         actor=attorney.user,
     )
     recording.refresh_from_db()
+    assert flag.status == FlagStatus.REQUESTED and recording.state == "stored"
+    flag = privilege_flag_accept(flag_id=flag.pk, officer=officers[0])
+    recording.refresh_from_db()
     other_day.refresh_from_db()
     return flag, recording, other_day
 
@@ -70,11 +75,60 @@ def _tz(facility: Any) -> Any:
     return zoneinfo.ZoneInfo(facility.timezone)
 
 
-def test_a_flag_quarantines_the_matching_call_at_once(flagged: Any) -> None:
+def test_an_accepted_flag_quarantines_the_matching_call(flagged: Any) -> None:
     flag, recording, other_day = flagged
-    assert flag.matched_recordings == 1
+    assert flag.matched_recordings == 1 and flag.status == FlagStatus.ACCEPTED
     assert recording.state == "quarantined" and recording.quarantine_reason == f"privilege flag #{flag.pk}"
     assert other_day.state == "stored"
+
+
+def test_a_flag_on_the_attorneys_verified_number_quarantines_at_once(
+    attorney: Attorney, facility: Any, other_facility: Any, store_recording: Any, clerk: Any
+) -> None:
+    # Verified for the other facility only: a call from this one was recorded, and the
+    # attorney, vouched for by the registry on this number, flags it.
+    exempt = exempt_number_register(
+        attorney=attorney, number=NUMBER, facility=other_facility, actor=attorney.user
+    )
+    exempt_number_verify(exempt_number_id=exempt.pk, clerk=clerk)
+    recording = store_recording(CallFactory(inmate=InmateFactory(facility=facility), dialed_number=NUMBER))
+    flag = privilege_flag_submit(
+        attorney=attorney,
+        facility=facility,
+        booking_number=recording.inmate.booking_number,
+        number=NUMBER,
+        call_date=timezone.localtime(recording.call.started_at, timezone=_tz(facility)).date(),
+        actor=attorney.user,
+    )
+    recording.refresh_from_db()
+    assert flag.status == FlagStatus.APPLIED and recording.state == "quarantined"
+
+
+def test_flag_holds_add_to_a_claim_hold_instead_of_replacing_it(
+    attorney: Attorney, facility: Any, store_recording: Any, officers: Any, switch: Any, clerk: Any
+) -> None:
+    from apps.registry.claims import claim_reject, claim_report
+
+    inmate = InmateFactory(facility=facility, booking_number="B78")
+    claim, _ = claim_report(facility=facility, booking_number="B78", number=NUMBER, actor=switch.user)
+    recording = store_recording(CallFactory(inmate=inmate, dialed_number=NUMBER))
+    exempt_number_register(attorney=attorney, number=NUMBER, actor=attorney.user)
+    flag = privilege_flag_submit(
+        attorney=attorney,
+        facility=facility,
+        booking_number="B78",
+        number=NUMBER,
+        call_date=timezone.localtime(recording.call.started_at, timezone=_tz(facility)).date(),
+        actor=attorney.user,
+    )
+    # Only a request, but the recording was already quarantined: it is held by the flag too.
+    assert {h.kind for h in QuarantineHold.objects.filter(recording=recording, closed_at__isnull=True)} == {
+        "claim",
+        "flag",
+    }
+    assert claim_reject(claim_id=claim.pk, clerk=clerk, reason="no").released == 0
+    recording.refresh_from_db()
+    assert recording.state == "quarantined" and flag.pk
 
 
 def test_an_attorney_can_flag_only_their_own_numbers(attorney: Attorney, facility: Any) -> None:

@@ -1,4 +1,5 @@
-"""Inmate claims: quarantine on arrival until a clerk decides; verify purges, reject releases."""
+"""Inmate claims: quarantine on arrival until a clerk decides; verify sends the audio to the
+two-officer review, reject releases it (when nothing else holds it)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from rest_framework.test import APIClient
 from apps.audit.models import AuditEvent
 from apps.calls.models import Call
 from apps.inmates.models import Inmate
-from apps.recordings.errors import RecordingIntegrityError
-from apps.recordings.models import Recording, Tombstone
+from apps.recordings.errors import ReleaseRefusedError
+from apps.recordings.models import QuarantineHold, Recording, Tombstone
+from apps.recordings.review import recording_release
 from apps.recordings.services import recording_read
 from apps.registry.claims import claim_reject, claim_report, claim_verify
 from apps.registry.errors import IllegalTransitionError
@@ -88,26 +90,22 @@ def test_a_claim_does_not_quarantine_calls_from_other_facilities(
     assert elsewhere.state == "stored"
 
 
-def test_verifying_a_claim_purges_what_arrived_under_it(
+def test_verifying_a_claim_holds_what_arrived_under_it_for_two_officers(
     switch: Switch, inmate: Inmate, store_recording: Any, clerk: User
 ) -> None:
     claim = _claim(switch, inmate)
     recording = store_recording(CallFactory(inmate=inmate, dialed_number=NUMBER))
     outcome = claim_verify(claim_id=claim.pk, clerk=clerk)
-    assert outcome.purged == 1 and outcome.claim.status == ClaimStatus.VERIFIED
+    assert outcome.queued_for_review == 1 and outcome.claim.status == ClaimStatus.VERIFIED
     recording.refresh_from_db()
-    assert recording.state == "purged" and recording.wrapped_key is None and recording.purged_at
-    tomb = Tombstone.objects.get(recording=recording)
-    assert (tomb.sha256, tomb.purged_by, tomb.reason) == (
-        recording.sha256,
-        clerk,
-        f"inmate claim #{claim.pk} verified",
-    )
-    with pytest.raises(RecordingIntegrityError):
-        recording_read(recording=recording)
+    assert recording.state == "quarantined" and recording.wrapped_key is not None
+    holds = {(h.kind, h.outcome) for h in QuarantineHold.objects.filter(recording=recording)}
+    assert holds == {("claim", "claim_verified"), ("privileged", "")}
+    assert not Tombstone.objects.exists()
     assert is_privileged(NUMBER, outcome.claim.decided_at, facility_id=switch.facility.pk).privileged  # type: ignore[arg-type]
-    assert AuditEvent.objects.filter(action="recording.purged", target_id=str(recording.pk)).exists()
     assert AuditEvent.objects.filter(action="inmate_claim.verified", target_id=str(claim.pk)).exists()
+    with pytest.raises(ReleaseRefusedError):  # the number is privileged now: only a purge remains
+        recording_release(recording=recording, actor=clerk, reason="x", confirmed_by=switch.user)
 
 
 def test_rejecting_a_claim_releases_what_arrived_under_it(

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from apps.audit.floods import auth_rejection_record, auth_rejections_flush
 from django.core import mail
 from django.db import transaction
 from rest_framework.test import APIClient
 
 from apps.audit.chain import chain_tip, verify_chain
+from apps.audit.floods import auth_rejection_record, auth_rejections_flush
 from apps.audit.models import AuditEvent, Checkpoint
 from apps.audit.services import record_event
 

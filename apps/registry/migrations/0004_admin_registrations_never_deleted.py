@@ -34,5 +34,5 @@ def drop(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("registry", "0002_claims_evidence_flags_renewal")]
+    dependencies = [("registry", "0003_flag_requests_flags")]
     operations = [migrations.RunPython(create, drop)]
