@@ -1,4 +1,4 @@
-from apps.common.errors import ConflictError
+from apps.common.errors import ConflictError, DomainError
 
 
 class AlreadyRegisteredError(ConflictError):
@@ -14,3 +14,8 @@ class NumberHeldByAnotherAttorneyError(ConflictError):
 class IllegalTransitionError(ConflictError):
     reason = "illegal_transition"
     default_message = "The registration is not in a state that allows this."
+
+
+class EffectiveUntilOutOfRangeError(DomainError):
+    reason = "effective_until_out_of_range"
+    default_message = "The end of the verification window is outside the allowed range."
