@@ -254,6 +254,19 @@ MATRIX: list[Row] = [
     ),
     Row("attorney-number-detail", "GET", {**API_ANON, "attorney": 200}, 403, _by("exempt", "number_id")),
     Row("attorney-number-detail", "DELETE", {**API_ANON, "attorney": 200}, 403, _by("exempt", "number_id")),
+    # The matrix's registration is pending: renewing it is an illegal transition (409).
+    Row("attorney-number-renew", "POST", {**API_ANON, "attorney": 409}, 403, _by("exempt", "number_id")),
+    Row(
+        "registry-number-renew", "POST", {**API_ANON, "registry_clerk": 409}, 403, _by("exempt", "number_id")
+    ),
+    Row(
+        "registry-number-decline-renewal",
+        "POST",
+        {**API_ANON, "registry_clerk": 409},
+        403,
+        _by("exempt", "number_id"),
+        body=lambda w: {"reason": "matrix"},
+    ),
     Row("registry-numbers", "GET", {**API_ANON, "registry_clerk": 200}, 403),
     Row(
         "registry-number-verify", "POST", {**API_ANON, "registry_clerk": 200}, 403, _by("exempt", "number_id")

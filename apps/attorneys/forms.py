@@ -91,6 +91,17 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class WindowForm(forms.Form):
+    """A clerk's choice of the end of a verification window; empty means the default length.
+    The service checks it against the configured bounds (REGISTRY_WINDOW_MIN/MAX_DAYS)."""
+
+    effective_until = forms.DateTimeField(
+        required=False,
+        label="Window ends",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+
 class FlagForm(forms.Form):
     call_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     facility = forms.ModelChoiceField(queryset=Facility.objects.order_by("name"), to_field_name="code")

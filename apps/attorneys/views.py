@@ -36,6 +36,7 @@ from apps.recordings.models import ReviewDecision
 from apps.recordings.review import REVIEW_PERMISSION, review_confirm, review_propose, review_queue
 from apps.registry import services
 from apps.registry.claims import claim_reject, claim_verify
+from apps.registry.errors import EffectiveUntilOutOfRangeError
 from apps.registry.evidence import evidence_read, evidence_upload
 from apps.registry.flags import (
     flag_requests_for,
@@ -56,6 +57,7 @@ HISTORY_LABELS = {
     "exempt_number.revoked": "Revoked",
     "exempt_number.renewal_requested": "Renewal requested",
     "exempt_number.renewed": "Renewed",
+    "exempt_number.renewal_declined": "Renewal declined",
     "exempt_number.reminder_sent": "Expiry reminder sent",
     "exempt_number.expired": "Expired",
 }
@@ -320,16 +322,30 @@ def flag_call(request: HttpRequest) -> HttpResponse:
 
 @clerk_page
 def clerk_queue(request: HttpRequest) -> HttpResponse:
+    return _clerk_queue_page(request)
+
+
+def _clerk_queue_page(
+    request: HttpRequest, *, failed: tuple[int, forms.WindowForm] | None = None, status: int = 200
+) -> HttpResponse:
+    """The queue; ``failed`` is a registration whose window form is shown again with its errors."""
+
+    def window_form(exempt: ExemptNumber) -> forms.WindowForm:
+        return failed[1] if failed and failed[0] == exempt.pk else forms.WindowForm()
+
     pending = list(
         ExemptNumber.objects.filter(status=ExemptStatus.PENDING)
         .select_related("attorney", "facility")
         .prefetch_related("evidence")
         .order_by("created_at")
     )
-    rows = [(exempt, services.conflicting_holder(exempt)) for exempt in pending]
-    renewals = ExemptNumber.objects.filter(
-        status=ExemptStatus.VERIFIED, renewal_requested_at__isnull=False
-    ).select_related("attorney")
+    rows = [(exempt, services.conflicting_holder(exempt), window_form(exempt)) for exempt in pending]
+    renewals = [
+        (exempt, window_form(exempt))
+        for exempt in ExemptNumber.objects.filter(
+            status=ExemptStatus.VERIFIED, renewal_requested_at__isnull=False
+        ).select_related("attorney")
+    ]
     claims = (
         InmateClaim.objects.filter(status=ClaimStatus.PENDING)
         .select_related("facility", "inmate")
@@ -338,7 +354,17 @@ def clerk_queue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "attorneys/clerk_queue.html",
-        {"rows": rows, "renewals": renewals, "claims": claims, "reason_form": forms.ReasonForm()},
+        {
+            "rows": rows,
+            "renewals": renewals,
+            "claims": claims,
+            "reason_form": forms.ReasonForm(),
+            "window_days": settings.REGISTRY_VERIFICATION_DAYS or "no expiry",
+            "window_min": settings.REGISTRY_WINDOW_MIN_DAYS,
+            "window_max": settings.REGISTRY_WINDOW_MAX_DAYS,
+            "reminder_days": settings.REGISTRY_REMINDER_DAYS,
+        },
+        status=status,
     )
 
 
@@ -349,9 +375,15 @@ def clerk_decide(request: HttpRequest, number_id: int, decision: str) -> HttpRes
     exempt = get_in_scope_or_404(
         ExemptNumber.objects.all(), number_id, actor=clerk, action=f"exempt_number.{decision}"
     )
+    window = forms.WindowForm(request.POST)
     try:
+        if decision in {"verify", "renew"} and not window.is_valid():
+            return _clerk_queue_page(request, failed=(exempt.pk, window), status=400)
+        until = window.cleaned_data["effective_until"] if decision in {"verify", "renew"} else None
         if decision == "verify":
-            exempt, quarantined = services.exempt_number_verify(exempt_number_id=exempt.pk, clerk=clerk)
+            exempt, quarantined = services.exempt_number_verify(
+                exempt_number_id=exempt.pk, clerk=clerk, effective_until=until
+            )
             messages.success(
                 request,
                 f"{exempt.number} verified for {exempt.attorney.full_name}, effective now on "
@@ -368,10 +400,24 @@ def clerk_decide(request: HttpRequest, number_id: int, decision: str) -> HttpRes
             )
             messages.success(request, f"{exempt.number} rejected; the attorney is notified.")
         elif decision == "renew":
-            exempt = services.exempt_number_renewal_approve(exempt_number_id=exempt.pk, clerk=clerk)
+            exempt = services.exempt_number_renewal_approve(
+                exempt_number_id=exempt.pk, clerk=clerk, effective_until=until
+            )
             messages.success(request, f"{exempt.number} renewed.")
+        elif decision == "decline-renewal":
+            form = forms.ReasonForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, "A reason is required to decline a renewal.")
+                return redirect("attorneys:clerk-queue")
+            exempt = services.exempt_number_renewal_decline(
+                exempt_number_id=exempt.pk, clerk=clerk, reason=form.cleaned_data["reason"]
+            )
+            messages.success(request, f"Renewal of {exempt.number} declined; the attorney is notified.")
         else:
             raise NotFoundError()
+    except EffectiveUntilOutOfRangeError as exc:
+        window.add_error("effective_until", exc.message)
+        return _clerk_queue_page(request, failed=(exempt.pk, window), status=400)
     except DomainError as exc:
         if isinstance(exc, NotFoundError):
             raise

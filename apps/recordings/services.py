@@ -27,6 +27,7 @@ from typing import IO
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.models import Outcome
@@ -287,6 +288,7 @@ def recordings_quarantine_for_number(
     reason: str,
     actor: User,
     exempt_number_id: int | None = None,
+    since: datetime | None = None,
 ) -> int:
     """Hold every recording of calls to ``number`` for the two-officer privilege review;
     return how many gained that hold.
@@ -295,12 +297,17 @@ def recordings_quarantine_for_number(
     get the privileged reason too, so deciding their other reason cannot release them. Must
     run inside the transaction (and under the number lock) of the act that made the number
     privileged, so that there is no moment in which the number is verified and an earlier
-    recording of it is still playable.
+    recording of it is still playable. ``since`` limits it to
+    what was stored (and calls set up) from that instant on: a renewal quarantines what came
+    after a lapse, without reopening what a privilege officer decided before it.
     """
     recordings = Recording.objects.select_for_update().filter(
         call__dialed_number=number, state__in=[RecordingState.STORED, RecordingState.QUARANTINED]
     )
     calls = Call.objects.filter(dialed_number=number, privileged=False)
+    if since is not None:
+        recordings = recordings.filter(created_at__gte=since)
+        calls = calls.filter(Q(created_at__gte=since) | Q(recording__created_at__gte=since))
     if facility_id is not None:
         recordings = recordings.filter(call__facility_id=facility_id)
         calls = calls.filter(facility_id=facility_id)

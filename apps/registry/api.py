@@ -38,6 +38,7 @@ class ExemptNumberOutput(serializers.ModelSerializer[ExemptNumber]):
             "effective_from",
             "effective_until",
             "verified_at",
+            "renewal_requested_at",
             "decided_reason",
             "created_at",
         ]
@@ -115,6 +116,23 @@ class AttorneyNumberDetailView(APIView):
         return Response(ExemptNumberOutput(exempt).data)
 
 
+class AttorneyNumberRenewView(APIView):
+    """The attorney asks to renew: a verified registration gets a renewal request (exempt until a
+    clerk decides, 200); a lapsed, expired, revoked or rejected one starts over as a new pending
+    registration (201)."""
+
+    permission_classes = [IsAttorney]
+
+    @extend_schema(request=None, responses={200: ExemptNumberOutput, 201: ExemptNumberOutput})
+    def post(self, request: Request, number_id: int) -> Response:
+        exempt = get_in_scope_or_404(
+            _own_numbers(request), number_id, actor=user_of(request), action="exempt_number.renew"
+        )
+        renewed = services.exempt_number_renew(exempt_number_id=exempt.pk, actor=user_of(request))
+        code = status.HTTP_200_OK if renewed.pk == exempt.pk else status.HTTP_201_CREATED
+        return Response(ExemptNumberOutput(renewed).data, status=code)
+
+
 class RegistryNumbersView(APIView):
     permission_classes = [IsRegistryClerk]
 
@@ -148,6 +166,51 @@ class RegistryVerifyView(APIView):
         )
         body = ClerkExemptNumberOutput(exempt).data
         return Response({**body, "quarantined_recordings": quarantined})
+
+
+class RegistryRenewView(APIView):
+    """A clerk grants a requested renewal; ``effective_until`` (optional) must lie within the
+    configured window bounds from the current end, else 400 ``effective_until_out_of_range``."""
+
+    permission_classes = [IsRegistryClerk]
+
+    class Input(serializers.Serializer[Any]):
+        effective_until = serializers.DateTimeField(required=False, default=None)
+
+    @extend_schema(request=Input, responses={200: ClerkExemptNumberOutput})
+    def post(self, request: Request, number_id: int) -> Response:
+        data = validated(self.Input, request)
+        exempt = get_in_scope_or_404(
+            ExemptNumber.objects.all(), number_id, actor=user_of(request), action="exempt_number.renew"
+        )
+        exempt = services.exempt_number_renewal_approve(
+            exempt_number_id=exempt.pk, clerk=user_of(request), effective_until=data["effective_until"]
+        )
+        return Response(ClerkExemptNumberOutput(exempt).data)
+
+
+class RegistryDeclineRenewalView(APIView):
+    """A clerk declines a requested renewal; the attorney is told, with at least the reminder
+    lead of notice before the exemption ends."""
+
+    permission_classes = [IsRegistryClerk]
+
+    class Input(serializers.Serializer[Any]):
+        reason = serializers.CharField(max_length=1000)
+
+    @extend_schema(request=Input, responses={200: ClerkExemptNumberOutput})
+    def post(self, request: Request, number_id: int) -> Response:
+        data = validated(self.Input, request)
+        exempt = get_in_scope_or_404(
+            ExemptNumber.objects.all(),
+            number_id,
+            actor=user_of(request),
+            action="exempt_number.decline_renewal",
+        )
+        exempt = services.exempt_number_renewal_decline(
+            exempt_number_id=exempt.pk, clerk=user_of(request), reason=data["reason"]
+        )
+        return Response(ClerkExemptNumberOutput(exempt).data)
 
 
 class RegistryRejectView(APIView):

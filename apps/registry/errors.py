@@ -30,3 +30,8 @@ class ClaimRateLimitedError(RateLimitedError):
 class FlagRateLimitedError(RateLimitedError):
     reason = "flag_rate_limited"
     default_message = "Too many flags in a short time; try again later or contact the registry."
+
+
+class EffectiveUntilOutOfRangeError(DomainError):
+    reason = "effective_until_out_of_range"
+    default_message = "The end of the verification window is outside the allowed range."

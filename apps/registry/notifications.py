@@ -62,3 +62,15 @@ def notify_expiry_reminder(exempt: ExemptNumber) -> None:
         f"The exemption of {exempt.number} ends on {exempt.effective_until.date().isoformat()}. "
         "Renew it from the attorney portal so that calls to it stay unrecorded.\n",
     )
+
+
+def notify_renewal_declined(exempt: ExemptNumber) -> None:
+    """The decline is the attorney's notice: it names the day the exemption ends."""
+    until = exempt.effective_until.date().isoformat() if exempt.effective_until else "no expiry"
+    notify_on_commit(
+        attorney_address(exempt.attorney),
+        f"The renewal of {exempt.number} was declined",
+        f"The renewal of {exempt.number} was declined.\nReason: {exempt.decided_reason}\n"
+        f"The exemption ends on {until}; from then on calls to it are recorded. You can register "
+        "it again from the attorney portal once it has ended.\n",
+    )

@@ -3,9 +3,10 @@
 The rule is written once, as SQL (``DECISION_SQL``), because it runs in two places: on its own
 in ``is_privileged`` (storage gate, review, claims) and inside the single statement that sets
 up a call (``apps.calls.services``), where a separate round trip would be the slowest part of
-the hot path. The PostgreSQL backstop trigger (recordings migrations 0002 and 0007) repeats
-the "verified" half of it on purpose: the database must refuse privileged audio even if this
-code were wrong.
+the hot path. The PostgreSQL backstop trigger (recordings migrations 0002, 0007 and
+0008_renewal_window) repeats the registration half of it (``REGISTRATION_COVERS_SQL`` at
+``now()``) on purpose: the database must refuse privileged audio even if this code were wrong.
+A test compares the installed trigger with ``REGISTRATION_COVERS_SQL``, so they cannot drift.
 """
 
 from __future__ import annotations
@@ -15,16 +16,27 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Q
 
 from apps.common.db import fetchone_prepared
 from apps.common.locks import advisory_xact_lock
 from apps.common.phone import normalize_phone_number
+from apps.registry.models import ExemptStatus
 
 LOCK_NAMESPACE = "exempt-number"
 
+# When a verified registration ``e`` covers the instant {at} (issue 9, the renewal window):
+# from its start until its end, and past its end for as long as a renewal is pending (the
+# clerk has not decided yet) or the attorney has not been reminded (a registration never lapses
+# unannounced; the reminder moves the end to at least REGISTRY_REMINDER_DAYS after itself).
+# Expiry needs no job: the window is in the query. ``registration_lapsed`` is its complement.
+REGISTRATION_COVERS_SQL = """e.status = 'verified' AND e.effective_from <= {at}
+            AND (e.effective_until IS NULL OR e.effective_until > {at}
+                 OR e.renewal_requested_at IS NOT NULL OR e.reminder_sent_at IS NULL)"""
+
 # One row for (number, at, facility): privileged?, why, and which registration or claim.
-# - A verified registration counts if it is global or for this facility and its effective
-#   window contains ``at`` (expiry needs no job: the window is in the query).
+# - A verified registration counts if it is global or for this facility and it covers ``at``
+#   (REGISTRATION_COVERS_SQL).
 # - A verified inmate claim makes the number privileged for the claim's facility.
 # - A pending claim is not privileged, but its audio goes straight to quarantine.
 # With facility NULL only global registrations apply, and claims of any facility.
@@ -32,7 +44,8 @@ LOCK_NAMESPACE = "exempt-number"
 # Portable SQL (PostgreSQL and SQLite); the comparisons yield booleans on both. The inner
 # LIMIT (it yields one row anyway) keeps PostgreSQL from inlining each lookup wherever its
 # result is used, which multiplied the planning cost.
-DECISION_SQL = """
+DECISION_SQL = (
+    """
 SELECT
     (d.exempt_number_id IS NOT NULL OR d.verified_claim_id IS NOT NULL) AS privileged,
     CASE WHEN d.exempt_number_id IS NOT NULL THEN 'verified_attorney_number'
@@ -44,8 +57,7 @@ SELECT
 FROM (
     SELECT
         (SELECT MIN(e.id) FROM registry_exemptnumber e
-          WHERE e.number = %(number)s AND e.status = 'verified' AND e.effective_from <= %(at)s
-            AND (e.effective_until IS NULL OR e.effective_until > %(at)s)
+          WHERE e.number = %(number)s AND {covers}
             AND (e.facility_id IS NULL OR e.facility_id = %(facility)s)) AS exempt_number_id,
         (SELECT MIN(c.id) FROM registry_inmateclaim c
           WHERE c.number = %(number)s AND c.status = 'verified'
@@ -56,6 +68,19 @@ FROM (
     LIMIT 1
 ) d
 """
+).replace("{covers}", REGISTRATION_COVERS_SQL.format(at="%(at)s"))
+
+
+def registration_lapsed(at: datetime) -> Q:
+    """Verified registrations that no longer cover ``at``: the complement of
+    REGISTRATION_COVERS_SQL among verified rows whose window has started (the expiry job marks
+    them expired; a renewal request on one starts a new registration instead of reviving it)."""
+    return Q(
+        status=ExemptStatus.VERIFIED,
+        effective_until__lte=at,
+        renewal_requested_at__isnull=True,
+        reminder_sent_at__isnull=False,
+    )
 
 
 @dataclass(frozen=True)

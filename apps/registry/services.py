@@ -1,6 +1,12 @@
 """Registry lifecycle: register -> verify | reject; verified -> revoked | expired;
-verified -> renewal requested -> renewed (new window); expired | revoked | rejected -> renew
-(a new pending registration). Every illegal transition raises IllegalTransitionError.
+verified -> renewal requested -> renewed (new window) | declined; expired | revoked | rejected,
+or verified but lapsed -> renew (a new pending registration). Every illegal transition raises
+IllegalTransitionError.
+
+The window (issue 9): its end lies REGISTRY_WINDOW_MIN_DAYS..REGISTRY_WINDOW_MAX_DAYS after its
+start; a registration stays exempt while its renewal is pending and until its attorney has been
+reminded, and the reminder (or a declined renewal) gives at least REGISTRY_REMINDER_DAYS of
+notice before the end (see apps.registry.privilege.REGISTRATION_COVERS_SQL).
 
 Each change is immediate for the very next call, because the privilege decision reads these
 rows directly (apps.registry.privilege) and takes the same per-number lock.
@@ -23,19 +29,40 @@ from apps.facilities.models import Facility
 from apps.recordings.services import recordings_quarantine_for_number
 from apps.registry.errors import (
     AlreadyRegisteredError,
+    EffectiveUntilOutOfRangeError,
     IllegalTransitionError,
     NumberHeldByAnotherAttorneyError,
 )
 from apps.registry.flags import privilege_flags_withdraw
 from apps.registry.models import Attorney, ExemptNumber, ExemptStatus
-from apps.registry.notifications import notify_decision, notify_expiry_reminder
-from apps.registry.privilege import lock_number
+from apps.registry.notifications import notify_decision, notify_expiry_reminder, notify_renewal_declined
+from apps.registry.privilege import lock_number, registration_lapsed
 
 
 def default_expiry(now: datetime) -> datetime | None:
     """End of a new verification window (REGISTRY_VERIFICATION_DAYS; 0 means no expiry)."""
     days = settings.REGISTRY_VERIFICATION_DAYS
     return now + timedelta(days=days) if days else None
+
+
+def window_end(start: datetime, effective_until: datetime | None) -> datetime | None:
+    """The end of a window starting at ``start``: the clerk's choice, or the default.
+
+    A chosen end must lie REGISTRY_WINDOW_MIN_DAYS..REGISTRY_WINDOW_MAX_DAYS after the start:
+    the minimum exceeds the reminder lead, so the attorney is reminded before the end.
+    """
+    if effective_until is None:
+        return default_expiry(start)
+    earliest = start + timedelta(days=settings.REGISTRY_WINDOW_MIN_DAYS)
+    latest = start + timedelta(days=settings.REGISTRY_WINDOW_MAX_DAYS)
+    if not earliest <= effective_until <= latest:
+        raise EffectiveUntilOutOfRangeError(
+            f"effective_until must be at least {settings.REGISTRY_WINDOW_MIN_DAYS} days and at most "
+            f"{settings.REGISTRY_WINDOW_MAX_DAYS} days after the start of the window.",
+            earliest=earliest.isoformat(),
+            latest=latest.isoformat(),
+        )
+    return effective_until
 
 
 def exempt_number_register(
@@ -91,7 +118,7 @@ def exempt_number_verify(
         exempt.verified_by = clerk
         exempt.verified_at = now
         exempt.effective_from = now
-        exempt.effective_until = effective_until or default_expiry(now)
+        exempt.effective_until = window_end(now, effective_until)
         exempt.save()
         quarantined = recordings_quarantine_for_number(
             number=exempt.number,
@@ -173,16 +200,27 @@ def exempt_number_revoke(*, exempt_number_id: int, actor: User) -> ExemptNumber:
 def exempt_number_renew(*, exempt_number_id: int, actor: User) -> ExemptNumber:
     """The attorney asks to renew.
 
-    A verified registration gets a renewal request (a clerk grants a new window, the number
-    stays protected meanwhile). An expired, revoked or rejected one starts over as a new
-    pending registration of the same number, label and scope.
+    A verified registration that still covers now gets a renewal request: a clerk grants a new
+    window, and the number stays exempt until the clerk decides (even past the window's end).
+    One that has lapsed is marked expired and, like an expired, revoked or rejected one, starts
+    over as a new pending registration of the same number, label and scope: only a clerk's
+    verification (which quarantines what was recorded meanwhile) makes it exempt again.
     """
     with transaction.atomic():
         exempt = ExemptNumber.objects.select_for_update().get(pk=exempt_number_id)
+        lock_number(exempt.number)
+        now = timezone.now()
+        if exempt.status == ExemptStatus.VERIFIED and _expire_if_lapsed(exempt, now):
+            exempt.refresh_from_db()
         if exempt.status == ExemptStatus.VERIFIED:
             if exempt.renewal_requested_at is not None:
                 raise IllegalTransitionError("A renewal is already requested.", status=exempt.status)
-            exempt.renewal_requested_at = timezone.now()
+            if exempt.decided_reason:
+                raise IllegalTransitionError(
+                    "The renewal was declined; register the number again once it has ended.",
+                    status=exempt.status,
+                )
+            exempt.renewal_requested_at = now
             exempt.save(update_fields=["renewal_requested_at"])
             record_event(
                 action="exempt_number.renewal_requested",
@@ -193,84 +231,159 @@ def exempt_number_renew(*, exempt_number_id: int, actor: User) -> ExemptNumber:
             return exempt
         if exempt.status == ExemptStatus.PENDING:
             raise IllegalTransitionError(status=exempt.status)
-    return exempt_number_register(
-        attorney=exempt.attorney,
-        number=exempt.number,
-        label=exempt.label,
-        facility=exempt.facility,
-        actor=actor,
-    )
+        return exempt_number_register(
+            attorney=exempt.attorney,
+            number=exempt.number,
+            label=exempt.label,
+            facility=exempt.facility,
+            actor=actor,
+        )
 
 
-def exempt_number_renewal_approve(*, exempt_number_id: int, clerk: User) -> ExemptNumber:
-    """A clerk grants a requested renewal: a new window from now (or from the current end)."""
+def exempt_number_renewal_approve(
+    *, exempt_number_id: int, clerk: User, effective_until: datetime | None = None
+) -> ExemptNumber:
+    """A clerk grants a requested renewal: a new window from the current end (or from now).
+
+    A pending renewal keeps the number exempt, so normally nothing was recorded past the old
+    end. If something was (a renewal requested after a lapse, before issue 9), it is
+    quarantined here, in the renewal's transaction and under the number's lock, as a first
+    verification quarantines what came before it.
+    """
     with transaction.atomic():
         exempt = ExemptNumber.objects.select_for_update().get(pk=exempt_number_id)
         lock_number(exempt.number)
         if exempt.status != ExemptStatus.VERIFIED or exempt.renewal_requested_at is None:
             raise IllegalTransitionError(status=exempt.status)
         now = timezone.now()
-        start = max(now, exempt.effective_until) if exempt.effective_until else now
-        exempt.effective_until = default_expiry(start)
+        old_end = exempt.effective_until
+        start = max(now, old_end) if old_end else now
+        exempt.effective_until = window_end(start, effective_until)
         exempt.renewal_requested_at = None
         exempt.reminder_sent_at = None
         exempt.save(update_fields=["effective_until", "renewal_requested_at", "reminder_sent_at"])
+        quarantined = 0
+        if old_end is not None and old_end < now:
+            quarantined = recordings_quarantine_for_number(
+                number=exempt.number,
+                facility_id=exempt.facility_id,
+                reason=f"number renewed as attorney line (registration {exempt.pk})",
+                actor=clerk,
+                exempt_number_id=exempt.pk,
+                since=old_end,
+            )
         record_event(
             action="exempt_number.renewed",
             actor=clerk,
             target=exempt,
             facility_id=exempt.facility_id,
             details={
-                "effective_until": exempt.effective_until.isoformat() if exempt.effective_until else None
+                "effective_until": exempt.effective_until.isoformat() if exempt.effective_until else None,
+                "quarantined": quarantined,
             },
         )
         notify_decision(exempt)
     return exempt
 
 
+def exempt_number_renewal_decline(*, exempt_number_id: int, clerk: User, reason: str) -> ExemptNumber:
+    """A clerk declines a requested renewal. The registration keeps its window, but ends no
+    sooner than REGISTRY_REMINDER_DAYS from now: the decline is the attorney's notice, so a
+    renewal decided after the old end never lapses the number on the spot."""
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("A reason is required to decline a renewal.")
+    with transaction.atomic():
+        exempt = ExemptNumber.objects.select_for_update().get(pk=exempt_number_id)
+        lock_number(exempt.number)
+        if exempt.status != ExemptStatus.VERIFIED or exempt.renewal_requested_at is None:
+            raise IllegalTransitionError(status=exempt.status)
+        now = timezone.now()
+        if exempt.effective_until is not None:
+            exempt.effective_until = max(exempt.effective_until, _notice_end(now))
+        exempt.renewal_requested_at = None
+        exempt.reminder_sent_at = now
+        exempt.decided_reason = reason
+        exempt.save(
+            update_fields=["effective_until", "renewal_requested_at", "reminder_sent_at", "decided_reason"]
+        )
+        record_event(
+            action="exempt_number.renewal_declined",
+            actor=clerk,
+            target=exempt,
+            facility_id=exempt.facility_id,
+            details={
+                "reason": reason,
+                "effective_until": exempt.effective_until.isoformat() if exempt.effective_until else None,
+            },
+        )
+        notify_renewal_declined(exempt)
+    return exempt
+
+
+def _notice_end(now: datetime) -> datetime:
+    """The earliest end of a window whose attorney is told at ``now``."""
+    return now + timedelta(days=settings.REGISTRY_REMINDER_DAYS)
+
+
+def _expire_if_lapsed(exempt: ExemptNumber, now: datetime) -> bool:
+    """Mark ``exempt`` (locked by the caller, with its number) expired if it no longer covers
+    ``now``; the same test as the privilege rule's (``registration_lapsed``)."""
+    if not ExemptNumber.objects.filter(registration_lapsed(now), pk=exempt.pk).exists():
+        return False
+    ExemptNumber.objects.filter(pk=exempt.pk).update(status=ExemptStatus.EXPIRED)
+    record_event(action="exempt_number.expired", target=exempt, facility_id=exempt.facility_id)
+    return True
+
+
 def exempt_numbers_expire(*, now: datetime | None = None) -> int:
-    """Mark verified registrations whose window has ended as expired (bookkeeping only: the
-    privilege decision already ignores them, because the window is part of its query)."""
+    """Mark lapsed registrations expired (bookkeeping only: the privilege decision already
+    ignores them). A pending renewal or a reminder not yet sent is no lapse."""
     now = now or timezone.now()
     count = 0
-    due = ExemptNumber.objects.filter(status=ExemptStatus.VERIFIED, effective_until__lte=now)
-    for pk in due.values_list("pk", flat=True):
+    for pk in ExemptNumber.objects.filter(registration_lapsed(now)).values_list("pk", flat=True):
         with transaction.atomic():
             exempt = ExemptNumber.objects.select_for_update().get(pk=pk)
             lock_number(exempt.number)
-            if (
-                exempt.status != ExemptStatus.VERIFIED
-                or not exempt.effective_until
-                or exempt.effective_until > now
-            ):
-                continue
-            exempt.status = ExemptStatus.EXPIRED
-            exempt.save(update_fields=["status"])
-            record_event(action="exempt_number.expired", target=exempt, facility_id=exempt.facility_id)
-            count += 1
+            count += _expire_if_lapsed(exempt, now)
     return count
 
 
 def exempt_numbers_send_reminders(*, now: datetime | None = None) -> int:
     """E-mail each attorney once per window when a verification ends within
-    REGISTRY_REMINDER_DAYS. Idempotent (reminder_sent_at), so beat may run it at any rate."""
+    REGISTRY_REMINDER_DAYS (or has ended unannounced: it is still exempt, see the privilege
+    rule). The end moves to at least REGISTRY_REMINDER_DAYS after the reminder, so a late run
+    (beat down) still gives the full notice. Idempotent (reminder_sent_at), so beat may run it
+    at any rate. Registrations whose renewal is pending need no reminder: they stay exempt
+    until a clerk decides, and a decline is itself the notice."""
     now = now or timezone.now()
-    horizon = now + timedelta(days=settings.REGISTRY_REMINDER_DAYS)
     due = ExemptNumber.objects.filter(
         status=ExemptStatus.VERIFIED,
-        effective_until__gt=now,
-        effective_until__lte=horizon,
+        effective_until__lte=_notice_end(now),
         reminder_sent_at__isnull=True,
+        renewal_requested_at__isnull=True,
     )
     count = 0
     for pk in due.values_list("pk", flat=True):
         with transaction.atomic():
             exempt = ExemptNumber.objects.select_for_update().select_related("attorney__user").get(pk=pk)
-            if exempt.reminder_sent_at is not None:
+            lock_number(exempt.number)
+            if exempt.reminder_sent_at is not None or exempt.renewal_requested_at is not None:
                 continue
+            assert exempt.effective_until is not None  # noqa: S101 - filtered above
+            scheduled_end = exempt.effective_until
+            exempt.effective_until = max(scheduled_end, _notice_end(now))
             exempt.reminder_sent_at = now
-            exempt.save(update_fields=["reminder_sent_at"])
-            record_event(action="exempt_number.reminder_sent", target=exempt, facility_id=exempt.facility_id)
+            exempt.save(update_fields=["effective_until", "reminder_sent_at"])
+            record_event(
+                action="exempt_number.reminder_sent",
+                target=exempt,
+                facility_id=exempt.facility_id,
+                details={
+                    "effective_until": exempt.effective_until.isoformat(),
+                    "extended_for_notice": exempt.effective_until != scheduled_end,
+                },
+            )
             notify_expiry_reminder(exempt)
             count += 1
     return count

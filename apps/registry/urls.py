@@ -9,7 +9,22 @@ urlpatterns = [
         api.AttorneyNumberDetailView.as_view(),
         name="attorney-number-detail",
     ),
+    path(
+        "attorney/numbers/<int:number_id>/renew/",
+        api.AttorneyNumberRenewView.as_view(),
+        name="attorney-number-renew",
+    ),
     path("registry/numbers/", api.RegistryNumbersView.as_view(), name="registry-numbers"),
+    path(
+        "registry/numbers/<int:number_id>/renew/",
+        api.RegistryRenewView.as_view(),
+        name="registry-number-renew",
+    ),
+    path(
+        "registry/numbers/<int:number_id>/decline-renewal/",
+        api.RegistryDeclineRenewalView.as_view(),
+        name="registry-number-decline-renewal",
+    ),
     path(
         "registry/numbers/<int:number_id>/verify/",
         api.RegistryVerifyView.as_view(),

@@ -458,3 +458,23 @@ for _name, _rule in [
 ]:
     if _rule["window"] < 1 or _rule["limit"] < 1:
         raise ImproperlyConfigured(f"{_name} limit and window must be positive integers")
+
+# --- Registry renewal window (issue 9, High 1): bounds on a verification window, in days from
+# its start. The minimum must exceed the reminder lead, so that every window lasts long enough
+# for the attorney to be reminded before it ends (a reminder sent late also moves the end to
+# REGISTRY_REMINDER_DAYS after it: nothing lapses without that much notice).
+REGISTRY_WINDOW_MIN_DAYS = env.int("REGISTRY_WINDOW_MIN_DAYS", default=45)
+REGISTRY_WINDOW_MAX_DAYS = env.int("REGISTRY_WINDOW_MAX_DAYS", default=730)
+if REGISTRY_REMINDER_DAYS < 1:
+    raise ImproperlyConfigured("REGISTRY_REMINDER_DAYS must be >= 1: attorneys are told before a lapse")
+if REGISTRY_WINDOW_MIN_DAYS <= REGISTRY_REMINDER_DAYS:
+    raise ImproperlyConfigured("REGISTRY_WINDOW_MIN_DAYS must exceed REGISTRY_REMINDER_DAYS")
+if REGISTRY_WINDOW_MAX_DAYS < REGISTRY_WINDOW_MIN_DAYS:
+    raise ImproperlyConfigured("REGISTRY_WINDOW_MAX_DAYS must be >= REGISTRY_WINDOW_MIN_DAYS")
+if REGISTRY_VERIFICATION_DAYS and not (
+    REGISTRY_WINDOW_MIN_DAYS <= REGISTRY_VERIFICATION_DAYS <= REGISTRY_WINDOW_MAX_DAYS
+):
+    raise ImproperlyConfigured(
+        "REGISTRY_VERIFICATION_DAYS must be 0 (no expiry) or within "
+        "REGISTRY_WINDOW_MIN_DAYS..REGISTRY_WINDOW_MAX_DAYS"
+    )

@@ -140,6 +140,30 @@ def test_revoke_and_renew_from_the_number_page(attorney_web: Client, attorney: A
     assert "Registered" in page and "Verified" in page and "Revoked" in page
 
 
+def test_the_clerk_renews_with_a_chosen_window_or_declines_with_a_reason(
+    attorney_web: Client, attorney: Attorney, clerk: User, clerk_web: Client
+) -> None:
+    from datetime import timedelta
+
+    exempt = exempt_number_register(attorney=attorney, number="+12125550101", actor=attorney.user)
+    exempt, _ = exempt_number_verify(exempt_number_id=exempt.pk, clerk=clerk)
+    assert exempt.effective_until is not None
+    attorney_web.post(f"/attorney/numbers/{exempt.pk}/renew/")
+    queue = clerk_web.get("/attorney/clerk/").content.decode()
+    assert f'id="renewal-{exempt.pk}"' in queue and "Decline renewal" in queue
+    too_long = (exempt.effective_until + timedelta(days=5000)).strftime("%Y-%m-%dT%H:%M")
+    page = clerk_web.post(f"/attorney/clerk/numbers/{exempt.pk}/renew/", {"effective_until": too_long})
+    assert page.status_code == 400 and "at most" in page.content.decode()
+    assert (
+        clerk_web.post(f"/attorney/clerk/numbers/{exempt.pk}/decline-renewal/", {"reason": "x"}).status_code
+        == 302
+    )
+    exempt.refresh_from_db()
+    assert exempt.renewal_requested_at is None and exempt.decided_reason == "x"
+    history = attorney_web.get(f"/attorney/numbers/{exempt.pk}/").content.decode()
+    assert "Renewal declined" in history
+
+
 def test_evidence_upload_is_type_checked_and_only_clerks_download_it(
     attorney_web: Client, attorney: Attorney, clerk_web: Client, settings: Any, tmp_path: Any
 ) -> None:

@@ -309,3 +309,45 @@ def test_the_database_refuses_a_stored_recording_after_a_verified_claim(clerk: U
             encryption="x",
             wrapped_key=b"k",
         )
+
+
+@pytest.mark.postgres
+def test_the_trigger_applies_the_registrys_own_window_rule() -> None:
+    """The backstop and the privilege rule cannot drift apart (issue 9): the installed trigger
+    holds REGISTRATION_COVERS_SQL, read at now()."""
+    from apps.registry.privilege import REGISTRATION_COVERS_SQL
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_functiondef('recordings_refuse_privileged'::regproc)")
+        installed = " ".join(cursor.fetchone()[0].split())
+    assert " ".join(REGISTRATION_COVERS_SQL.format(at="now()").split()) in installed
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_audio_while_a_renewal_is_pending_past_the_window(clerk: User) -> None:
+    from django.db import DatabaseError, transaction
+
+    now = timezone.now()
+    call = CallFactory(dialed_number="+12125550179")
+    ExemptNumberFactory(
+        number="+12125550179",
+        status=ExemptStatus.VERIFIED,
+        verified_by=clerk,
+        effective_from=now - timezone.timedelta(days=60),
+        effective_until=now - timezone.timedelta(minutes=1),
+        reminder_sent_at=now - timezone.timedelta(days=31),
+        renewal_requested_at=now - timezone.timedelta(days=2),
+    )
+    with pytest.raises(DatabaseError, match="verified attorney number"), transaction.atomic():
+        Recording.objects.create(
+            call=call,
+            facility=call.facility,
+            inmate=call.inmate,
+            storage_backend="s3",
+            storage_key="ab/" + "c" * 32,
+            size_bytes=1,
+            sha256="0" * 64,
+            content_type="audio/wav",
+            encryption="x",
+            wrapped_key=b"k",
+        )

@@ -22,6 +22,7 @@ from apps.registry.services import (
     exempt_number_reject,
     exempt_number_renew,
     exempt_number_renewal_approve,
+    exempt_number_renewal_decline,
     exempt_number_revoke,
     exempt_number_verify,
     exempt_numbers_expire,
@@ -98,7 +99,7 @@ def test_a_pending_registration_cannot_be_renewed(pending: ExemptNumber) -> None
 def test_renewing_a_verified_number_asks_a_clerk_for_a_new_window(
     pending: ExemptNumber, clerk: User, settings: Any
 ) -> None:
-    settings.REGISTRY_VERIFICATION_DAYS = 10
+    settings.REGISTRY_VERIFICATION_DAYS = 50
     exempt, _ = exempt_number_verify(exempt_number_id=pending.pk, clerk=clerk)
     old_end = exempt.effective_until
     requested = exempt_number_renew(exempt_number_id=exempt.pk, actor=exempt.attorney.user)
@@ -106,7 +107,7 @@ def test_renewing_a_verified_number_asks_a_clerk_for_a_new_window(
     with pytest.raises(IllegalTransitionError):
         exempt_number_renew(exempt_number_id=exempt.pk, actor=exempt.attorney.user)
     renewed = exempt_number_renewal_approve(exempt_number_id=exempt.pk, clerk=clerk)
-    assert renewed.effective_until == old_end + timedelta(days=10)  # type: ignore[operator]
+    assert renewed.effective_until == old_end + timedelta(days=50)  # type: ignore[operator]
     assert renewed.renewal_requested_at is None
     with pytest.raises(IllegalTransitionError):
         exempt_number_renewal_approve(exempt_number_id=exempt.pk, clerk=clerk)
@@ -116,11 +117,11 @@ def test_an_expired_number_is_marked_and_renewal_starts_a_new_registration(
     pending: ExemptNumber, clerk: User
 ) -> None:
     past = timezone.now() - timedelta(days=1)
-    exempt, _ = exempt_number_verify(
-        exempt_number_id=pending.pk, clerk=clerk, effective_until=timezone.now() + timedelta(seconds=1)
-    )
+    exempt, _ = exempt_number_verify(exempt_number_id=pending.pk, clerk=clerk)
     ExemptNumber.objects.filter(pk=exempt.pk).update(
-        effective_from=past - timedelta(days=5), effective_until=past
+        effective_from=past - timedelta(days=50),
+        effective_until=past,
+        reminder_sent_at=past - timedelta(days=30),
     )
     assert not is_privileged(NUMBER, timezone.now()).privileged
     assert exempt_numbers_expire() == 1
@@ -136,9 +137,8 @@ def test_reminders_go_out_once_before_expiry(
     pending: ExemptNumber, clerk: User, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     settings.REGISTRY_REMINDER_DAYS = 30
-    exempt_number_verify(
-        exempt_number_id=pending.pk, clerk=clerk, effective_until=timezone.now() + timedelta(days=20)
-    )
+    exempt, _ = exempt_number_verify(exempt_number_id=pending.pk, clerk=clerk)
+    ExemptNumber.objects.filter(pk=exempt.pk).update(effective_until=timezone.now() + timedelta(days=20))
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         assert expiry_reminders() == {"reminded": 1, "expired": 0}
@@ -185,3 +185,83 @@ def test_bar_numbers_are_validated_per_state(state: str, number: str, ok: bool) 
     else:
         with pytest.raises(ValidationError):
             validate_bar(state, number)
+
+
+def _lapsed(exempt: ExemptNumber, now: Any) -> None:
+    ExemptNumber.objects.filter(pk=exempt.pk).update(
+        effective_from=now - timedelta(days=60),
+        effective_until=now - timedelta(days=2),
+        reminder_sent_at=now - timedelta(days=40),
+    )
+
+
+def test_a_renewal_granted_after_a_lapse_quarantines_only_what_the_lapse_recorded(
+    pending: ExemptNumber, clerk: User, store_recording: Any
+) -> None:
+    from apps.recordings.models import Recording, RecordingState
+    from tests.factories import CallFactory
+
+    now = timezone.now()
+    before = store_recording(CallFactory(dialed_number=NUMBER))
+    exempt, quarantined = exempt_number_verify(exempt_number_id=pending.pk, clerk=clerk)
+    assert quarantined == 1
+    # Privilege officers then released it (apps.recordings.review): a renewal must not undo that.
+    Recording.objects.filter(pk=before.pk).update(
+        state=RecordingState.STORED, created_at=now - timedelta(days=90)
+    )
+    _lapsed(exempt, now)
+    during = store_recording(CallFactory(dialed_number=NUMBER))  # recorded during the lapse
+    # Data from before issue 9: the renewal was requested on the lapsed registration itself.
+    ExemptNumber.objects.filter(pk=exempt.pk).update(renewal_requested_at=now)
+    exempt_number_renewal_approve(exempt_number_id=exempt.pk, clerk=clerk)
+    states = dict(Recording.objects.values_list("pk", "state"))
+    assert states == {before.pk: RecordingState.STORED, during.pk: RecordingState.QUARANTINED}
+    assert is_privileged(NUMBER, timezone.now()).privileged
+
+
+def test_a_declined_renewal_gives_the_attorney_notice_before_the_number_lapses(
+    pending: ExemptNumber, clerk: User, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    now = timezone.now()
+    exempt, _ = exempt_number_verify(exempt_number_id=pending.pk, clerk=clerk)
+    exempt_number_renew(exempt_number_id=exempt.pk, actor=exempt.attorney.user)
+    ExemptNumber.objects.filter(pk=exempt.pk).update(
+        effective_from=now - timedelta(days=60), effective_until=now - timedelta(days=1)
+    )
+    assert is_privileged(NUMBER, now).privileged  # a pending renewal keeps it exempt
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        declined = exempt_number_renewal_decline(exempt_number_id=exempt.pk, clerk=clerk, reason="bar lapsed")
+    assert declined.effective_until is not None and declined.reminder_sent_at is not None
+    notice_end = declined.reminder_sent_at + timedelta(days=settings.REGISTRY_REMINDER_DAYS)
+    assert declined.effective_until == notice_end
+    assert "bar lapsed" in mail.outbox[0].body and notice_end.date().isoformat() in mail.outbox[0].body
+    assert is_privileged(NUMBER, notice_end - timedelta(seconds=1)).privileged
+    assert not is_privileged(NUMBER, notice_end).privileged
+    with pytest.raises(IllegalTransitionError):  # no endless request/decline loop
+        exempt_number_renew(exempt_number_id=exempt.pk, actor=exempt.attorney.user)
+    with pytest.raises(DomainError):
+        exempt_number_renewal_decline(exempt_number_id=exempt.pk, clerk=clerk, reason=" ")
+
+
+@pytest.mark.parametrize("end", ["none", "future", "past"])
+@pytest.mark.parametrize("renewal", [False, True])
+@pytest.mark.parametrize("reminded", [False, True])
+def test_the_lapse_query_is_the_exact_complement_of_the_privilege_rule(
+    pending: ExemptNumber, clerk: User, end: str, renewal: bool, reminded: bool
+) -> None:
+    from apps.registry.privilege import registration_lapsed
+
+    now = timezone.now()
+    exempt, _ = exempt_number_verify(exempt_number_id=pending.pk, clerk=clerk)
+    ExemptNumber.objects.filter(pk=exempt.pk).update(
+        effective_from=now - timedelta(days=100),
+        effective_until={"none": None, "future": now + timedelta(days=1), "past": now - timedelta(days=1)}[
+            end
+        ],
+        renewal_requested_at=now - timedelta(days=3) if renewal else None,
+        reminder_sent_at=now - timedelta(days=40) if reminded else None,
+    )
+    lapsed = ExemptNumber.objects.filter(registration_lapsed(now), pk=exempt.pk).exists()
+    assert lapsed is not is_privileged(NUMBER, now).privileged
+    assert lapsed is (end == "past" and reminded and not renewal)

@@ -21,6 +21,7 @@ from apps.registry.services import (
     exempt_number_reject,
     exempt_number_revoke,
     exempt_number_verify,
+    exempt_numbers_send_reminders,
 )
 from tests.factories import AttorneyFactory, ExemptNumberFactory, UserFactory
 
@@ -84,10 +85,12 @@ def test_revocation_ends_the_exemption_immediately(attorney: Attorney, clerk: Us
     assert _register(attorney).status == ExemptStatus.PENDING
 
 
-def test_expiry_needs_no_job(attorney: Attorney, clerk: User) -> None:
+def test_expiry_needs_no_job_once_the_attorney_was_reminded(attorney: Attorney, clerk: User) -> None:
     exempt = _register(attorney)
-    until = timezone.now() + timedelta(days=30)
+    until = timezone.now() + timedelta(days=60)
     exempt_number_verify(exempt_number_id=exempt.pk, clerk=clerk, effective_until=until)
+    assert is_privileged("+12125550101", until).privileged  # not reminded: no lapse yet
+    assert exempt_numbers_send_reminders(now=until - timedelta(days=30)) == 1
     assert is_privileged("+12125550101", until - timedelta(seconds=1)).privileged
     assert not is_privileged("+12125550101", until).privileged
 
