@@ -198,7 +198,7 @@ def _lapsed(exempt: ExemptNumber, now: Any) -> None:
 def test_a_renewal_granted_after_a_lapse_quarantines_only_what_the_lapse_recorded(
     pending: ExemptNumber, clerk: User, store_recording: Any
 ) -> None:
-    from apps.recordings.models import Recording, RecordingState
+    from apps.recordings.models import HoldOutcome, QuarantineHold, Recording, RecordingState
     from tests.factories import CallFactory
 
     now = timezone.now()
@@ -206,6 +206,9 @@ def test_a_renewal_granted_after_a_lapse_quarantines_only_what_the_lapse_recorde
     exempt, quarantined = exempt_number_verify(exempt_number_id=pending.pk, clerk=clerk)
     assert quarantined == 1
     # Privilege officers then released it (apps.recordings.review): a renewal must not undo that.
+    QuarantineHold.objects.filter(recording=before, closed_at__isnull=True).update(
+        closed_at=now, outcome=HoldOutcome.RELEASED
+    )
     Recording.objects.filter(pk=before.pk).update(
         state=RecordingState.STORED, created_at=now - timedelta(days=90)
     )
