@@ -144,14 +144,17 @@ def attorney_accounts() -> QuerySet[User]:
 
 
 def staff_accounts() -> QuerySet[User]:
-    """Who the facility portal resets: active holders of a staff role, not suspended. Never
+    """Who the facility portal resets: active staff (a role, or a place on a facility's staff),
+    not suspended. Never
     attorneys, switch accounts or superusers (a superuser resets with manage.py, not by mail)."""
     from apps.access.models import Suspension
-    from apps.facilities.models import SwitchAccount
+    from apps.facilities.models import FacilityUserObjectPermission, SwitchAccount
 
+    has_role = Exists(User.groups.through.objects.filter(user=OuterRef("pk"), group__name__in=ROLES))
+    on_staff = Exists(FacilityUserObjectPermission.objects.filter(user=OuterRef("pk")))
     return (
         User.objects.filter(is_active=True, is_superuser=False, attorney__isnull=True)
-        .filter(Exists(User.groups.through.objects.filter(user=OuterRef("pk"), group__name__in=ROLES)))
+        .filter(has_role | on_staff)
         .exclude(Exists(Suspension.objects.filter(user=OuterRef("pk"), lifted_at__isnull=True)))
         .exclude(Exists(SwitchAccount.objects.filter(user=OuterRef("pk"))))
     )

@@ -36,15 +36,12 @@ class PurposeTokenGenerator(PasswordResetTokenGenerator):
 
 
 class _AttorneyStateTokenGenerator(PurposeTokenGenerator):
-    """Also hashes the attorney's verification and pending contact address: verifying the
-    e-mail, or asking for another address, invalidates links sent before."""
+    """Also hashes whether the sign-up is verified: verifying it kills the link."""
 
     def _make_hash_value(self, user: Any, timestamp: int) -> str:
-        attorney = getattr(user, "attorney", None)
-        verified = getattr(attorney, "email_verified_at", None)
-        pending = getattr(attorney, "pending_contact_email", "")
-        state = f"{verified.replace(microsecond=0, tzinfo=None) if verified else ''}|{pending}"
-        return super()._make_hash_value(user, timestamp) + state
+        verified = getattr(getattr(user, "attorney", None), "email_verified_at", None)
+        state = verified.replace(microsecond=0, tzinfo=None) if verified else ""
+        return f"{super()._make_hash_value(user, timestamp)}|{state}"
 
 
 def _reset_lifetime() -> timedelta:
@@ -52,11 +49,20 @@ def _reset_lifetime() -> timedelta:
 
 
 # A sign-up link lives as long as the unverified account (which then expires).
+class _EmailChangeTokenGenerator(PurposeTokenGenerator):
+    """Bound to the address asked for (a newer request or the confirmation kills the link) and
+    to the password, but not to the last sign-in: the attorney is signed in when asking."""
+
+    def _make_hash_value(self, user: Any, timestamp: int) -> str:
+        pending = getattr(getattr(user, "attorney", None), "pending_contact_email", "")
+        return f"{user.pk}|{user.password}|{timestamp}|{pending}"
+
+
 attorney_verify_token = _AttorneyStateTokenGenerator(
     "attorney-verify", lambda: timedelta(hours=settings.ATTORNEY_SIGNUP_EXPIRY_HOURS)
 )
 attorney_reset_token = PurposeTokenGenerator("attorney-reset", _reset_lifetime)
 staff_reset_token = PurposeTokenGenerator("staff-reset", _reset_lifetime)
-email_change_token = _AttorneyStateTokenGenerator(
+email_change_token = _EmailChangeTokenGenerator(
     "email-change", lambda: timedelta(hours=settings.EMAIL_CHANGE_LINK_HOURS)
 )

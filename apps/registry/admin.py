@@ -5,8 +5,20 @@ from apps.registry.models import Attorney, ExemptNumber
 
 @admin.register(Attorney)
 class AttorneyAdmin(admin.ModelAdmin):
+    """Read-only: an attorney's identity changes only through a clerk-reviewed request
+    (apps.registry.identity), which is audited with before and after values."""
+
     list_display = ["full_name", "bar_state", "bar_number", "firm"]
     search_fields = ["full_name", "bar_number"]
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
 
 
 @admin.register(ExemptNumber)

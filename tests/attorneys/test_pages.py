@@ -36,6 +36,7 @@ def clerk_web(clerk: User) -> Client:
     return _client(clerk)
 
 
+@pytest.mark.usefixtures("celery_eager")  # the e-mail goes out from a Celery task
 def test_sign_up_sends_a_verification_link_that_activates_the_account(
     client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -88,6 +89,7 @@ def test_sign_up_validates_the_bar_number_for_known_states(client: Client) -> No
     assert not User.objects.filter(username="xx").exists()
 
 
+@pytest.mark.usefixtures("celery_eager")
 def test_password_reset_mails_a_link(
     client: Client, attorney: Attorney, django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -20,7 +20,8 @@ from apps.registry.models import Attorney
 from tests.conftest import actor
 from tests.factories import AttorneyFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+# E-mails go out from a Celery task: run it in-process here, whether or not a broker is set.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]
 PASSWORD = "correct-horse-battery"
 
 
