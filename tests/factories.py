@@ -56,6 +56,7 @@ class AttorneyFactory(factory.django.DjangoModelFactory):
     full_name = factory.Sequence(lambda n: f"Attorney {n}")
     bar_state = "NY"
     bar_number = factory.Sequence(lambda n: f"{4000000 + n}")
+    email_verified_at = factory.LazyFunction(timezone.now)
 
 
 class ExemptNumberFactory(factory.django.DjangoModelFactory):

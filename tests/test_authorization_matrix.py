@@ -290,6 +290,9 @@ MATRIX: list[Row] = [
     # --- facility admin portal
     Row("portal:login", "GET", {"anonymous": 200}, 302),
     Row("portal:logout", "POST", {}, 302),
+    Row("portal:password-reset", "GET", {}, 200),
+    Row("portal:password-reset-done", "GET", {}, 200),
+    Row("portal:password-reset-confirm", "GET", {}, 200, lambda w: {"uidb64": "MQ", "token": "bad-token"}),
     Row("portal:dashboard", "GET", PORTAL_ANON, 200),
     Row("portal:inmate-list", "GET", PORTAL_ANON, 200),
     Row(
@@ -356,6 +359,21 @@ MATRIX: list[Row] = [
         lambda w: {"claim_id": 999999, "decision": "verify"},
     ),
     Row("attorneys:clerk-evidence", "GET", PORTAL_ANON, 404, lambda w: {"evidence_id": 999999}),
+    Row(
+        "attorneys:clerk-dispute",
+        "POST",
+        PORTAL_ANON,
+        404,
+        lambda w: {"dispute_id": 999999, "award_to": "claimant"},
+    ),
+    Row(
+        "attorneys:clerk-identity",
+        "POST",
+        PORTAL_ANON,
+        404,
+        lambda w: {"change_id": 999999, "decision": "approve"},
+    ),
+    Row("attorneys:email-confirm", "GET", {}, 400, lambda w: {"uidb64": "MQ", "token": "bad-token"}),
     Row("attorneys:review-queue", "GET", {**PORTAL_ANON, "privilege_officer": 200}, 404),
     Row("attorneys:review-propose", "POST", PORTAL_ANON, 404, _by("recording", "recording_id")),
     Row("attorneys:review-confirm", "POST", PORTAL_ANON, 404, lambda w: {"decision_id": 999999}),

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
@@ -27,7 +26,7 @@ class BarFieldsMixin(forms.Form):
 
 class SignupForm(BarFieldsMixin):
     full_name = forms.CharField(max_length=200)
-    email = forms.EmailField()
+    email = forms.EmailField(max_length=254)
     username = forms.RegexField(
         regex=r"^[\w.@+-]{3,150}$", max_length=150, help_text="Letters, digits and @.+-_"
     )
@@ -36,12 +35,6 @@ class SignupForm(BarFieldsMixin):
     bar_number = forms.CharField(max_length=32)
     firm = forms.CharField(max_length=200, required=False)
 
-    def clean_username(self) -> str:
-        username: str = self.cleaned_data["username"]
-        if User.objects.filter(username__iexact=username).exists():
-            raise ValidationError("This username is taken.")
-        return username
-
     def clean_password(self) -> str:
         password: str = self.cleaned_data["password"]
         validate_password(password)
@@ -49,11 +42,15 @@ class SignupForm(BarFieldsMixin):
 
 
 class ProfileForm(BarFieldsMixin):
-    full_name = forms.CharField(max_length=200)
+    full_name = forms.CharField(
+        max_length=200, help_text="Name and bar number change once a registry clerk approves."
+    )
     bar_state = forms.ChoiceField(choices=STATE_CHOICES)
     bar_number = forms.CharField(max_length=32)
     firm = forms.CharField(max_length=200, required=False)
-    contact_email = forms.EmailField(required=False)
+    contact_email = forms.EmailField(
+        required=False, max_length=254, help_text="A new address takes effect once you confirm it from there."
+    )
     contact_phone = forms.CharField(max_length=40, required=False)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 from guardian.shortcuts import assign_perm
 from rest_framework.authtoken.models import Token
 
@@ -168,6 +169,7 @@ def seed_demo() -> SeedResult:
                 "bar_number": bar,
                 "firm": firm,
                 "contact_email": f"{username}@example.org",
+                "email_verified_at": timezone.now(),
             },
         )
         for number in numbers:

@@ -1,13 +1,20 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from apps.portal import compliance, exports, views
+from apps.portal import compliance, exports, password_reset, views
 
 app_name = "portal"
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="portal:login"), name="logout"),
+    path("password-reset/", password_reset.PasswordResetView.as_view(), name="password-reset"),
+    path("password-reset/sent/", password_reset.reset_sent, name="password-reset-done"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        password_reset.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
     path("", views.dashboard, name="dashboard"),
     path("inmates/", views.inmate_list, name="inmate-list"),
     path("inmates/<int:inmate_id>/", views.inmate_detail, name="inmate-detail"),

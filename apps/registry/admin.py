@@ -8,7 +8,8 @@ from apps.registry.models import Attorney, ExemptNumber
 
 @admin.register(Attorney)
 class AttorneyAdmin(ReadOnlyAdmin):
-    """Read-only: an attorney's identity changes through the clerk-reviewed request only."""
+    """Read-only: an attorney's identity changes only through a clerk-reviewed request
+    (apps.registry.identity), which is audited with before and after values."""
 
     list_display = ["full_name", "bar_state", "bar_number", "firm"]
     search_fields = ["full_name", "bar_number"]

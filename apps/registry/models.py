@@ -8,28 +8,147 @@ from apps.facilities.models import Facility
 
 
 class Attorney(models.Model):
-    """An attorney with a portal account, identified by bar number and bar state."""
+    """An attorney with a portal account, identified by bar number and bar state.
+
+    A bar number is *claimed* (``bar_state``/``bar_number``, unique) only once the e-mail is
+    verified and nobody else holds it; until then, or while a clerk decides a dispute over it,
+    it waits in ``requested_bar_*``. So a throwaway sign-up can hold nobody's number.
+    ``pending_contact_email`` is an address waiting for confirmation from that address.
+    """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="attorney")
     full_name = models.CharField(max_length=200)
-    bar_number = models.CharField(max_length=32)
-    bar_state = models.CharField(max_length=2)
+    bar_number = models.CharField(max_length=32, blank=True)
+    bar_state = models.CharField(max_length=2, blank=True)
+    requested_bar_number = models.CharField(max_length=32, blank=True)
+    requested_bar_state = models.CharField(max_length=2, blank=True)
     firm = models.CharField(max_length=200, blank=True)
     contact_email = models.EmailField(blank=True)
+    pending_contact_email = models.EmailField(blank=True)
     contact_phone = models.CharField(max_length=40, blank=True)
+    email_verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["full_name"]
         constraints = [
-            models.UniqueConstraint(fields=["bar_state", "bar_number"], name="attorney_bar_unique"),
+            models.UniqueConstraint(
+                fields=["bar_state", "bar_number"],
+                condition=~models.Q(bar_number=""),
+                name="attorney_bar_unique",
+            ),
             models.CheckConstraint(
-                name="attorney_bar_state_format", condition=models.Q(bar_state__regex=r"^[A-Z]{2}$")
+                name="attorney_bar_state_format",
+                condition=models.Q(bar_state="") | models.Q(bar_state__regex=r"^[A-Z]{2}$"),
+            ),
+            models.CheckConstraint(
+                name="attorney_bar_both_or_neither",
+                condition=models.Q(bar_state="", bar_number="")
+                | (~models.Q(bar_state="") & ~models.Q(bar_number="")),
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.full_name} ({self.bar_state} {self.bar_number})"
+        return f"{self.full_name} ({self.shown_bar or 'no bar number'})"
+
+    @property
+    def shown_bar(self) -> str:
+        """The bar number as the attorney sees it: claimed, or asked for (in dispute)."""
+        if self.requested_bar_number:
+            return f"{self.requested_bar_state} {self.requested_bar_number}"
+        return f"{self.bar_state} {self.bar_number}".strip()
+
+
+class ClerkDecision(models.Model):
+    """Who decided a request on the registry desk, when and why (abstract)."""
+
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at"]
+
+
+class DisputeStatus(models.TextChoices):
+    OPEN = "open"
+    AWARDED_CLAIMANT = "awarded_claimant"
+    AWARDED_HOLDER = "awarded_holder"
+    WITHDRAWN = "withdrawn"
+
+
+class BarDispute(ClerkDecision):
+    """Two accounts claim one bar number; a registry clerk awards it to one of them.
+
+    Opened when a verified account asks for a bar number another account holds (at e-mail
+    verification, or through an approved identity change). ``holder`` is who held it when the
+    dispute opened; the decision reads the holder afresh.
+    """
+
+    claimant = models.ForeignKey(Attorney, on_delete=models.PROTECT, related_name="bar_disputes")
+    holder = models.ForeignKey(Attorney, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    bar_state = models.CharField(max_length=2)
+    bar_number = models.CharField(max_length=32)
+    source = models.CharField(max_length=32)
+    status = models.CharField(max_length=32, choices=DisputeStatus.choices, default=DisputeStatus.OPEN)
+
+    class Meta(ClerkDecision.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claimant"],
+                condition=models.Q(status="open"),
+                name="bar_dispute_one_open_per_claimant",
+            ),
+            models.CheckConstraint(
+                name="bar_dispute_decided_has_decider",
+                condition=models.Q(status__in=["open", "withdrawn"])
+                | models.Q(decided_by__isnull=False, decided_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"bar dispute {self.pk} over {self.bar_state} {self.bar_number} ({self.status})"
+
+
+class ChangeStatus(models.TextChoices):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class IdentityChangeRequest(ClerkDecision):
+    """A verified attorney asks to change their name or bar number; a registry clerk decides.
+
+    Holds both the values asked for and those in force when asked, so the clerk sees the change
+    and the trail keeps it even after later edits.
+    """
+
+    attorney = models.ForeignKey(Attorney, on_delete=models.PROTECT, related_name="identity_changes")
+    full_name = models.CharField(max_length=200)
+    bar_state = models.CharField(max_length=2)
+    bar_number = models.CharField(max_length=32)
+    previous_full_name = models.CharField(max_length=200)
+    previous_bar = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=16, choices=ChangeStatus.choices, default=ChangeStatus.PENDING)
+
+    class Meta(ClerkDecision.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["attorney"], condition=models.Q(status="pending"), name="identity_change_one_pending"
+            ),
+            models.CheckConstraint(
+                name="identity_change_decided_has_decider",
+                condition=models.Q(status="pending")
+                | models.Q(decided_by__isnull=False, decided_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"identity change {self.pk} of attorney {self.attorney_id} ({self.status})"
 
 
 class ExemptStatus(models.TextChoices):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from celery import shared_task
 
+from apps.registry.profiles import attorney_signups_expire
 from apps.registry.services import exempt_numbers_expire, exempt_numbers_send_reminders
 
 
@@ -11,3 +14,10 @@ from apps.registry.services import exempt_numbers_expire, exempt_numbers_send_re
 def expiry_reminders() -> dict[str, int]:
     """Beat: remind attorneys before their verification ends, and mark ended ones expired."""
     return {"reminded": exempt_numbers_send_reminders(), "expired": exempt_numbers_expire()}
+
+
+@shared_task(name="registry.expire_unverified_signups")
+def expire_unverified_signups(now: str | None = None) -> int:
+    """Beat: delete attorney sign-ups never verified in ATTORNEY_SIGNUP_EXPIRY_HOURS. ``now``
+    (ISO 8601) is for tests and replays; the default is the current time."""
+    return attorney_signups_expire(now=datetime.fromisoformat(now) if now else None)

@@ -478,3 +478,37 @@ if REGISTRY_VERIFICATION_DAYS and not (
         "REGISTRY_VERIFICATION_DAYS must be 0 (no expiry) or within "
         "REGISTRY_WINDOW_MIN_DAYS..REGISTRY_WINDOW_MAX_DAYS"
     )
+
+# --- Attorney accounts (issue 13): sign-up expiry, one-time link lifetimes, e-mail rate limits.
+# A sign-up not verified within this many hours is deleted (its link stops working too).
+ATTORNEY_SIGNUP_EXPIRY_HOURS = env.int("ATTORNEY_SIGNUP_EXPIRY_HOURS", default=72)
+ACCOUNT_RESET_LINK_MINUTES = env.int("ACCOUNT_RESET_LINK_MINUTES", default=60)
+EMAIL_CHANGE_LINK_HOURS = env.int("EMAIL_CHANGE_LINK_HOURS", default=24)
+if not 1 <= ATTORNEY_SIGNUP_EXPIRY_HOURS <= 24 * 30:
+    raise ImproperlyConfigured("ATTORNEY_SIGNUP_EXPIRY_HOURS must be between 1 and 720")
+if not 5 <= ACCOUNT_RESET_LINK_MINUTES <= 24 * 60:
+    raise ImproperlyConfigured("ACCOUNT_RESET_LINK_MINUTES must be between 5 and 1440")
+if not 1 <= EMAIL_CHANGE_LINK_HOURS <= 24 * 7:
+    raise ImproperlyConfigured("EMAIL_CHANGE_LINK_HOURS must be between 1 and 168")
+# E-mails the account forms send (sign-up, password reset, e-mail change), counted across all
+# of them: per recipient address and per client IP, [(window seconds, limit), ...].
+ACCOUNT_EMAIL_LIMITS: dict[str, list[tuple[int, int]]] = {
+    "address": [
+        (3600, env.int("ACCOUNT_EMAILS_PER_ADDRESS_PER_HOUR", default=3)),
+        (86400, env.int("ACCOUNT_EMAILS_PER_ADDRESS_PER_DAY", default=10)),
+    ],
+    "ip": [
+        (3600, env.int("ACCOUNT_EMAILS_PER_IP_PER_HOUR", default=20)),
+        (86400, env.int("ACCOUNT_EMAILS_PER_IP_PER_DAY", default=100)),
+    ],
+}
+if any(limit < 1 for windows in ACCOUNT_EMAIL_LIMITS.values() for _, limit in windows):
+    raise ImproperlyConfigured("ACCOUNT_EMAILS_PER_* limits must be at least 1")
+CELERY_BEAT_SCHEDULE["registry-expire-signups"] = {
+    "task": "registry.expire_unverified_signups",
+    "schedule": 3600.0,
+}
+CELERY_BEAT_SCHEDULE["accounts-purge-request-hits"] = {
+    "task": "accounts.purge_request_hits",
+    "schedule": 3600.0,
+}

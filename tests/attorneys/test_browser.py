@@ -14,7 +14,12 @@ from apps.registry.models import ExemptNumber
 from tests.conftest import actor
 from tests.portal.conftest import PASSWORD, screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# The sign-up e-mail goes out from a Celery task: run it in-process (no worker in this test).
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("celery_eager"),
+]
 ATTORNEY_PASSWORD = "a-long-attorney-password"
 
 

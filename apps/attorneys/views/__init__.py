@@ -1,6 +1,8 @@
-"""Attorney portal (sign-up, numbers, evidence, privilege flags) and the registry desk (clerk
-queue, privilege review). Views are thin: forms in, services out, objects fetched only through
-querysets restricted to the caller (an attorney's own rows; a clerk's or officer's role)."""
+"""Attorney portal (numbers, evidence, privilege flags) and the registry desk (clerk queue,
+privilege review). Views are thin: forms in, services out, objects fetched only through
+querysets restricted to the caller (an attorney's own rows; a clerk's or officer's role).
+Accounts (sign-in, sign-up, reset, profile) are in ``views.accounts``; the clerk's decisions on
+bar-number disputes and identity changes in ``views.identity``."""
 
 from __future__ import annotations
 
@@ -10,19 +12,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.contrib.auth.tokens import default_token_generator
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
-from django.utils.encoding import force_bytes, force_str
-from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
 from apps.access.models import QuotaKind
@@ -44,9 +39,8 @@ from apps.registry.flags import (
     privilege_flag_decline,
     privilege_flag_submit,
 )
+from apps.registry.identity import identity_queue
 from apps.registry.models import Attorney, ClaimStatus, Evidence, ExemptNumber, ExemptStatus, InmateClaim
-from apps.registry.notifications import notify_on_commit
-from apps.registry.profiles import attorney_activate, attorney_signup, attorney_update_profile
 
 ViewFunc = Callable[..., HttpResponseBase]
 CLERK_PERMISSION = "registry.verify_exemptnumber"
@@ -102,72 +96,6 @@ def _own_numbers(request: HttpRequest) -> QuerySet[ExemptNumber]:
 
 def _fail(request: HttpRequest, exc: DomainError) -> None:
     messages.error(request, exc.message)
-
-
-# --- accounts --------------------------------------------------------------------------------
-
-
-class LoginView(auth_views.LoginView):
-    """Throttled by django-axes (AxesStandaloneBackend + middleware), like the staff portal."""
-
-    template_name = "attorneys/login.html"
-    redirect_authenticated_user = True
-
-    def get_default_redirect_url(self) -> str:
-        user = self.request.user
-        if isinstance(user, User) and not hasattr(user, "attorney"):
-            if user.has_perm(CLERK_PERMISSION):
-                return reverse("attorneys:clerk-queue")
-            if user.has_perm(REVIEW_PERMISSION):
-                return reverse("attorneys:review-queue")
-        return reverse("attorneys:home")
-
-
-def signup(request: HttpRequest) -> HttpResponse:
-    form = forms.SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        with transaction.atomic():
-            attorney = attorney_signup(
-                username=data["username"],
-                email=data["email"],
-                password=data["password"],
-                full_name=data["full_name"],
-                bar_state=data["bar_state"],
-                bar_number=data["bar_number"],
-                firm=data["firm"],
-            )
-            user = attorney.user
-            link = request.build_absolute_uri(
-                reverse(
-                    "attorneys:verify-email",
-                    args=[
-                        urlsafe_base64_encode(force_bytes(user.pk)),
-                        default_token_generator.make_token(user),
-                    ],
-                )
-            )
-            notify_on_commit(
-                data["email"],
-                "Confirm your e-mail for the attorney portal",
-                f"Open this link to activate your account:\n{link}\n\n"
-                "If you did not sign up, ignore this e-mail.\n",
-            )
-        return render(request, "attorneys/signup_sent.html", {"email": data["email"]})
-    return render(request, "attorneys/signup.html", {"form": form})
-
-
-def verify_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
-    try:
-        user = User.objects.get(pk=int(force_str(urlsafe_base64_decode(uidb64))), attorney__isnull=False)
-    except (ValueError, User.DoesNotExist, OverflowError):
-        user = None
-    if user is None or not default_token_generator.check_token(user, token):
-        return render(request, "attorneys/verify_failed.html", status=400)
-    attorney_activate(user=user)
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    messages.success(request, "Your e-mail is confirmed. Register the numbers you take calls on.")
-    return redirect("attorneys:home")
 
 
 # --- the attorney's numbers ------------------------------------------------------------------
@@ -259,25 +187,6 @@ def number_renew(request: HttpRequest, number_id: int) -> HttpResponse:
     return redirect("attorneys:number-detail", number_id=renewed.pk)
 
 
-@attorney_page
-def profile(request: HttpRequest) -> HttpResponse:
-    attorney = _attorney(request)
-    initial = {
-        f: getattr(attorney, f)
-        for f in ("full_name", "bar_state", "bar_number", "firm", "contact_email", "contact_phone")
-    }
-    form = forms.ProfileForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            attorney_update_profile(attorney=attorney, actor=_user(request), **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, "Profile saved.")
-            return redirect("attorneys:profile")
-    return render(request, "attorneys/profile.html", {"form": form})
-
-
 FLAG_RECEIVED = (
     "Flag received. A privilege officer will look at it; matching recordings, if any, are "
     "handled under the privilege review policy."
@@ -363,6 +272,7 @@ def _clerk_queue_page(
             "window_min": settings.REGISTRY_WINDOW_MIN_DAYS,
             "window_max": settings.REGISTRY_WINDOW_MAX_DAYS,
             "reminder_days": settings.REGISTRY_REMINDER_DAYS,
+            **identity_queue(),
         },
         status=status,
     )
