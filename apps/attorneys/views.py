@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from apps.attorneys import forms
 from apps.audit.models import AuditEvent
+from apps.audit.reads import page_read_record
 from apps.common.errors import DomainError, NotFoundError
 from apps.common.scoping import get_in_scope_or_404
 from apps.recordings.models import ReviewDecision
@@ -313,13 +314,18 @@ def clerk_queue(request: HttpRequest) -> HttpResponse:
         .order_by("created_at")
     )
     rows = [(exempt, services.conflicting_holder(exempt)) for exempt in pending]
-    renewals = ExemptNumber.objects.filter(
-        status=ExemptStatus.VERIFIED, renewal_requested_at__isnull=False
-    ).select_related("attorney")
-    claims = (
+    renewals = list(
+        ExemptNumber.objects.filter(
+            status=ExemptStatus.VERIFIED, renewal_requested_at__isnull=False
+        ).select_related("attorney")
+    )
+    claims = list(
         InmateClaim.objects.filter(status=ClaimStatus.PENDING)
         .select_related("facility", "inmate")
         .order_by("created_at")
+    )
+    page_read_record(
+        actor=_user(request), action="clerk_queue.viewed", rows=len(rows) + len(renewals) + len(claims)
     )
     return render(
         request,
@@ -427,6 +433,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
         ).select_related("proposed_by")
     }
     rows = [(r, open_decisions.get(r.pk)) for r in recordings]
+    page_read_record(actor=_user(request), action="review_queue.viewed", rows=len(rows))
     return render(request, "attorneys/review_queue.html", {"rows": rows, "form": forms.ProposeForm()})
 
 

@@ -83,7 +83,9 @@ def test_a_canary_row_in_a_portal_table_trips_the_canary_rule(insider: Insider, 
 def test_a_list_without_canaries_suspends_nobody(insider: Insider) -> None:
     analyse_new_events()
     inmate = insider.recordings[0].call.inmate
-    assert insider.investigator.client.get(f"/api/v1/calls/?inmate={inmate.booking_number}").status_code == 200
+    assert (
+        insider.investigator.client.get(f"/api/v1/calls/?inmate={inmate.booking_number}").status_code == 200
+    )
     assert _suspended_for(insider) == []
 
 

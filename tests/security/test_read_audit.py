@@ -20,12 +20,12 @@ pytestmark = pytest.mark.django_db
 
 # (who, url, action, rows the page shows in the world below, filter key in the URL or "")
 CASES = [
-    ("investigator", "/api/v1/inmates/?q=HM", "inmates.listed", 4, "q"),
+    ("investigator", "/api/v1/inmates/?q=Doe", "inmates.listed", 4, "q"),
     ("admin", "/api/v1/grants/?investigator=insider", "grants.listed", 1, "investigator"),
     ("investigator", "/api/v1/exports/", "exports.listed", 0, ""),
     ("clerk", "/api/v1/registry/numbers/?status=pending", "registry_numbers.listed", 2, "status"),
     ("investigator", "portal:/", "dashboard.viewed", 1, ""),
-    ("investigator", "portal:/inmates/?q=HM", "inmates.listed", 4, "q"),
+    ("investigator", "portal:/inmates/?q=Doe", "inmates.listed", 4, "q"),
     ("admin", "portal:/grants/?investigator=insider", "grants.listed", 1, "investigator"),
     ("investigator", "portal:/exports/", "exports.listed", 0, ""),
     ("clerk", "portal:/attorney/clerk/", "clerk_queue.viewed", 2, ""),
