@@ -177,3 +177,17 @@ def test_canary_rows_are_real_rows(insider: Insider) -> None:
     """Planted rows go through the same models and the storage gate as real ones."""
     assert Recording.objects.filter(pk=insider.canary.pk, state="stored").exists()
     assert Inmate.objects.filter(pk=insider.canary_call.inmate_id).exists()
+
+
+def test_a_link_that_passes_through_the_login_page_still_asks(insider: Insider) -> None:
+    """Logged out, the colleague's link lands on the login page; the redirect after signing in
+    is same-origin, but the person never chose the record."""
+    analyse_new_events()
+    path = f"/recordings/{insider.canary.pk}/"
+    client = Client(
+        headers={"Sec-Fetch-Site": "same-origin", "Referer": f"http://testserver/login/?next={path}"}
+    )
+    client.force_login(insider.user)
+    r = client.get(path)
+    assert b"Open this record?" in r.content
+    assert not _suspended(insider)
