@@ -127,7 +127,7 @@ def prepare(*, reset: bool = False) -> Fixture:
 
     storage = get_storage()
     if isinstance(storage, S3Storage):
-        storage.ensure_bucket()  # seeding plants canary recordings
+        storage.ensure_bucket()  # the bench stores recordings there
 
     log("migrating the bench database")
     call_command("migrate", interactive=False, verbosity=0)

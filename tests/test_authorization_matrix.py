@@ -103,7 +103,8 @@ def world(db: None, store_recording: Any) -> World:
     clients: dict[str, APIClient] = {"anonymous": APIClient()}
     for role, user in users.items():
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+        # Navigating within the portal: a record page reached from elsewhere asks first (200).
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}", HTTP_SEC_FETCH_SITE="same-origin")
         client.force_login(user)
         clients[role] = client
     ids = {
@@ -306,6 +307,23 @@ MATRIX: list[Row] = [
     Row("portal:call-download", "GET", PORTAL_ANON, 200),
     Row(
         "portal:recording-detail", "GET", {**PORTAL_ANON, **staff(200)}, 404, _by("recording", "recording_id")
+    ),
+    # The "Open" of the confirmation a record page shows when reached from outside the portal.
+    Row(
+        "portal:inmate-detail",
+        "POST",
+        {**PORTAL_ANON, **staff(200), "auditor": 200},
+        404,
+        _by("inmate", "inmate_id"),
+    ),
+    Row("portal:call-list", "POST", PORTAL_ANON, 200),
+    Row("portal:call-download", "POST", PORTAL_ANON, 200),
+    Row(
+        "portal:recording-detail",
+        "POST",
+        {**PORTAL_ANON, **staff(200)},
+        404,
+        _by("recording", "recording_id"),
     ),
     Row(
         "portal:recording-play",

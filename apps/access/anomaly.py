@@ -26,6 +26,7 @@ from django.utils import timezone
 from apps.access.models import AnalysisCursor, Canary, Suspension
 from apps.access.suspensions import user_suspend
 from apps.audit.models import AuditEvent
+from apps.calls.reads import SERVED_KEYS
 from apps.recordings.models import Recording
 
 BATCH = 2000
@@ -69,7 +70,9 @@ def analyse_new_events() -> list[Hit]:
             ]
             if not events:
                 return hits
-            batch_hits = _canary_hits(events) + _threshold_hits({e["actor_id"] for e in events})
+            actor_ids = {e["actor_id"] for e in events}
+            batch_hits = _canary_hits(events) + _canary_row_hits(events) + _threshold_hits(actor_ids)
+            batch_hits += _detail_walk_hits(actor_ids, timezone.now())
             for hit in _first_per_user(batch_hits):
                 user = User.objects.get(pk=hit.user_id)
                 if user.is_active and user_suspend(user=user, rule=hit.rule, details=hit.details):
@@ -221,3 +224,57 @@ def _off_hours_hits(actor_ids: set[int], now: datetime, lifts: dict[int, datetim
 def _is_off_hours(hour: int, start: int, end: int) -> bool:
     """Off hours run from ``start`` to ``end`` (local), possibly across midnight (20 -> 6)."""
     return start <= hour < end if start < end else hour >= start or hour < end
+
+
+# Detail reads of call records, for the rule that catches walking them one by one.
+DETAIL_READ_ACTIONS = ["call.viewed", "recording.viewed"]
+
+
+def _canary_row_hits(events: list[dict[str, Any]]) -> list[Hit]:
+    """A canary among the rows a page served (``apps.calls.reads``: the event lists the ids it
+    served under ``call_ids`` / ``recording_ids``), as if it had been opened on its own."""
+    ids = [e["id"] for e in events if e["action"] not in CANARY_IGNORED_ACTIONS]
+    if not ids:
+        return []
+    served: list[tuple[int, int, str, str]] = []
+    pages = AuditEvent.objects.filter(id__in=ids).filter(
+        Q(details__has_key="call_ids") | Q(details__has_key="recording_ids")
+    )
+    for event_id, actor_id, details in pages.values_list("id", "actor_id", "details"):
+        for key, target_type in SERVED_KEYS.items():
+            served += [(event_id, actor_id, target_type, str(pk)) for pk in details.get(key) or []]
+    if not served:
+        return []
+    planted = set(
+        Canary.objects.filter(
+            target_type__in=SERVED_KEYS.values(), target_id__in={target_id for *_, target_id in served}
+        ).values_list("target_type", "target_id")
+    )
+    return [
+        Hit(actor_id, "canary", {"event_id": event_id, "target": f"{target_type}:{target_id}", "in": "page"})
+        for event_id, actor_id, target_type, target_id in served
+        if (target_type, target_id) in planted
+    ]
+
+
+def _detail_walk_hits(actor_ids: set[int], now: datetime) -> list[Hit]:
+    """Many *distinct* calls or recordings opened one by one within the window: the walk that
+    pages through ``calls/{id}/`` instead of the (metered) list. Re-reading one record is not."""
+    rule = settings.ANOMALY_RULES["detail_walk"]
+    distinct: dict[int, int] = {}
+    per_kind = (
+        AuditEvent.objects.filter(
+            actor_id__in=actor_ids,
+            action__in=DETAIL_READ_ACTIONS,
+            created_at__gte=now - timedelta(seconds=rule["window"]),
+        )
+        .values("actor_id", "target_type")
+        .annotate(n=Count("target_id", distinct=True))
+    )
+    for row in per_kind:  # a call and a recording may share an id: count per kind
+        distinct[row["actor_id"]] = distinct.get(row["actor_id"], 0) + row["n"]
+    return [
+        Hit(actor_id, "detail_walk", {"records": n, "window_seconds": rule["window"]})
+        for actor_id, n in distinct.items()
+        if n >= rule["threshold"]
+    ]

@@ -16,6 +16,7 @@ from apps.access import exports
 from apps.access.models import ExportRequest, Suspension
 from apps.access.selectors import exports_visible_to
 from apps.access.suspensions import suspension_lift
+from apps.audit.reads import page_read_record
 from apps.common.api import Pagination, user_of, validated
 from apps.common.scoping import get_in_scope_or_404
 
@@ -63,7 +64,8 @@ class ExportListView(APIView):
     @extend_schema(responses={200: ExportOutput(many=True)})
     def get(self, request: Request) -> Response:
         paginator = Pagination()
-        page = paginator.paginate_queryset(_visible_exports(request), request, view=self)
+        page = paginator.paginate_queryset(_visible_exports(request), request, view=self) or []
+        page_read_record(actor=user_of(request), action="exports.listed", rows=len(page))
         return paginator.get_paginated_response(ExportOutput(page, many=True).data)
 
     @extend_schema(request=Input, responses={201: ExportOutput})

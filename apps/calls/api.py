@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
@@ -15,14 +14,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.access.models import QuotaKind
-from apps.access.quotas import metered
-from apps.audit.references import masked_search_filters
-from apps.audit.services import record_event
 from apps.calls import services
 from apps.calls.downloads import COLUMNS, FORMATS, attachment_response, call_download
 from apps.calls.masking import MASKING_RELATED, shown_attorney, shown_number
 from apps.calls.models import Call
+from apps.calls.reads import call_detail_served, call_rows_served
 from apps.calls.selectors import CallSearch, search_calls
 from apps.common.api import Pagination, user_of, validated, validated_query
 from apps.common.errors import DomainError
@@ -107,13 +103,7 @@ class CallSetupView(APIView):
         calls = search_calls(_staff_calls(request), **filters, unmasked=unmasked)
         paginator = Pagination()
         page = paginator.paginate_queryset(calls, request, view=self)
-        rows = len(page or [])
-        with metered(user=user_of(request), charges=[(QuotaKind.CALL_ROWS, rows)], facility_id=None):
-            record_event(
-                action="calls.searched",
-                actor=user_of(request),
-                details={"filters": masked_search_filters(filters), "rows": len(page or [])},
-            )
+        call_rows_served(user=user_of(request), action="calls.searched", calls=page or [], filters=filters)
         return paginator.get_paginated_response(
             StaffCallOutput(page, many=True, context={"request": request, "unmasked": unmasked}).data
         )
@@ -172,8 +162,7 @@ class CallDetailView(APIView):
     def get(self, request: Request, call_id: int) -> Response:
         user = user_of(request)
         call = get_in_scope_or_404(_staff_calls(request), call_id, actor=user, action="call.view")
-        with transaction.atomic():
-            record_event(action="call.viewed", actor=user, target=call, facility_id=call.facility_id)
+        call_detail_served(user=user, action="call.viewed", call=call)
         return Response(StaffCallOutput(call, context={"request": request}).data)
 
 

@@ -21,13 +21,10 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
 
-from apps.access.models import QuotaKind
-from apps.access.quotas import metered
-from apps.audit.references import masked_search_filters
-from apps.audit.services import record_event
 from apps.calls.errors import TooManyCallRowsError
 from apps.calls.masking import MASKING_RELATED, shown_attorney, shown_number
 from apps.calls.models import Call
+from apps.calls.reads import call_rows_served
 from apps.common.csvsafe import SafeDictWriter
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
@@ -73,12 +70,7 @@ def call_download(
     if len(found) > limit:
         raise TooManyCallRowsError(limit=limit)
     # Nothing leaves before the rows are charged and the event is written, together.
-    with metered(user=user, charges=[(QuotaKind.CALL_ROWS, len(found))], facility_id=None):
-        record_event(
-            action="calls.downloaded",
-            actor=user,
-            details={"filters": masked_search_filters(filters), "rows": len(found), "format": file_format},
-        )
+    call_rows_served(user=user, action="calls.downloaded", calls=found, filters=filters, format=file_format)
     rows = [call_record(call, unmasked=unmasked) for call in found]
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     return CallDownload(

@@ -6,15 +6,18 @@ from typing import Any, cast
 
 from django.contrib.auth.models import User
 from django.db import connection, models, transaction
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.authentication import TokenAuthentication as DRFTokenAuthentication
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.request import Request
 
 from apps.audit.floods import auth_rejection_record
 from apps.audit.models import Outcome
 from apps.audit.services import record_event
 from apps.common import context
 from apps.common.db import fetchone_prepared
+from apps.common.origin import is_same_origin
 from apps.facilities.models import Facility, SwitchAccount
 
 # The token, its user and, for a switch, its service account and facility, in one row.
@@ -120,3 +123,23 @@ class TokenAuthentication(DRFTokenAuthentication):
                 )
             raise AuthenticationFailed("User inactive or deleted.")
         return token.user, token
+
+
+class CrossSiteSessionError(PermissionDenied):
+    default_code = "cross_site"
+    default_detail = "Use the portal's own pages, or an API token, to read the API with a session."
+
+
+class SameOriginSessionAuthentication(SessionAuthentication):
+    """The portal's session, accepted only from the portal's own pages.
+
+    A browser sends the session cookie on a link followed from another site or a mail client,
+    so without this a link could make a colleague's browser read records (or canaries) as
+    them. Token clients are unaffected: a token is never sent by a link.
+    """
+
+    def authenticate(self, request: Request) -> tuple[User, None] | None:
+        result = super().authenticate(request)
+        if result is not None and not is_same_origin(request._request):
+            raise CrossSiteSessionError()
+        return result

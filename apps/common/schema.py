@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 
 
@@ -14,3 +15,9 @@ class AutoSchema(SpectacularAutoSchema):
 
     def get_serializer_name(self, serializer: Any, direction: Any) -> str:
         return type(serializer).__qualname__.replace(".", "")
+
+
+class SameOriginSessionScheme(SessionScheme):
+    """The portal's session cookie (accepted only from the portal's own pages)."""
+
+    target_class = "apps.common.auth.SameOriginSessionAuthentication"

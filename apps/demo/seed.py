@@ -19,8 +19,6 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 from rest_framework.authtoken.models import Token
 
-from apps.access.canaries import canaries_plant
-from apps.access.models import Canary
 from apps.accounts.roles import ROLE_FACILITY_PERMISSIONS, ROLES, ensure_role_groups
 from apps.facilities.models import Facility, SwitchAccount
 from apps.inmates.models import Inmate
@@ -179,10 +177,6 @@ def seed_demo() -> SeedResult:
         result.attorneys.append(
             {"username": username, "password": demo_password(username), "token": token, "numbers": numbers}
         )
-    if not Canary.objects.exists():
-        planter, _ = User.objects.get_or_create(
-            username="system-canary-planter", defaults={"is_active": False}
-        )
-        for facility in facilities:
-            canaries_plant(facility=facility, count=1, actor=planter)
+    # Canaries are planted by simulate_calls, among the calls, not here before them (their ids
+    # would be the lowest of all).
     return result

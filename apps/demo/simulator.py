@@ -6,7 +6,9 @@ some numbers are verified while a call is in progress (the upload must be refuse
 gate) or after the call (the recording must be quarantined); an inmate sometimes names a number
 as their attorney's (the switch reports a claim: the audio goes into quarantine on arrival, and
 the clerk's verification sends it to the two-officer privilege review, a rejection releases
-it); a few requests are malformed.
+it); a few requests are malformed. Each facility
+without canaries gets one, planted at a random moment among the calls, so that its ids sit
+among real ones (as ``plant_canaries`` run at random times does in production).
 """
 
 from __future__ import annotations
@@ -19,13 +21,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q
 from django.test import Client
 from django.utils import timezone
 
+from apps.access.canaries import canaries_plant
+from apps.access.models import Canary
 from apps.audit.models import AuditEvent
 from apps.calls.models import Call
 from apps.demo.seed import SeedResult
+from apps.facilities.models import Facility
 from apps.recordings.models import Recording, RecordingState
 from apps.recordings.storage import get_storage
 from apps.registry.models import ClaimStatus, ExemptNumber, ExemptStatus, InmateClaim
@@ -62,6 +68,7 @@ class SimulationReport:
     claim_audio_released: int = 0
     claims_rate_limited: int = 0
     rejected_requests: Counter[str] = field(default_factory=Counter)
+    canaries_planted: int = 0
     audit_events: int = 0
     privileged_recordings_accessible: int = 0
     privileged_objects_in_storage_unquarantined: int = 0
@@ -78,6 +85,7 @@ class SimulationReport:
         rejected = ", ".join(f"{k}={v}" for k, v in sorted(self.rejected_requests.items()))
         return [
             f"calls set up ................ {self.calls}",
+            f"canaries planted among them . {self.canaries_planted}",
             f"recorded and stored ......... {self.recorded}",
             f"exempted at setup ........... {self.exempted_at_setup}",
             f"refused at the storage gate . {self.refused_at_gate}"
@@ -117,7 +125,10 @@ class Simulator:
         attorney_numbers = list(
             ExemptNumber.objects.filter(status=ExemptStatus.VERIFIED).values_list("number", flat=True)
         )
+        plant_at = self._canary_moments(calls)
         for i in range(calls):
+            for code in plant_at.get(i, []):
+                self._plant_canary(code)
             roll = self.rng.random()
             if roll < attorney_share and attorney_numbers:
                 self._attorney_call(self.rng.choice(attorney_numbers))
@@ -134,6 +145,26 @@ class Simulator:
         self.report.audit_events = AuditEvent.objects.filter(id__gt=first_event).count()
         self._check_invariant()
         return self.report
+
+    def _canary_moments(self, calls: int) -> dict[int, list[str]]:
+        """For each facility without a canary, a random call index in the middle half."""
+        planted = Canary.objects.filter(target_type="calls.call").values_list("target_id", flat=True)
+        with_canary = set(
+            Call.objects.filter(pk__in=[int(pk) for pk in planted]).values_list("facility__code", flat=True)
+        )
+        moments: dict[int, list[str]] = {}
+        for facility in self.seed.facilities:
+            if facility["code"] not in with_canary:
+                moment = self.rng.randrange(calls // 4, max(calls // 4 + 1, 3 * calls // 4))
+                moments.setdefault(moment, []).append(facility["code"])
+        return moments
+
+    def _plant_canary(self, code: str) -> None:
+        planter, _ = User.objects.get_or_create(
+            username="system-canary-planter", defaults={"is_active": False}
+        )
+        canaries_plant(facility=Facility.objects.get(code=code), count=1, actor=planter, rng=self.rng)
+        self.report.canaries_planted += 1
 
     # --- scenarios
     def _ordinary_call(self) -> dict[str, Any]:

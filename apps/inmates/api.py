@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.audit.reads import page_read_record
 from apps.audit.services import record_event
 from apps.common.api import Pagination, user_of, validated
 from apps.common.scoping import get_in_scope_or_404
@@ -44,9 +45,14 @@ def _paginated(
     view: APIView,
     queryset: QuerySet[Any],
     serializer: type[serializers.BaseSerializer[Any]],
+    *,
+    action: str,
+    filters: dict[str, Any],
 ) -> Response:
+    """One page, and one audit event for it (its filter and row count)."""
     paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page = paginator.paginate_queryset(queryset, request, view=view) or []
+    page_read_record(actor=user_of(request), action=action, rows=len(page), filters=filters)
     return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
@@ -57,7 +63,7 @@ class InmateListView(APIView):
         query = request.query_params.get("q", "").strip()[:64]
         if query:
             inmates = inmates.filter(Q(booking_number__iexact=query) | Q(last_name__istartswith=query))
-        return _paginated(request, self, inmates, InmateOutput)
+        return _paginated(request, self, inmates, InmateOutput, action="inmates.listed", filters={"q": query})
 
 
 class InmateDetailView(APIView):
@@ -104,7 +110,8 @@ class GrantListView(APIView):
         investigator = request.query_params.get("investigator")
         if investigator:
             grants = grants.filter(user__username=investigator)
-        return _paginated(request, self, grants, GrantOutput)
+        filters = {"investigator": investigator}
+        return _paginated(request, self, grants, GrantOutput, action="grants.listed", filters=filters)
 
     @extend_schema(request=Input, responses={201: GrantOutput})
     def post(self, request: Request) -> Response:

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.access.exports import export_request_approve
 from apps.access.selectors import exports_visible_to
+from apps.audit.reads import page_read_record
 from apps.common.errors import DomainError
 from apps.common.scoping import get_in_scope_or_404
 from apps.facilities.models import facility_ids_with_perm
@@ -19,12 +20,13 @@ from apps.portal.views import _page, _user, portal_page
 @portal_page
 def export_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    exports = exports_visible_to(user).order_by("-created_at", "-id")
+    page = _page(request, exports_visible_to(user).order_by("-created_at", "-id"))
+    page_read_record(actor=user, action="exports.listed", rows=len(page.object_list), page=page.number)
     return render(
         request,
         "portal/export_list.html",
         {
-            "page": _page(request, exports),
+            "page": page,
             "approvable": set(facility_ids_with_perm(user, "approve_facility_exports")),
         },
     )

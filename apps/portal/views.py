@@ -25,16 +25,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.access.errors import QuotaExceededError
-from apps.access.models import QuotaKind
-from apps.access.quotas import metered
 from apps.accounts.roles import ROLE_FACILITY_PERMISSIONS
-from apps.audit.references import masked_search_filters
-from apps.audit.services import record_event
+from apps.audit.reads import page_read_record
 from apps.calls.downloads import FORMATS as DOWNLOAD_FORMATS
 from apps.calls.downloads import attachment_response
 from apps.calls.downloads import call_download as call_download_build
 from apps.calls.masking import shown_attorney, shown_number
 from apps.calls.models import Call, Decision
+from apps.calls.reads import call_detail_served, call_rows_served
 from apps.calls.selectors import search_calls
 from apps.common.errors import DomainError, NotFoundError
 from apps.common.scoping import get_in_scope_or_404
@@ -43,6 +41,7 @@ from apps.facilities.services import facility_staff_assign, facility_staff_remov
 from apps.inmates.api import grants_managed_by, grants_visible_to
 from apps.inmates.models import Inmate, InmateUserObjectPermission
 from apps.inmates.services import inmate_grant_create, inmate_grant_revoke
+from apps.portal.crosssite import ask_if_cross_site
 from apps.portal.forms import (
     ROLE_LABELS,
     CallSearchForm,
@@ -61,7 +60,7 @@ ViewFunc = Callable[..., HttpResponseBase]
 
 def portal_page(view: ViewFunc) -> ViewFunc:
     """Login required; a NotFoundError (missing *or* forbidden, already audited by
-    get_in_scope_or_404) becomes the same 404 page for both."""
+    get_in_scope_or_404) becomes the same 404 page for both; an exhausted quota a 429 page."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -69,6 +68,8 @@ def portal_page(view: ViewFunc) -> ViewFunc:
             return view(request, *args, **kwargs)
         except NotFoundError:
             return render(request, "portal/not_found.html", status=404)
+        except QuotaExceededError as exc:  # already audited by metered()
+            return render(request, "portal/quota_exceeded.html", {"message": exc.message}, status=429)
 
     return login_required(wrapper)
 
@@ -81,15 +82,6 @@ def _user(request: HttpRequest) -> User:
 
 def _page(request: HttpRequest, queryset: QuerySet[Any], per_page: int = PAGE_SIZE) -> Page[Any]:
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
-
-
-def _audit_read(
-    *, user: User, action: str, target: Any = None, facility_id: int | None = None, **details: Any
-) -> None:
-    with transaction.atomic():
-        record_event(
-            action=action, actor=user, target=target, facility_id=facility_id, details=details or None
-        )
 
 
 # --- login / lockout -------------------------------------------------------------------------
@@ -179,6 +171,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 quarantined.filter(call__facility=facility).count(),
             )
         )
+    page_read_record(actor=user, action="dashboard.viewed", rows=len(stats), page=page.number)
     return render(request, "portal/dashboard.html", {"page": page, "stats": stats})
 
 
@@ -201,19 +194,33 @@ def inmate_list(request: HttpRequest) -> HttpResponse:
             inmates = inmates.filter(facility=form.cleaned_data["facility"])
     elif form.is_bound:
         inmates = inmates.none()
-    return render(request, "portal/inmate_list.html", {"form": form, "page": _page(request, inmates)})
+    page = _page(request, inmates)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    page_read_record(
+        actor=user, action="inmates.listed", rows=len(page.object_list), filters=filters, page=page.number
+    )
+    return render(request, "portal/inmate_list.html", {"form": form, "page": page})
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @portal_page
+@ask_if_cross_site
 def inmate_detail(request: HttpRequest, inmate_id: int) -> HttpResponse:
     user = _user(request)
     inmate = get_in_scope_or_404(
         Inmate.objects.restrict(user).select_related("facility"), inmate_id, actor=user, action="inmate.view"
     )
-    _audit_read(user=user, action="inmate.viewed", target=inmate, facility_id=inmate.facility_id)
     caps = request_capabilities(request)
     page = _page(request, _calls_for(user).filter(inmate=inmate))
+    # The call table is call records: charged and audited with the page, before it is shown.
+    call_rows_served(
+        user=user,
+        action="inmate.viewed",
+        calls=page.object_list,
+        target=inmate,
+        facility_id=inmate.facility_id,
+        page=page.number,
+    )
     rows = [call_row(c, unmasked=caps.unmasked) for c in page]
     grants = grants_visible_to(user).filter(content_object=inmate).order_by("-created_at", "-id")
     manages = Facility.objects.restrict(user, "manage_facility").filter(pk=inmate.facility_id).exists()
@@ -234,8 +241,9 @@ def inmate_detail(request: HttpRequest, inmate_id: int) -> HttpResponse:
 # --- calls -------------------------------------------------------------------------------------
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @portal_page
+@ask_if_cross_site
 def call_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     caps = request_capabilities(request)
@@ -252,16 +260,9 @@ def call_list(request: HttpRequest) -> HttpResponse:
     status = 200
     try:
         # Rows shown count against the user's call_rows quota (I4), as in the API.
-        with metered(user=user, charges=[(QuotaKind.CALL_ROWS, len(page.object_list))], facility_id=None):
-            record_event(
-                action="calls.searched",
-                actor=user,
-                details={
-                    "filters": masked_search_filters(filters),
-                    "rows": len(page.object_list),
-                    "page": page.number,
-                },
-            )
+        call_rows_served(
+            user=user, action="calls.searched", calls=page.object_list, filters=filters, page=page.number
+        )
     except QuotaExceededError as exc:
         messages.error(request, exc.message)
         page, status = _page(request, _calls_for(user).none()), 429
@@ -272,8 +273,9 @@ def call_list(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/call_list.html", context, status=status)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @portal_page
+@ask_if_cross_site
 def call_download(request: HttpRequest) -> HttpResponse:
     """The current search as a CSV or JSON file; refusals go back to the search with a message."""
     user = _user(request)
@@ -334,16 +336,15 @@ def _render_recording(
     return response
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @portal_page
+@ask_if_cross_site
 def recording_detail(request: HttpRequest, recording_id: int) -> HttpResponse:
     user = _user(request)
     recording = get_in_scope_or_404(
         _recordings(user, "view"), recording_id, actor=user, action="recording.view"
     )
-    _audit_read(
-        user=user, action="recording.viewed", target=recording, facility_id=recording.call.facility_id
-    )
+    call_detail_served(user=user, action="recording.viewed", call=recording.call, recording=recording)
     return _render_recording(request, recording)
 
 
@@ -377,10 +378,15 @@ def grant_list(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid() and form.cleaned_data["investigator"].strip():
         grants = grants.filter(user__username=form.cleaned_data["investigator"].strip())
     managed = set(Facility.objects.restrict(user, "manage_facility").values_list("pk", flat=True))
+    page = _page(request, grants)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    page_read_record(
+        actor=user, action="grants.listed", rows=len(page.object_list), filters=filters, page=page.number
+    )
     return render(
         request,
         "portal/grant_list.html",
-        {"form": form, "page": _page(request, grants), "managed": managed, "now": timezone.now()},
+        {"form": form, "page": page, "managed": managed, "now": timezone.now()},
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -13,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.audit.services import record_event
 from apps.calls.api import StaffCallOutput
+from apps.calls.reads import call_detail_served, call_rows_served
 from apps.common.api import user_of
 from apps.common.scoping import get_in_scope_or_404
 from apps.recordings.models import Recording
@@ -70,6 +69,13 @@ class RecordingListView(APIView):
         )
         rows = Recording.objects.select_related(*_DISPLAY_RELATED).in_bulk([r.pk for r in ids])
         page = [rows[r.pk] for r in ids]
+        call_rows_served(
+            user=user,
+            action="recordings.listed",
+            calls=[recording.call for recording in page],
+            recording_ids=[recording.pk for recording in page],
+            filters={"playable": action == "play"},
+        )
         data = RecordingOutput(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
 
@@ -79,13 +85,7 @@ class RecordingDetailView(APIView):
     def get(self, request: Request, recording_id: int) -> Response:
         user = user_of(request)
         recording = get_in_scope_or_404(_viewable(request), recording_id, actor=user, action="recording.view")
-        with transaction.atomic():
-            record_event(
-                action="recording.viewed",
-                actor=user,
-                target=recording,
-                facility_id=recording.call.facility_id,
-            )
+        call_detail_served(user=user, action="recording.viewed", call=recording.call, recording=recording)
         return Response(RecordingOutput(recording, context={"request": request}).data)
 
 

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.audit.reads import page_read_record
 from apps.common.api import Pagination, user_of, validated
 from apps.common.errors import NotFoundError
 from apps.common.scoping import get_in_scope_or_404
@@ -60,9 +61,14 @@ def _paginated(
     view: APIView,
     queryset: QuerySet[Any],
     serializer: type[serializers.BaseSerializer[Any]],
+    *,
+    action: str,
+    filters: dict[str, Any] | None = None,
 ) -> Response:
+    """One page, and one audit event for it (its filter and row count)."""
     paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page = paginator.paginate_queryset(queryset, request, view=view) or []
+    page_read_record(actor=user_of(request), action=action, rows=len(page), filters=filters)
     return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
@@ -82,7 +88,9 @@ class AttorneyNumbersView(APIView):
 
     @extend_schema(responses={200: ExemptNumberOutput(many=True)})
     def get(self, request: Request) -> Response:
-        return _paginated(request, self, _own_numbers(request), ExemptNumberOutput)
+        return _paginated(
+            request, self, _own_numbers(request), ExemptNumberOutput, action="attorney_numbers.listed"
+        )
 
     @extend_schema(request=Input, responses={201: ExemptNumberOutput})
     def post(self, request: Request) -> Response:
@@ -144,7 +152,14 @@ class RegistryNumbersView(APIView):
             if wanted not in ExemptStatus.values:
                 raise serializers.ValidationError({"status": f"one of {ExemptStatus.values}"})
             queryset = queryset.filter(status=wanted)
-        return _paginated(request, self, queryset, ClerkExemptNumberOutput)
+        return _paginated(
+            request,
+            self,
+            queryset,
+            ClerkExemptNumberOutput,
+            action="registry_numbers.listed",
+            filters={"status": wanted},
+        )
 
 
 class RegistryVerifyView(APIView):

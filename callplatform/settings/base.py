@@ -512,3 +512,19 @@ CELERY_BEAT_SCHEDULE["accounts-purge-request-hits"] = {
     "task": "accounts.purge_request_hits",
     "schedule": 3600.0,
 }
+
+# --- Call-row metering and canaries (issue 9: meter)
+# The API accepts a session only from the portal's own pages (Sec-Fetch-Site / Referer); a link
+# from elsewhere must not read as the person who follows it. Tokens are unaffected.
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "apps.common.auth.TokenAuthentication",
+    "apps.common.auth.SameOriginSessionAuthentication",
+]
+# Walking call or recording details one by one: this many distinct records read in the window
+# (seconds) is an anomaly, as a list page of the same rows would be.
+ANOMALY_RULES["detail_walk"] = {
+    "window": env.int("ANOMALY_DETAIL_WALK_WINDOW", default=600),
+    "threshold": env.int("ANOMALY_DETAIL_WALK", default=60),
+}
+if ANOMALY_RULES["detail_walk"]["window"] < 1 or ANOMALY_RULES["detail_walk"]["threshold"] < 2:
+    raise ImproperlyConfigured("ANOMALY_DETAIL_WALK_WINDOW must be >= 1 and ANOMALY_DETAIL_WALK >= 2")

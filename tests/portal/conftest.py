@@ -133,7 +133,9 @@ def world(store_recording: Any) -> World:
 
 
 def logged_in(user: User) -> Client:
-    client = Client()
+    """A browser session navigating within the portal (its requests say Sec-Fetch-Site:
+    same-origin, as a browser's do; record pages reached from elsewhere ask first)."""
+    client = Client(headers={"Sec-Fetch-Site": "same-origin"})
     client.force_login(user)
     return client
 

@@ -50,16 +50,16 @@ def test_an_investigator_cannot_reach_an_ungranted_recording_by_url(
 ) -> None:
     page, base = browser_page, live_server.url
     browser_login(page, base, "investigator")
-    response = page.goto(f"{base}/recordings/{world.foreign.pk}/")
+    response = open_by_address(page, f"{base}/recordings/{world.foreign.pk}/")
     assert response is not None and response.status == 404
     assert page.locator("h1").inner_text() == "Not found"
     screenshot(page, "06-recording-404")
     # Same facility but no grant: metadata only, no way to play.
-    page.goto(f"{base}/recordings/{world.ungranted.pk}/")
+    open_by_address(page, f"{base}/recordings/{world.ungranted.pk}/")
     assert page.locator("#play").count() == 0
     assert "no grant" in page.content()
     # Quarantined: the state is shown, never a player.
-    page.goto(f"{base}/recordings/{world.privileged.pk}/")
+    open_by_address(page, f"{base}/recordings/{world.privileged.pk}/")
     assert page.locator("#play").count() == 0
     screenshot(page, "07-recording-quarantined")
     assert AuditEvent.objects.filter(
@@ -97,8 +97,39 @@ def test_a_facility_admin_creates_and_revokes_a_grant(
 
     page.click("nav >> text=Staff")
     screenshot(page, "14-staff")
-    page.goto(f"{base}/calls/?number=garbage")
+    open_by_address(page, f"{base}/calls/?number=garbage")
     screenshot(page, "15-calls-error")
+
+
+def open_by_address(page: Any, url: str) -> Any:
+    """A typed address is not a navigation within the portal: the record page asks first."""
+    page.goto(url)
+    assert page.locator("h1").inner_text() == "Open this record?"
+    with page.expect_navigation() as navigation:
+        page.click("button:text('Open')")
+    return navigation.value
+
+
+def test_a_link_from_another_site_to_a_canary_asks_and_does_not_suspend(
+    world: World, live_server: Any, browser_page: Any
+) -> None:
+    from apps.access.anomaly import analyse_new_events
+    from apps.access.canaries import canaries_plant
+    from apps.access.models import Suspension
+
+    canary = canaries_plant(facility=world.facility, count=1, actor=world.admin)[0]
+    page, base = browser_page, live_server.url
+    browser_login(page, base, "investigator")
+    analyse_new_events()
+    # A colleague's page on another origin links to the canary; the investigator clicks it.
+    page.goto(f'data:text/html,<a id="bait" href="{base}/recordings/{canary.pk}/">the case file</a>')
+    page.click("#bait")
+    page.wait_for_url(f"{base}/recordings/{canary.pk}/")
+    assert page.locator("h1").inner_text() == "Open this record?"
+    assert canary.call.inmate.last_name not in page.content()
+    screenshot(page, "16-cross-site-confirmation")
+    analyse_new_events()
+    assert not Suspension.objects.filter(user=world.investigator).exists()
 
 
 def test_password_guessing_ends_on_a_clear_lockout_page(

@@ -24,6 +24,7 @@ from apps.access.models import QuotaKind
 from apps.access.quotas import metered
 from apps.attorneys import forms
 from apps.audit.models import AuditEvent
+from apps.audit.reads import page_read_record
 from apps.audit.services import record_event
 from apps.common.errors import DomainError, NotFoundError
 from apps.common.scoping import get_in_scope_or_404
@@ -255,10 +256,13 @@ def _clerk_queue_page(
             status=ExemptStatus.VERIFIED, renewal_requested_at__isnull=False
         ).select_related("attorney")
     ]
-    claims = (
+    claims = list(
         InmateClaim.objects.filter(status=ClaimStatus.PENDING)
         .select_related("facility", "inmate")
         .order_by("created_at")
+    )
+    page_read_record(
+        actor=_user(request), action="clerk_queue.viewed", rows=len(rows) + len(renewals) + len(claims)
     )
     return render(
         request,
