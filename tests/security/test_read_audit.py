@@ -29,7 +29,7 @@ CASES = [
     ("admin", "portal:/grants/?investigator=insider", "grants.listed", 1, "investigator"),
     ("investigator", "portal:/exports/", "exports.listed", 0, ""),
     ("clerk", "portal:/attorney/clerk/", "clerk_queue.viewed", 2, ""),
-    ("officer", "portal:/attorney/review/", "review_queue.viewed", 0, ""),
+    ("officer", "portal:/attorney/review/", "privilege_review.viewed", 0, ""),
 ]
 
 

@@ -411,7 +411,11 @@ def review_list(request: HttpRequest) -> HttpResponse:
             record_event(
                 action="privilege_review.viewed",
                 actor=officer,
-                details={"recordings": [r.pk for r in recordings], "flag_requests": [f.pk for f in requests]},
+                details={
+                    "rows": len(recordings) + len(requests),
+                    "recordings": [r.pk for r in recordings],
+                    "flag_requests": [f.pk for f in requests],
+                },
             )
     except DomainError as exc:  # over the call_rows quota: show nothing, say why
         messages.error(request, exc.message)
