@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
+from apps.audit.references import masked_search_filters
 from apps.audit.services import record_event
 
 
@@ -22,7 +23,8 @@ def page_read_record(
 ) -> None:
     """Record that ``actor`` read a page of ``rows`` rows (a read has no transaction of its own:
     the event commits before the page is sent)."""
-    details: dict[str, Any] = {"rows": rows, "filters": {k: str(v) for k, v in (filters or {}).items() if v}}
+    # A searched number (and an inmate searched with it) is kept only as a keyed reference.
+    details: dict[str, Any] = {"rows": rows, "filters": masked_search_filters(dict(filters or {}))}
     if page is not None:
         details["page"] = page
     with transaction.atomic():
