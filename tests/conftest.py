@@ -25,7 +25,7 @@ from rest_framework.test import APIClient
 from apps.facilities.models import Facility
 from apps.inmates.models import Inmate
 from apps.recordings.storage import S3Storage, get_storage
-from apps.registry.models import Attorney
+from apps.registry.models import Attorney, ExemptNumber
 from tests.factories import (
     AttorneyFactory,
     FacilityFactory,
@@ -203,3 +203,19 @@ def celery_eager() -> Iterator[None]:
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+def wipe_registry() -> None:
+    """Empty the registry, as another platform's fresh install would be (portability tests).
+
+    Production never deletes a registration (a PostgreSQL trigger refuses it, whatever the
+    path); TRUNCATE is the database owner's path and does not fire row triggers.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # Deferred foreign-key checks of this test's inserts must run before a TRUNCATE.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("TRUNCATE registry_exemptnumber, registry_attorney CASCADE")
+    else:
+        ExemptNumber.objects.all().delete()
+        Attorney.objects.all().delete()

@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 
 from apps.registry.models import Attorney, ExemptNumber
 from apps.registry.services import exempt_number_register, exempt_number_reject, exempt_number_verify
+from tests.conftest import wipe_registry
 from tests.factories import AttorneyFactory, CallFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +31,7 @@ def _seed(clerk: User) -> None:
 
 
 def _wipe() -> None:
-    ExemptNumber.objects.all().delete()
-    Attorney.objects.all().delete()
+    wipe_registry()
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])

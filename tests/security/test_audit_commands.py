@@ -23,7 +23,7 @@ from apps.audit.models import AuditEvent, AuditExport
 from apps.audit.services import record_event
 from apps.facilities.models import Facility
 from apps.registry.models import Attorney, ExemptNumber
-from tests.conftest import actor, grant_facility
+from tests.conftest import actor, grant_facility, wipe_registry
 from tests.factories import AttorneyFactory, ExemptNumberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,8 +68,7 @@ def test_a_formula_safe_registry_export_imports_back_unchanged(
 ) -> None:
     path = tmp_path / "registry.csv"
     call_command("registry_export", "--as", clerk.username, "-o", str(path))
-    ExemptNumber.objects.all().delete()
-    Attorney.objects.all().delete()
+    wipe_registry()
     call_command("registry_import", str(path), "--as", clerk.username, stdout=io.StringIO())
     imported = ExemptNumber.objects.select_related("attorney").get()
     assert imported.number == "+12125550188" and imported.label == "-2+3"
