@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from apps.common import context
+from apps.common.client_ip import client_ip
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -24,9 +25,9 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         rid = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        # REMOTE_ADDR is the trusted peer; a proxy in front sets it via the WSGI server.
         rid_token = context.request_id.set(rid)
-        ip_token = context.client_ip.set(request.META.get("REMOTE_ADDR") or None)
+        # The peer, or behind TRUSTED_PROXY_COUNT proxies the address they vouch for.
+        ip_token = context.client_ip.set(client_ip(request))
         try:
             response = self.get_response(request)
         finally:
