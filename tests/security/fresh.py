@@ -17,6 +17,6 @@ def run_python(args: list[str], environ: dict[str, str]) -> subprocess.Completed
         env=environ,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
         check=False,
     )
