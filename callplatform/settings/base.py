@@ -408,3 +408,6 @@ AXES_CLIENT_IP_CALLABLE = "apps.common.client_ip.client_ip_for_axes"
 # No lockout by username alone (AXES_LOCKOUT_PARAMETERS above pairs it with the address): one
 # attacker guessing a clerk's password must not lock the clerk out from everywhere else.
 safety.warn_public_key_once(secret_key=SECRET_KEY)
+# The OpenAPI schema (/api/schema/) needs an account: switch vendors and API users read it with
+# their token; an anonymous visitor gets no map of the API (README, "API").
+SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]
