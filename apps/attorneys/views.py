@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -26,7 +26,8 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.views.decorators.http import require_POST
 
 from apps.attorneys import forms
-from apps.audit.models import AuditEvent
+from apps.audit.models import AuditEvent, Outcome
+from apps.audit.services import record_event
 from apps.common.errors import DomainError, NotFoundError
 from apps.common.scoping import get_in_scope_or_404
 from apps.recordings.models import ReviewDecision
@@ -117,34 +118,47 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = forms.SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        with transaction.atomic():
-            attorney = attorney_signup(
-                username=data["username"],
-                email=data["email"],
-                password=data["password"],
-                full_name=data["full_name"],
-                bar_state=data["bar_state"],
-                bar_number=data["bar_number"],
-                firm=data["firm"],
-            )
-            user = attorney.user
-            link = request.build_absolute_uri(
-                reverse(
-                    "attorneys:verify-email",
-                    args=[
-                        urlsafe_base64_encode(force_bytes(user.pk)),
-                        default_token_generator.make_token(user),
-                    ],
+        try:
+            _signup_and_mail(request, data)
+        except IntegrityError:
+            # A bar number (or, racing, a username) already held: the same answer as a
+            # success, so signup is no oracle, and no 500 (found by fuzzing). Minimal fix:
+            # disputes over a bar number are the registry's to settle (issue 13, High 2).
+            with transaction.atomic():
+                record_event(
+                    action="attorney.signup_refused", outcome=Outcome.DENIED, details={"reason": "conflict"}
                 )
-            )
-            notify_on_commit(
-                data["email"],
-                "Confirm your e-mail for the attorney portal",
-                f"Open this link to activate your account:\n{link}\n\n"
-                "If you did not sign up, ignore this e-mail.\n",
-            )
         return render(request, "attorneys/signup_sent.html", {"email": data["email"]})
     return render(request, "attorneys/signup.html", {"form": form})
+
+
+def _signup_and_mail(request: HttpRequest, data: dict[str, Any]) -> None:
+    with transaction.atomic():
+        attorney = attorney_signup(
+            username=data["username"],
+            email=data["email"],
+            password=data["password"],
+            full_name=data["full_name"],
+            bar_state=data["bar_state"],
+            bar_number=data["bar_number"],
+            firm=data["firm"],
+        )
+        user = attorney.user
+        link = request.build_absolute_uri(
+            reverse(
+                "attorneys:verify-email",
+                args=[
+                    urlsafe_base64_encode(force_bytes(user.pk)),
+                    default_token_generator.make_token(user),
+                ],
+            )
+        )
+        notify_on_commit(
+            data["email"],
+            "Confirm your e-mail for the attorney portal",
+            f"Open this link to activate your account:\n{link}\n\n"
+            "If you did not sign up, ignore this e-mail.\n",
+        )
 
 
 def verify_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:

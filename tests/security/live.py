@@ -98,6 +98,13 @@ def live_server(var_dir: Path, *, postgres_url: str | None = None) -> Iterator[L
         "QUOTA_CALL_ROWS_PER_DAY": "100000000",
         "QUOTA_PLAYBACK_PER_HOUR": "100000000",
         "QUOTA_PLAYBACK_PER_DAY": "100000000",
+        "ANOMALY_DENIED_PROBES": "100000000",
+        "ANOMALY_PLAYBACK_BURST": "100000000",
+        "ANOMALY_DISTINCT_INMATES": "100000000",
+        "ANOMALY_EXPORT_BURST": "100000000",
+        "ANOMALY_QUOTA_HITS": "100000000",
+        "ANOMALY_OFF_HOURS_BULK": "100000000",
+        "ANOMALY_BASELINE_MIN": "100000000",
     }
     database = None
     if postgres_url:
@@ -106,6 +113,11 @@ def live_server(var_dir: Path, *, postgres_url: str | None = None) -> Iterator[L
     var_dir.mkdir(parents=True, exist_ok=True)
     _manage(["migrate", "--noinput", "-v0"], environ)
     seed = json.loads(_manage(["seed_demo", "--json"], environ))
+    # Calls, recordings and claims for the fuzzer's ids to land on.
+    _manage(["simulate_calls", "--calls", "30"], environ)
+    # The canaries sit on the lowest ids, the first a fuzzer tries: touching one suspends the
+    # fuzzing user and the rest of the pass would only see 401s. Canaries have their own tests.
+    _manage(["shell", "-c", "from apps.access.models import Canary; Canary.objects.all().delete()"], environ)
     port = _free_port()
     log = var_dir / "server.log"
     with log.open("wb") as out:
