@@ -61,19 +61,21 @@ def _sqlite_flush_passes_the_audit_triggers() -> Iterator[None]:
     """SQLite has no TRUNCATE: the flush after a transactional test deletes every row, which
     the append-only triggers refuse (PostgreSQL's TRUNCATE does not fire them). Drop them for
     the flush and put them back, as a table owner could."""
-    from django.db.backends.sqlite3.operations import DatabaseOperations
-
     from tests.audit.helpers import sqlite_triggers
 
+    if connection.vendor != "sqlite":
+        yield
+        return
+    operations = type(connection.ops)
     create, drop = sqlite_triggers()
-    original = DatabaseOperations.sql_flush
+    original = operations.sql_flush
 
-    def sql_flush(self: DatabaseOperations, style: Any, tables: Any, **options: Any) -> list[str]:
+    def sql_flush(self: Any, style: Any, tables: Any, **options: Any) -> list[str]:
         statements = original(self, style, tables, **options)
         return [*drop, *statements, *create] if statements else statements
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        patch.setattr(operations, "sql_flush", sql_flush)
         yield
 
 
