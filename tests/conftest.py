@@ -56,6 +56,29 @@ def _service_markers(request: pytest.FixtureRequest) -> None:
         _need(not settings.CELERY_TASK_ALWAYS_EAGER, "a Celery broker (CELERY_BROKER_URL)")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sqlite_flush_passes_the_audit_triggers() -> Iterator[None]:
+    """SQLite has no TRUNCATE: the flush after a transactional test deletes every row, which
+    the append-only triggers refuse (PostgreSQL's TRUNCATE does not fire them). Drop them for
+    the flush and put them back, as a table owner could."""
+    from tests.audit.helpers import sqlite_triggers
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    operations = type(connection.ops)
+    create, drop = sqlite_triggers()
+    original = operations.sql_flush
+
+    def sql_flush(self: Any, style: Any, tables: Any, **options: Any) -> list[str]:
+        statements = original(self, style, tables, **options)
+        return [*drop, *statements, *create] if statements else statements
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(operations, "sql_flush", sql_flush)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _off_hours_away_from_now(settings: Any) -> None:
     """The off-hours rule depends on the clock; tests other than its own must not. Put the

@@ -286,7 +286,7 @@ MATRIX: list[Row] = [
     Row("audit-export-detail", "GET", {**API_ANON, "auditor": 200}, 403, _by("audit_export", "export_id")),
     Row("audit-export-download", "GET", {**API_ANON, "auditor": 409}, 403, _by("audit_export", "export_id")),
     Row("audit-public-key", "GET", {}, 200),
-    Row("schema", "GET", {}, 200),
+    Row("schema", "GET", API_ANON, 200),
     Row("healthz", "GET", {}, 200),
     # --- facility admin portal
     Row("portal:login", "GET", {"anonymous": 200}, 302),

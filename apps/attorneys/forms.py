@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from apps.facilities.models import Facility
 from apps.registry.profiles import US_STATES, validate_bar
@@ -108,6 +110,14 @@ class FlagForm(forms.Form):
     def __init__(self, *args: Any, numbers: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["number"].choices = [(n, n) for n in numbers]  # type: ignore[attr-defined]
+
+    def clean_call_date(self) -> dt.date:
+        # A call that has happened (a day's slack for time zones), and no date at the ends of
+        # the calendar: 9999-12-31 plus a day overflowed into a 500 (found by fuzzing).
+        value: dt.date = self.cleaned_data["call_date"]
+        if not dt.date(1970, 1, 1) <= value <= timezone.localdate() + dt.timedelta(days=1):
+            raise ValidationError("Enter the date of a call that has taken place.")
+        return value
 
 
 class ProposeForm(ReasonForm):

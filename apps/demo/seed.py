@@ -1,7 +1,9 @@
 """Demo data: facilities, inmates, attorneys with verified numbers, one user per role.
 
-Idempotent. Demo passwords are derived from SECRET_KEY (HMAC), so a re-run gives the same
-logins without storing them anywhere, and a deployment with its own SECRET_KEY has its own.
+Idempotent. Demo passwords are derived (HMAC) from a random secret made on the first run and
+kept in VAR_DIR/demo-secret (mode 0600), so a re-run gives the same logins, and nobody can work
+them out from the repository (they were once derived from the public SECRET_KEY). Refused under
+the production settings: demo users with known roles have no place in a deployment.
 """
 
 from __future__ import annotations
@@ -9,11 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
@@ -86,8 +91,27 @@ ATTORNEYS = [
 ]
 
 
+def _demo_secret() -> bytes:
+    """This installation's random demo secret, made once. Written aside and linked into place,
+    so two first runs at once agree and nobody ever reads a half-written file."""
+    path = settings.VAR_DIR / "demo-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        spare = path.with_name(f".demo-secret.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_bytes(32))
+        try:
+            os.link(spare, path)
+        except FileExistsError:
+            pass
+        finally:
+            spare.unlink()
+    return path.read_bytes()
+
+
 def demo_password(username: str) -> str:
-    digest = hmac.new(settings.SECRET_KEY.encode(), f"demo:{username}".encode(), hashlib.sha256)
+    digest = hmac.new(_demo_secret(), f"demo:{username}".encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(digest.digest())[:18].decode()
 
 
@@ -117,8 +141,18 @@ def _user(username: str, *, email: str = "") -> tuple[User, str]:
     return user, token.key
 
 
-@transaction.atomic
+def ensure_demo_allowed() -> None:
+    if settings.DEPLOYMENT == "production":
+        raise CommandError("demo data is refused under the production settings (DEPLOYMENT=production)")
+
+
 def seed_demo() -> SeedResult:
+    ensure_demo_allowed()  # before touching the database
+    return _seed()
+
+
+@transaction.atomic
+def _seed() -> SeedResult:
     result = SeedResult()
     groups = ensure_role_groups()
     facilities = []

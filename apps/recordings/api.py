@@ -17,7 +17,7 @@ from apps.calls.reads import call_detail_served, call_rows_served
 from apps.common.api import user_of
 from apps.common.scoping import get_in_scope_or_404
 from apps.recordings.models import Recording
-from apps.recordings.playback import parse_range, playback_link_issue, recording_stream
+from apps.recordings.playback import parse_range, playback_link_issue, recording_stream, stream_cookie_name
 
 
 class RecordingOutput(serializers.ModelSerializer[Recording]):
@@ -115,12 +115,27 @@ class StreamView(APIView):
         playable = Recording.objects.restrict(user, "play").select_related("call")
         recording = get_in_scope_or_404(playable, recording_id, actor=user, action="recording.stream")
         byte_range = parse_range(request.headers.get("Range"), recording.size_bytes)
-        chunks = recording_stream(
-            user=user, recording=recording, token=request.query_params.get("t", ""), byte_range=byte_range
+        chunks, granted = recording_stream(
+            user=user,
+            recording=recording,
+            token=request.query_params.get("t", ""),
+            cookie=request.COOKIES.get(stream_cookie_name(recording.pk), ""),
+            byte_range=byte_range,
         )
         response = StreamingHttpResponse(
             chunks, content_type=recording.content_type, status=206 if byte_range else 200
         )
+        if granted.cookie_value is not None:
+            # The spent link's stand-in for the player's next Range requests: this path only.
+            response.set_cookie(
+                granted.cookie_name,
+                granted.cookie_value,
+                max_age=granted.max_age,
+                path=request.path,
+                secure=request.is_secure(),
+                httponly=True,
+                samesite="Strict",
+            )
         response["Accept-Ranges"] = "bytes"
         response["Cache-Control"] = "no-store"
         response["Content-Disposition"] = "inline"

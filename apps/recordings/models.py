@@ -288,3 +288,17 @@ class ReviewDecision(models.Model):
     def __str__(self) -> str:
         state = "confirmed" if self.confirmed_by_id else "proposed"
         return f"{self.action} of recording {self.recording_id} ({state})"
+
+
+class PlaybackRedemption(models.Model):
+    """A playback link that has been used. A link is single-use: its first fetch trades it for
+    a short cookie (apps.recordings.playback), so the URL an access log keeps is spent. Rows
+    are only needed while a link could still be live and are swept as new links are used."""
+
+    link = models.CharField(max_length=64, unique=True)  # SHA-256 of the link token
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="+")
+    redeemed_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"link {self.link[:16]} for recording {self.recording_id}"

@@ -4,6 +4,12 @@ A link is bound to one user and one recording and expires after PLAYBACK_LINK_SE
 use re-checks, in the database, that the user is still active and still may play the
 recording (grants, quarantine, privilege), so revoking a grant or suspending a user kills
 links already handed out.
+
+A link is also single-use. Its URL ends up in access logs (nginx, gunicorn), so the first fetch
+spends it (a PlaybackRedemption row) and answers with a short HttpOnly cookie, scoped to that
+recording's stream path, which the browser's <audio> player sends with its Range requests. A
+URL copied from a log is therefore spent, and one link cannot be streamed again and again on a
+single quota charge. API clients keep the cookie between Range requests (curl -c/-b).
 """
 
 from __future__ import annotations
@@ -24,13 +30,15 @@ from django.utils import timezone
 
 from apps.access.models import QuotaKind
 from apps.access.quotas import metered
+from apps.audit.models import Outcome
 from apps.audit.services import record_event
 from apps.common.errors import DomainError, NotFoundError
 from apps.recordings.errors import IntegrityFailedError, RecordingIntegrityError
-from apps.recordings.models import Recording
+from apps.recordings.models import PlaybackRedemption, Recording
 from apps.recordings.services import recording_plaintext
 
 _SALT = "callplatform.playback"
+_COOKIE_SALT = "callplatform.playback.cookie"
 
 
 class InvalidPlaybackLinkError(DomainError):
@@ -78,6 +86,68 @@ def playback_link_check(*, token: str, user: User, recording_id: int) -> None:
         raise InvalidPlaybackLinkError()
 
 
+@dataclass(frozen=True)
+class StreamPass:
+    """What let a stream request in: the link's fingerprint, and the cookie to set on the
+    first fetch (None when the request already came with it)."""
+
+    link: str
+    cookie_name: str
+    cookie_value: str | None
+    max_age: int
+
+
+def stream_cookie_name(recording_id: int) -> str:
+    return f"cp_play_{recording_id}"
+
+
+def _cookie_pass(cookie: str, *, user: User, recording_id: int) -> StreamPass | None:
+    try:
+        payload = signing.loads(cookie, salt=_COOKIE_SALT, max_age=settings.PLAYBACK_LINK_SECONDS)
+    except (signing.BadSignature, ValueError):
+        return None
+    if payload.get("r") != recording_id or payload.get("u") != user.pk:
+        return None
+    return StreamPass(payload["l"], stream_cookie_name(recording_id), None, settings.PLAYBACK_LINK_SECONDS)
+
+
+def stream_pass(*, token: str, cookie: str, user: User, recording: Recording) -> StreamPass:
+    """Let a stream request in by its cookie or, once, by its link; raise otherwise.
+
+    The redemption row is unique per link, so of two fetches of one URL (a replay from a log,
+    or a race) exactly one gets the cookie; the refusal is audited.
+    """
+    granted = _cookie_pass(cookie, user=user, recording_id=recording.pk) if cookie else None
+    # The cookie stands in for the link it was traded for (the player repeats that URL); a
+    # different link in the URL is a new one and is spent in turn.
+    if granted is not None and (not token or granted.link == _fingerprint(token)):
+        return granted
+    playback_link_check(token=token, user=user, recording_id=recording.pk)
+    link = _fingerprint(token)
+    now = timezone.now()
+    with transaction.atomic():
+        _, fresh = PlaybackRedemption.objects.get_or_create(
+            link=hashlib.sha256(token.encode()).hexdigest(),
+            defaults={"user": user, "recording": recording, "redeemed_at": now},
+        )
+        # Spent links older than any live one can go (the row only has to outlive the link).
+        stale = now - timedelta(seconds=2 * settings.PLAYBACK_LINK_SECONDS)
+        PlaybackRedemption.objects.filter(redeemed_at__lt=stale).delete()
+    if not fresh:
+        with transaction.atomic():
+            record_event(
+                action="recording.playback_link_refused",
+                actor=user,
+                outcome=Outcome.DENIED,
+                target=recording,
+                facility_id=recording.facility_id,
+                details={"reason": "link_already_used", "link": link},
+            )
+        raise InvalidPlaybackLinkError()
+    value = signing.dumps({"r": recording.pk, "u": user.pk, "l": link}, salt=_COOKIE_SALT)
+    return StreamPass(link, stream_cookie_name(recording.pk), value, settings.PLAYBACK_LINK_SECONDS)
+
+
 def _fingerprint(token: str) -> str:
     # Enough to correlate issue and use in the trail without storing a usable link.
     return hashlib.sha256(token.encode()).hexdigest()[:16]
@@ -106,19 +176,19 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 
 def recording_stream(
-    *, user: User, recording: Recording, token: str, byte_range: tuple[int, int] | None
-) -> Iterator[bytes]:
-    """Check the link, audit the access, and return the verified plaintext iterator."""
-    playback_link_check(token=token, user=user, recording_id=recording.pk)
+    *, user: User, recording: Recording, token: str, cookie: str, byte_range: tuple[int, int] | None
+) -> tuple[Iterator[bytes], StreamPass]:
+    """Check the link (or its cookie), audit the access, and return the plaintext iterator."""
     if recording.wrapped_key is None:
         raise NotFoundError()
+    granted = stream_pass(token=token, cookie=cookie, user=user, recording=recording)
     with transaction.atomic():
         record_event(
             action="recording.streamed",
             actor=user,
             target=recording,
             facility_id=recording.call.facility_id,
-            details={"range": list(byte_range) if byte_range else None, "link": _fingerprint(token)},
+            details={"range": list(byte_range) if byte_range else None, "link": granted.link},
         )
     chunks = recording_plaintext(recording=recording, byte_range=byte_range, actor=user)
     # Verify the first chunk before the response exists: a corrupted object is refused with a
@@ -128,4 +198,4 @@ def recording_stream(
         first = next(chunks, b"")
     except RecordingIntegrityError as exc:
         raise IntegrityFailedError() from exc
-    return itertools.chain([first], chunks)
+    return itertools.chain([first], chunks), granted

@@ -8,7 +8,6 @@ under var/recordings/, Celery in eager mode. Each real service is switched on by
 from __future__ import annotations
 
 import base64
-import hashlib
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -16,12 +15,16 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from callplatform.settings import safety
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-embedded-default-do-not-use-in-production")
+# The embedded default's key is public (it is in the repository): fine for a demo, refused by
+# the production module (callplatform/settings/safety.py).
+SECRET_KEY = env.str("SECRET_KEY", default=safety.EMBEDDED_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "testserver"])
 
 INSTALLED_APPS = [
@@ -52,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.common.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.common.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -101,8 +105,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    # Writers wait for each other instead of failing with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # A few concurrent users without "database is locked": writers wait for each other (busy
+    # timeout, seconds); WAL lets readers run beside the writer; IMMEDIATE takes the write lock
+    # when a transaction begins, so two transactions that read then write cannot deadlock on
+    # the upgrade (SQLite fails that case at once, whatever the timeout).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
     # Two PostgreSQL-only refinements SQLite ignores (a NULLS NOT DISTINCT unique constraint on
     # quota overrides, INCLUDE columns on an index); the embedded default is for trying the
     # platform, PostgreSQL is what production and `make test` run on.
@@ -222,7 +235,7 @@ def _master_key() -> bytes:
     raw = env.str("RECORDINGS_MASTER_KEY", default="")
     if not raw:
         # Embedded default only: derived from SECRET_KEY so that a newcomer's demo works.
-        return hashlib.sha256(b"recordings-master-key:" + SECRET_KEY.encode()).digest()
+        return safety.derived_key(safety.MASTER_KEY_PURPOSE, SECRET_KEY)
     try:
         key = base64.b64decode(raw, validate=True)
     except ValueError as exc:
@@ -335,7 +348,7 @@ def _audit_signing_key() -> bytes:
         # WARNING: embedded default only. Derived from SECRET_KEY so that a newcomer's demo
         # works; anyone who knows SECRET_KEY can forge checkpoints. Set AUDIT_SIGNING_KEY in
         # every real deployment (infra/deploy/env.example shows how to generate one).
-        return hashlib.sha256(b"audit-signing-key:" + SECRET_KEY.encode()).digest()
+        return safety.derived_key(safety.SIGNING_KEY_PURPOSE, SECRET_KEY)
     try:
         key = base64.b64decode(raw, validate=True)
     except ValueError as exc:
@@ -392,7 +405,7 @@ def _audit_reference_key() -> bytes:
     raw = env.str("AUDIT_REFERENCE_KEY", default="")
     if not raw:
         # WARNING: embedded default only (derived from SECRET_KEY, like the keys above).
-        return hashlib.sha256(b"audit-reference-key:" + SECRET_KEY.encode()).digest()
+        return safety.derived_key(safety.REFERENCE_KEY_PURPOSE, SECRET_KEY)
     try:
         key = base64.b64decode(raw, validate=True)
     except ValueError as exc:
@@ -528,3 +541,20 @@ ANOMALY_RULES["detail_walk"] = {
 }
 if ANOMALY_RULES["detail_walk"]["window"] < 1 or ANOMALY_RULES["detail_walk"]["threshold"] < 2:
     raise ImproperlyConfigured("ANOMALY_DETAIL_WALK_WINDOW must be >= 1 and ANOMALY_DETAIL_WALK >= 2")
+
+# --- Deployment safety and the proxy (issue 9)
+# "embedded" here; the production module sets "production" (seed_demo refuses to run there).
+DEPLOYMENT = "embedded"
+# How many reverse proxies we trust in front of the app (nginx.conf.example: 1). The client IP
+# for audit and login throttling is then the address that many hops from the right end of
+# X-Forwarded-For (apps/common/client_ip.py); with 0 the header is ignored entirely.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if not 0 <= TRUSTED_PROXY_COUNT <= 5:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be between 0 and 5")
+AXES_CLIENT_IP_CALLABLE = "apps.common.client_ip.client_ip_for_axes"
+# No lockout by username alone (AXES_LOCKOUT_PARAMETERS above pairs it with the address): one
+# attacker guessing a clerk's password must not lock the clerk out from everywhere else.
+safety.warn_public_key_once(secret_key=SECRET_KEY)
+# The OpenAPI schema (/api/schema/) needs an account: switch vendors and API users read it with
+# their token; an anonymous visitor gets no map of the API (README, "API").
+SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]

@@ -222,28 +222,24 @@ def test_verify_audit_chain_exits_with_status_1_and_names_the_event() -> None:
     assert "changed at sequence 3" in str(caught.value)
 
 
-@pytest.mark.postgres
 def test_the_database_refuses_to_delete_an_event() -> None:
     _sealed(2)
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(sequence=1).delete()
 
 
-@pytest.mark.postgres
 def test_the_database_refuses_to_change_a_sealed_event() -> None:
     _sealed(2)
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(sequence=1).update(details={"n": 99})
 
 
-@pytest.mark.postgres
 def test_the_database_refuses_to_change_an_unsealed_event() -> None:
     act(1)
     with pytest.raises(DatabaseError, match="must seal"), transaction.atomic():
         AuditEvent.objects.update(details={"n": 99})
 
 
-@pytest.mark.postgres
 def test_the_database_refuses_a_seal_that_changes_the_content() -> None:
     act(1)
     with pytest.raises(DatabaseError, match="may not change"), transaction.atomic():
@@ -256,7 +252,6 @@ def test_the_database_refuses_a_seal_that_changes_the_content() -> None:
         )
 
 
-@pytest.mark.postgres
 def test_the_database_refuses_to_change_or_delete_a_checkpoint() -> None:
     _sealed(2)
     audit_checkpoint_create()
