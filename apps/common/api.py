@@ -7,14 +7,17 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
+from rest_framework.views import set_rollback
 
 from apps.common.errors import DomainError
+from apps.common.middleware import NUL_REFUSED
 
 _REASONS: dict[type[exceptions.APIException], str] = {
     exceptions.NotAuthenticated: "not_authenticated",
@@ -32,6 +35,11 @@ _REASONS: dict[type[exceptions.APIException], str] = {
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code)
+    if isinstance(exc, DataError) and "NUL" in str(exc):
+        # A NUL in a body value that reached PostgreSQL (a lookup field, say): bad input, not
+        # a server error (found by fuzzing). The query string is refused before any view runs.
+        set_rollback()
+        return Response(NUL_REFUSED, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -4,7 +4,7 @@ import re
 import uuid
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from apps.common import context
 from apps.common.client_ip import client_ip
@@ -69,3 +69,28 @@ class SecurityHeadersMiddleware:
         response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         response["Referrer-Policy"] = "same-origin"
         return response
+
+
+NUL_REFUSED = {
+    "reason": "invalid_characters",
+    "detail": "The request contains a NUL character, which no field accepts.",
+}
+
+
+class RejectNulMiddleware:
+    """A NUL character in the query string is a 400 for every page and endpoint.
+
+    PostgreSQL text cannot hold NUL, so a NUL that reached a filter was a 500 there (and
+    matched nothing on SQLite); found by fuzzing. Request bodies are checked where they are
+    parsed (forms' validators, DRF's fields, the API exception handler).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.META.get("QUERY_STRING", "") or any(
+            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        ):
+            return JsonResponse(NUL_REFUSED, status=400)
+        return self.get_response(request)
