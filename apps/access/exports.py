@@ -15,6 +15,7 @@ share is checked under that facility's limits, as its playback would be.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import tempfile
 import zipfile
 from collections import defaultdict
@@ -40,10 +41,12 @@ from apps.access.packages import (
 )
 from apps.access.quotas import metered, quota_consume_many
 from apps.access.revocation import export_scope_problem, export_shred
+from apps.audit.models import Outcome
 from apps.audit.services import publish_task, record_event
 from apps.common.errors import DomainError, NotFoundError
 from apps.facilities.models import facility_ids_with_perm
 from apps.recordings import crypto
+from apps.recordings.errors import IntegrityFailedError, RecordingIntegrityError
 from apps.recordings.models import Recording
 from apps.recordings.services import new_storage_key, recording_read
 
@@ -319,7 +322,23 @@ def export_download(*, export: ExportRequest, user: User) -> Iterator[bytes]:
     if locked.wrapped_key is None:
         raise ExportStateError("This export's package is gone.")
     data_key = crypto.unwrap_data_key(locked.wrapped_key, storage_key=locked.package_name)
-    return _stream_then_shred(locked, data_key)
+    chunks = _stream_then_shred(locked, data_key)
+    # Verify the first chunk before the response exists, as playback does: a package altered at
+    # rest is refused with a clear 502 instead of headers, and is shredded (the generator's
+    # cleanup). A later chunk that fails ends the stream; no unverified byte is ever sent.
+    try:
+        first = next(chunks, b"")
+    except RecordingIntegrityError as exc:
+        with transaction.atomic():
+            record_event(
+                action="export.integrity_failed",
+                actor=user,
+                target=locked,
+                outcome=Outcome.FAILED,
+                details={"sha256": locked.package_sha256},
+            )
+        raise IntegrityFailedError() from exc
+    return itertools.chain([first], chunks)
 
 
 def _stream_then_shred(export: ExportRequest, data_key: bytes) -> Iterator[bytes]:

@@ -164,6 +164,12 @@ def test_an_export_package_altered_at_rest_is_never_handed_out(
         received, failed = _received_until_failure(iter(download.streaming_content))
         assert failed
     assert received == b"", "unauthenticated package bytes reached the requester"
+    # Refused before any header, as playback is, and the altered package is gone.
+    assert download.status_code == 502 and download.json()["reason"] == "integrity_failed"
+    assert not path.exists()
+    from apps.audit.models import AuditEvent
+
+    assert AuditEvent.objects.filter(action="export.integrity_failed", target_id=str(export_id)).exists()
 
 
 # --- Finding 4: a dropped upload is never stored as complete
