@@ -11,6 +11,8 @@ counting them again would bring the suspension back on the user's next ordinary 
 
 from __future__ import annotations
 
+import functools
+import operator
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -238,7 +240,7 @@ def _canary_row_hits(events: list[dict[str, Any]]) -> list[Hit]:
         return []
     served: list[tuple[int, int, str, str]] = []
     pages = AuditEvent.objects.filter(id__in=ids).filter(
-        Q(details__has_key="call_ids") | Q(details__has_key="recording_ids")
+        functools.reduce(operator.or_, [Q(details__has_key=key) for key in SERVED_KEYS])
     )
     for event_id, actor_id, details in pages.values_list("id", "actor_id", "details"):
         for key, target_type in SERVED_KEYS.items():

@@ -13,8 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access import exports
-from apps.access.models import ExportRequest, Suspension
-from apps.access.selectors import exports_visible_to
+from apps.access.models import ExportRequest
+from apps.access.selectors import exports_visible_to, suspensions_liftable_by
 from apps.access.suspensions import suspension_lift
 from apps.audit.reads import page_read_record
 from apps.common.api import Pagination, user_of, validated
@@ -125,7 +125,7 @@ class SuspensionLiftView(APIView):
         user = user_of(request)
         data = validated(self.Input, request)
         suspension = get_in_scope_or_404(
-            Suspension.objects.all(), suspension_id, actor=user, action="suspension.lift"
+            suspensions_liftable_by(user), suspension_id, actor=user, action="suspension.lift"
         )
         suspension = suspension_lift(suspension=suspension, lifted_by=user, reason=data["reason"])
         return Response(

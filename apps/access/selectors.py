@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
-from apps.access.models import ExportRequest
+from apps.access.models import ExportRequest, Suspension
 from apps.facilities.models import facility_ids_with_perm
 
 
@@ -16,3 +16,11 @@ def exports_visible_to(user: User) -> QuerySet[ExportRequest]:
         .select_related("requested_by", "approved_by")
         .prefetch_related("items")
     )
+
+
+def suspensions_liftable_by(user: User) -> QuerySet[Suspension]:
+    """Suspensions the user may lift: none at all without the lift permission, so that an id
+    answers the same 404 whether it exists or not (never a 403 that says it does)."""
+    if not user.is_active or not (user.is_superuser or user.has_perm("access.lift_suspension")):
+        return Suspension.objects.none()
+    return Suspension.objects.exclude(user=user)

@@ -51,6 +51,16 @@ def user_suspend(
             )
             transaction.on_commit(lambda: _notify(user, rule, details))
     except IntegrityError:
+        # Already under an open suspension: whatever reactivated the account outside
+        # suspension_lift (a superuser's checkbox, a script), the suspension still holds.
+        with transaction.atomic():
+            if User.objects.filter(pk=user.pk, is_active=True).update(is_active=False):
+                record_event(
+                    action="user.suspension_enforced",
+                    actor=actor,
+                    target=user,
+                    details={"rule": rule, **details},
+                )
         return None
     return suspension
 

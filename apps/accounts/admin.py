@@ -20,6 +20,7 @@ from django.db.models import Model
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from apps.access.models import Suspension
 from apps.audit.services import record_event
 
 FLAGS = ("is_active", "is_staff", "is_superuser")
@@ -39,6 +40,14 @@ class AuditedUserAdmin(UserAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A suspended account is reactivated only by suspension_lift (a written reason, a
+        # different person with the lift permission, audited), never by this checkbox.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and Suspension.objects.filter(user=obj, lifted_at__isnull=True).exists():
+            fields += ("is_active",)
+        return fields
 
     def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)

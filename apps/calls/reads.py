@@ -22,7 +22,12 @@ from apps.audit.services import record_event
 from apps.calls.models import Call
 
 # Detail keys holding the ids of what a read served; anomaly analysis reads them back.
-SERVED_KEYS = {"call_ids": "calls.call", "recording_ids": "recordings.recording"}
+# (Grants name their inmate under ``inmate_ids``: a grant on a canary inmate is a canary hit.)
+SERVED_KEYS = {
+    "call_ids": "calls.call",
+    "recording_ids": "recordings.recording",
+    "inmate_ids": "inmates.inmate",
+}
 
 
 def call_rows_served(

@@ -96,6 +96,7 @@ def inmate_grant_create(
             details={
                 "investigator": investigator.get_username(),
                 "inmate_id": inmate.pk,
+                "inmate_ids": [inmate.pk],  # read by the canary rule (apps.calls.reads.SERVED_KEYS)
                 "case_reference": case_reference,
                 "expires_at": expires_at.isoformat(),
             },
