@@ -553,6 +553,7 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 if not 0 <= TRUSTED_PROXY_COUNT <= 5:
     raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be between 0 and 5")
 AXES_CLIENT_IP_CALLABLE = "apps.common.client_ip.client_ip_for_axes"
+AXES_USERNAME_CALLABLE = "apps.common.auth.axes_username"
 # No lockout by username alone (AXES_LOCKOUT_PARAMETERS above pairs it with the address): one
 # attacker guessing a clerk's password must not lock the clerk out from everywhere else.
 safety.warn_public_key_once(secret_key=SECRET_KEY)

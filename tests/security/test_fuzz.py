@@ -36,7 +36,7 @@ ROLES = [
 ]
 # Bounds: examples per operation and seconds per role (the whole pass stays within minutes).
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "15"))
-MAX_SECONDS = int(os.environ.get("FUZZ_MAX_SECONDS", "60"))
+MAX_SECONDS = int(os.environ.get("FUZZ_MAX_SECONDS", "25"))
 WORKERS = 4
 
 
