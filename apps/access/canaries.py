@@ -48,6 +48,7 @@ LAST_NAMES = (
     "Ortiz Owens Parker Perez Powell Ramirez Reed Reyes Rivera Robinson Ross Russell Sanders "
     "Simmons Stewart Sullivan Torres Turner Vasquez Wallace Washington Watson Woods"
 ).split()
+CANARY_MIN_AGE_DAYS, CANARY_MAX_AGE_DAYS = 21, 120
 TEMPLATES = 50  # how many recent real rows a canary may take its shape from
 ATTEMPTS = 100  # fresh values tried before giving up on uniqueness (a full number space)
 _RUN = re.compile(r"[0-9A-Za-z]+")
@@ -67,7 +68,12 @@ def canaries_plant(
     planted = []
     for _ in range(count):
         duration = rng.randint(90, 900)
-        ended_at = timezone.now() - timedelta(seconds=rng.randint(5, 240))
+        # Weeks old, not just ended: a list ordered newest first (every default search) never
+        # opens on a canary, so an honest first search cannot trip the rule; paging or a date
+        # range reaching back in bulk does.
+        ended_at = timezone.now() - timedelta(
+            days=rng.randint(CANARY_MIN_AGE_DAYS, CANARY_MAX_AGE_DAYS), seconds=rng.randint(5, 86400)
+        )
         with transaction.atomic():
             inmate = Inmate.objects.create(
                 facility=facility,

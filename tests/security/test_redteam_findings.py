@@ -128,3 +128,24 @@ def test_a_grant_on_a_canary_inmate_is_a_canary_hit(facility: Facility) -> None:
     )
     analyse_new_events()
     assert Suspension.objects.filter(user=admin.user, rule="canary").exists()
+
+
+def test_an_honest_first_search_never_opens_on_a_canary(facility: Facility, store_recording: Any) -> None:
+    """Red-team observation: a canary "just ended" was the first row of the default call list,
+    so an investigator's first unfiltered search suspended them. Canaries are weeks old."""
+    from apps.access.canaries import canaries_plant
+
+    investigator = actor("rt-honest", "investigator")
+    grant_facility(investigator.user, facility, "view_facility", "view_facility_calls")
+    inmate = InmateFactory(facility=facility)
+    for _ in range(3):
+        store_recording(CallFactory(inmate=inmate))
+    canaries_plant(facility=facility, count=2, actor=UserFactory(username="rt-planter"))
+    response = investigator.client.get("/api/v1/calls/?page_size=3")
+    assert response.status_code == 200
+    analyse_new_events()
+    assert not Suspension.objects.filter(user=investigator.user).exists()
+    deep = investigator.client.get("/api/v1/calls/?page_size=50")  # a bulk read reaches them
+    assert deep.status_code == 200
+    analyse_new_events()
+    assert Suspension.objects.filter(user=investigator.user, rule="canary").exists()
