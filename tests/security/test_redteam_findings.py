@@ -138,8 +138,8 @@ def test_an_honest_first_search_never_opens_on_a_canary(facility: Facility, stor
     investigator = actor("rt-honest", "investigator")
     grant_facility(investigator.user, facility, "view_facility", "view_facility_calls")
     inmate = InmateFactory(facility=facility)
-    for _ in range(3):
-        store_recording(CallFactory(inmate=inmate))
+    for days in (1, 2, 3):  # real traffic of the last days; canaries are planted today
+        store_recording(CallFactory(inmate=inmate, started_at=timezone.now() - timedelta(days=days)))
     canaries_plant(facility=facility, count=2, actor=UserFactory(username="rt-planter"))
     response = investigator.client.get("/api/v1/calls/?page_size=3")
     assert response.status_code == 200
