@@ -44,7 +44,8 @@ from apps.access.revocation import export_scope_problem, export_shred
 from apps.audit.models import Outcome
 from apps.audit.services import publish_task, record_event
 from apps.common.errors import DomainError, NotFoundError
-from apps.facilities.models import facility_ids_with_perm
+from apps.common.querysets import Action
+from apps.facilities.models import Facility
 from apps.recordings import crypto
 from apps.recordings.errors import IntegrityFailedError, RecordingIntegrityError
 from apps.recordings.models import Recording
@@ -60,7 +61,7 @@ def export_request_create(
         raise ExportTooLargeError("Name at least one recording.")
     if len(ids) > settings.EXPORT_MAX_RECORDINGS:
         raise ExportTooLargeError(limit=settings.EXPORT_MAX_RECORDINGS)
-    playable = Recording.objects.restrict(user, "play").filter(pk__in=ids)
+    playable = Recording.objects.restrict(user, Action.PLAY).filter(pk__in=ids)
     found = {r.pk: r for r in playable}
     missing = [i for i in ids if i not in found]
     if missing:
@@ -111,7 +112,9 @@ def export_request_approve(*, export: ExportRequest, approver: User) -> ExportRe
             )
         raise SelfApprovalError()
     facilities = set(export.items.values_list("facility_id", flat=True))
-    if not facilities <= set(facility_ids_with_perm(approver, "approve_facility_exports")):
+    if not facilities <= set(
+        Facility.objects.restrict(approver, Action.APPROVE_EXPORTS).values_list("pk", flat=True)
+    ):
         raise NotFoundError()
     with transaction.atomic():
         export = ExportRequest.objects.select_for_update().get(pk=export.pk)
@@ -198,7 +201,7 @@ def export_build(*, export_id: int) -> None:
     items = list(export.items.select_related("recording"))
     # Re-check at build time: quarantine, privilege, grants, suspension may have changed.
     allowed = set(
-        Recording.objects.restrict(requester, "play")
+        Recording.objects.restrict(requester, Action.PLAY)
         .filter(pk__in=[i.recording_id for i in items])
         .values_list("pk", flat=True)
     )

@@ -23,6 +23,7 @@ from django.db import transaction
 from apps.access.models import ExportRequest, ExportStatus, Suspension
 from apps.access.packages import package_delete
 from apps.audit.services import record_event
+from apps.common.querysets import Action
 from apps.recordings.models import Recording
 
 
@@ -34,7 +35,7 @@ def export_scope_problem(*, export: ExportRequest, requester_id: int) -> str | N
     if Suspension.objects.filter(user_id=requester_id, lifted_at__isnull=True).exists():
         return "requester_suspended"
     packed = set(export.items.exclude(packaged=False).values_list("recording_id", flat=True))
-    playable = Recording.objects.restrict(requester, "play").filter(pk__in=packed).count()
+    playable = Recording.objects.restrict(requester, Action.PLAY).filter(pk__in=packed).count()
     if playable != len(packed):
         return "recordings_out_of_scope"
     return None

@@ -4,12 +4,13 @@ from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
 from apps.access.models import ExportRequest, Suspension
-from apps.facilities.models import facility_ids_with_perm
+from apps.common.querysets import Action
+from apps.facilities.models import Facility
 
 
 def exports_visible_to(user: User) -> QuerySet[ExportRequest]:
     """The user's own export requests, and those touching a facility they may approve for."""
-    approvable = facility_ids_with_perm(user, "approve_facility_exports")
+    approvable = Facility.objects.restrict(user, Action.APPROVE_EXPORTS).values("pk")
     return (
         ExportRequest.objects.filter(Q(requested_by=user) | Q(items__facility_id__in=approvable))
         .distinct()

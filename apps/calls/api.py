@@ -22,6 +22,7 @@ from apps.calls.reads import call_detail_served, call_rows_served
 from apps.calls.selectors import CallSearch, search_calls
 from apps.common.api import Pagination, user_of, validated, validated_query
 from apps.common.errors import DomainError
+from apps.common.querysets import Action
 from apps.common.scoping import get_in_scope_or_404
 from apps.common.visibility import can_see_privileged_details
 from apps.facilities.permissions import IsSwitchAccount, switch_facility
@@ -80,7 +81,7 @@ class StaffCallOutput(serializers.ModelSerializer[Call]):
 
 
 def _staff_calls(request: Request) -> QuerySet[Call]:
-    return Call.objects.restrict(user_of(request), "view").select_related(
+    return Call.objects.restrict(user_of(request), Action.VIEW).select_related(
         "facility", "inmate", *MASKING_RELATED
     )
 

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
+from django.db.models import Q
 
-from apps.facilities.models import Facility, facility_perm_q
+from apps.common.querysets import Action
+from apps.facilities.models import Facility, FacilityScopedQuerySet
 from apps.inmates.models import Inmate
 
 
@@ -12,12 +14,12 @@ class Decision(models.TextChoices):
     EXEMPT = "exempt"
 
 
-class CallQuerySet(models.QuerySet["Call"]):
-    def restrict(self, user: User | AnonymousUser, action: str = "view") -> CallQuerySet:
-        """Calls ``user`` may see: those of facilities where they hold view_facility_calls."""
-        if action != "view":
-            raise ValueError(f"unknown action {action!r}")
-        return self.filter(facility_perm_q(user, "view_facility_calls", field="facility_id"))
+class CallQuerySet(FacilityScopedQuerySet["Call"]):
+    def scope(self, user: User | AnonymousUser, action: Action) -> Q:
+        """A call record is ``view``-able where its facility's calls are (view_facility_calls)."""
+        if action is not Action.VIEW:
+            raise self.unsupported(action)
+        return self.in_facilities(user, Action.VIEW_CALLS)
 
 
 class Call(models.Model):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from typing import ClassVar, TypeVar
 
 import phonenumbers
 from django.conf import settings
@@ -8,7 +9,12 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from guardian.managers import UserObjectPermissionManager
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from apps.common.querysets import Action, RestrictedQuerySet, granted_object_ids
+
+M = TypeVar("M", bound=models.Model)
 
 
 def validate_timezone(value: str) -> None:
@@ -21,31 +27,46 @@ def validate_region(value: str) -> None:
         raise ValidationError(f"'{value}' is not a supported phone region (e.g. US).")
 
 
-def facility_ids_with_perm(user: User | AnonymousUser, codename: str) -> list[int]:
-    """Ids of the facilities on which ``user`` holds ``facilities.<codename>``, directly or
-    through a group. Superusers get no shortcut: a superuser is not a back door (I2).
-
-    Resolved to a short list first, so that the query using it gets a literal ``IN (...)``
-    the planner can serve from an index, instead of a correlated subplan run for every row.
-    """
-    if not user.is_authenticated or not user.is_active:
-        return []
-    perm = {"permission__codename": codename, "permission__content_type__app_label": "facilities"}
-    direct = FacilityUserObjectPermission.objects.filter(user_id=user.pk, **perm)
-    via_group = FacilityGroupObjectPermission.objects.filter(group__user=user.pk, **perm)
-    ids = set(direct.values_list("content_object_id", flat=True))
-    ids.update(via_group.values_list("content_object_id", flat=True))
-    return sorted(ids)
+# What each action needs on a facility. Everything scoped by facility (inmates, calls,
+# recordings, grants, staff) reads its facility permission from this one table.
+FACILITY_PERMISSION = {
+    Action.VIEW: "view_facility",
+    Action.VIEW_CALLS: "view_facility_calls",
+    Action.PLAY: "play_facility_recordings",
+    Action.MANAGE: "manage_facility",
+    Action.APPROVE_EXPORTS: "approve_facility_exports",
+}
 
 
-def facility_perm_q(user: User | AnonymousUser, codename: str, field: str = "pk") -> Q:
-    """Rows whose facility (``field``) ``user`` holds ``facilities.<codename>`` on."""
-    return Q(**{f"{field}__in": facility_ids_with_perm(user, codename)})
+def facility_ids(user: User | AnonymousUser, action: Action) -> list[int]:
+    """Ids of the facilities where ``user`` may do ``action``, directly or through a group."""
+    return granted_object_ids(
+        user,
+        app_label="facilities",
+        codename=FACILITY_PERMISSION[action],
+        user_table=FacilityUserObjectPermission,
+        group_table=FacilityGroupObjectPermission,
+    )
 
 
-class FacilityQuerySet(models.QuerySet["Facility"]):
-    def restrict(self, user: User | AnonymousUser, codename: str = "view_facility") -> FacilityQuerySet:
-        return self.filter(facility_perm_q(user, codename))
+class FacilityScopedQuerySet(RestrictedQuerySet[M]):
+    """Rows that belong to one facility (``facility_field``): each action is allowed where the
+    user holds that action's facility permission, unless the model narrows it further."""
+
+    facility_field = "facility_id"
+    actions: frozenset[Action] = frozenset(Action)
+
+    def in_facilities(self, user: User | AnonymousUser, action: Action) -> Q:
+        return Q(**{f"{self.facility_field}__in": facility_ids(user, action)})
+
+    def scope(self, user: User | AnonymousUser, action: Action) -> Q:
+        if action not in self.actions:
+            raise self.unsupported(action)
+        return self.in_facilities(user, action)
+
+
+class FacilityQuerySet(FacilityScopedQuerySet["Facility"]):
+    facility_field = "pk"
 
 
 class Facility(models.Model):
@@ -79,10 +100,22 @@ class Facility(models.Model):
         return f"{self.code} ({self.name})"
 
 
+class StaffAssignmentQuerySet(FacilityScopedQuerySet["FacilityUserObjectPermission"]):
+    """A facility's staff assignments (its permission rows), seen by those who manage it."""
+
+    facility_field = "content_object_id"
+    actions = frozenset({Action.MANAGE})
+
+
+StaffAssignmentManager = UserObjectPermissionManager.from_queryset(StaffAssignmentQuerySet)
+
+
 class FacilityUserObjectPermission(UserObjectPermissionBase):
     """Direct-FK guardian table: grants join on an indexed integer, not a generic text id."""
 
     content_object = models.ForeignKey(Facility, on_delete=models.CASCADE)
+
+    objects: ClassVar[StaffAssignmentManager] = StaffAssignmentManager()
 
 
 class FacilityGroupObjectPermission(GroupObjectPermissionBase):

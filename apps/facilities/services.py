@@ -18,6 +18,7 @@ from django.db import transaction
 from apps.accounts.roles import ROLE_FACILITY_PERMISSIONS
 from apps.audit.services import record_event
 from apps.common.errors import DomainError, NotFoundError
+from apps.common.querysets import Action
 from apps.facilities.models import Facility, FacilityUserObjectPermission
 
 
@@ -48,7 +49,7 @@ class StaffChange:
 
 
 def _check_manager(*, actor: User, facility: Facility, user: User) -> None:
-    if not Facility.objects.restrict(actor, "manage_facility").filter(pk=facility.pk).exists():
+    if not Facility.objects.restrict(actor, Action.MANAGE).filter(pk=facility.pk).exists():
         raise NotFoundError()
     if user.pk == actor.pk:
         raise SelfStaffChangeError()

@@ -16,8 +16,8 @@ from rest_framework.views import APIView
 from apps.audit.reads import page_read_record
 from apps.audit.services import record_event
 from apps.common.api import Pagination, user_of, validated
+from apps.common.querysets import Action
 from apps.common.scoping import get_in_scope_or_404
-from apps.facilities.models import facility_perm_q
 from apps.inmates.models import Inmate, InmateUserObjectPermission
 from apps.inmates.services import grant_investigator_find, inmate_grant_create, inmate_grant_revoke
 
@@ -59,7 +59,7 @@ def _paginated(
 class InmateListView(APIView):
     @extend_schema(responses={200: InmateOutput(many=True)}, parameters=[OpenApiParameter("q", str)])
     def get(self, request: Request) -> Response:
-        inmates = Inmate.objects.restrict(user_of(request)).select_related("facility")
+        inmates = Inmate.objects.restrict(user_of(request), Action.VIEW).select_related("facility")
         query = request.query_params.get("q", "").strip()[:64]
         if query:
             inmates = inmates.filter(Q(booking_number__iexact=query) | Q(last_name__istartswith=query))
@@ -71,7 +71,7 @@ class InmateDetailView(APIView):
     def get(self, request: Request, inmate_id: int) -> Response:
         user = user_of(request)
         inmate = get_in_scope_or_404(
-            Inmate.objects.restrict(user).select_related("facility"),
+            Inmate.objects.restrict(user, Action.VIEW).select_related("facility"),
             inmate_id,
             actor=user,
             action="inmate.view",
@@ -83,15 +83,15 @@ class InmateDetailView(APIView):
 
 def grants_visible_to(user: User) -> QuerySet[InmateUserObjectPermission]:
     """Grants of facilities the user manages, plus the user's own grants."""
-    return InmateUserObjectPermission.objects.filter(
-        facility_perm_q(user, "manage_facility", field="content_object__facility_id") | Q(user_id=user.pk)
-    ).select_related("user", "granted_by", "content_object__facility")
+    return InmateUserObjectPermission.objects.restrict(user, Action.VIEW).select_related(
+        "user", "granted_by", "content_object__facility"
+    )
 
 
 def grants_managed_by(user: User) -> QuerySet[InmateUserObjectPermission]:
-    return InmateUserObjectPermission.objects.filter(
-        facility_perm_q(user, "manage_facility", field="content_object__facility_id")
-    ).select_related("user", "content_object")
+    return InmateUserObjectPermission.objects.restrict(user, Action.MANAGE).select_related(
+        "user", "content_object"
+    )
 
 
 class GrantListView(APIView):
@@ -117,7 +117,7 @@ class GrantListView(APIView):
     def post(self, request: Request) -> Response:
         user = user_of(request)
         data = validated(self.Input, request)
-        managed = Inmate.objects.restrict(user, "manage_facility")
+        managed = Inmate.objects.restrict(user, Action.MANAGE)
         inmate = get_in_scope_or_404(managed, data["inmate"], actor=user, action="grant.create")
         investigator = grant_investigator_find(granted_by=user, inmate=inmate, username=data["investigator"])
         grant = inmate_grant_create(

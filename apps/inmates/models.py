@@ -1,20 +1,24 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Now
 from django.utils import timezone
+from guardian.managers import UserObjectPermissionManager
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from apps.facilities.models import Facility, facility_perm_q
+from apps.common.querysets import Action, granted_object_ids, may_hold_grants
+from apps.facilities.models import Facility, FacilityScopedQuerySet
 
 
-class InmateQuerySet(models.QuerySet["Inmate"]):
-    def restrict(self, user: User | AnonymousUser, codename: str = "view_facility") -> InmateQuerySet:
-        """Inmates of the facilities where ``user`` holds ``facilities.<codename>``."""
-        return self.filter(facility_perm_q(user, codename, field="facility_id"))
+class InmateQuerySet(FacilityScopedQuerySet["Inmate"]):
+    """Inmates of the facilities where the user may ``view`` (the directory), ``view_calls`` or
+    ``manage``; an inmate's recordings are scoped by RecordingQuerySet, not here."""
+
+    actions = frozenset({Action.VIEW, Action.VIEW_CALLS, Action.MANAGE})
 
 
 class Inmate(models.Model):
@@ -43,6 +47,25 @@ class Inmate(models.Model):
         return f"{self.booking_number} {self.last_name}, {self.first_name}"
 
 
+class GrantQuerySet(FacilityScopedQuerySet["InmateUserObjectPermission"]):
+    """Case grants: ``manage`` those of the facilities one manages; ``view`` those too, plus
+    one's own (an investigator sees what they were given, but holding is not managing)."""
+
+    facility_field = "content_object__facility_id"
+    actions = frozenset({Action.VIEW, Action.MANAGE})
+
+    def scope(self, user: User | AnonymousUser, action: Action) -> Q:
+        if action not in self.actions:
+            raise self.unsupported(action)
+        managed = self.in_facilities(user, Action.MANAGE)
+        if action is Action.VIEW and may_hold_grants(user):
+            return managed | Q(user_id=user.pk)
+        return managed
+
+
+GrantManager = UserObjectPermissionManager.from_queryset(GrantQuerySet)
+
+
 class InmateUserObjectPermission(UserObjectPermissionBase):
     """An investigator's grant on one inmate: a guardian row with the facts an auditor needs.
 
@@ -59,6 +82,8 @@ class InmateUserObjectPermission(UserObjectPermissionBase):
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects: ClassVar[GrantManager] = GrantManager()
+
     class Meta(UserObjectPermissionBase.Meta):
         indexes = [models.Index(fields=["user", "content_object", "expires_at"])]
 
@@ -67,17 +92,12 @@ class InmateGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Inmate, on_delete=models.CASCADE)
 
 
-def inmate_grant_q(user: User | AnonymousUser, codename: str, field: str = "pk") -> Q:
-    """Rows whose inmate (``field``) ``user`` holds an unexpired ``inmates.<codename>`` grant on.
-
-    The grant ids are resolved first (an indexed lookup on user, permission, expiry), so the
-    main query gets an index-friendly literal list; the expiry is checked at query time.
-    """
-    if not user.is_authenticated or not user.is_active:
-        return Q(**{f"{field}__in": []})
-    grants = InmateUserObjectPermission.objects.filter(
-        user_id=user.pk,
-        permission__codename=codename,
-        permission__content_type__app_label="inmates",
-    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=Now()))
-    return Q(**{f"{field}__in": list(grants.values_list("content_object_id", flat=True))})
+def granted_inmate_ids(user: User | AnonymousUser) -> list[int]:
+    """Inmates ``user`` holds an unexpired play grant on (a case grant to an investigator)."""
+    return granted_object_ids(
+        user,
+        app_label="inmates",
+        codename="play_inmate_recordings",
+        user_table=InmateUserObjectPermission,
+        expiring=True,
+    )

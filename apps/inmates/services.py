@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.audit.services import record_event
 from apps.common.errors import NotFoundError
+from apps.common.querysets import Action
 from apps.facilities.models import Facility
 from apps.inmates.errors import GrantError, InvestigatorNotAssignedError, SelfGrantError
 from apps.inmates.models import Inmate, InmateUserObjectPermission
@@ -59,13 +60,13 @@ def inmate_grant_create(
     assigned to it (see its call metadata); nobody grants themselves; every grant expires.
     Granting again renews the existing grant (one row per investigator and inmate).
     """
-    if not Facility.objects.restrict(granted_by, "manage_facility").filter(pk=inmate.facility_id).exists():
+    if not Facility.objects.restrict(granted_by, Action.MANAGE).filter(pk=inmate.facility_id).exists():
         raise NotFoundError()
     if investigator.pk == granted_by.pk:
         raise SelfGrantError()
     if (
         not investigator.is_active
-        or not Facility.objects.restrict(investigator, "view_facility_calls")
+        or not Facility.objects.restrict(investigator, Action.VIEW_CALLS)
         .filter(pk=inmate.facility_id)
         .exists()
     ):

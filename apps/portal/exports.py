@@ -11,8 +11,9 @@ from apps.access.exports import export_request_approve
 from apps.access.selectors import exports_visible_to
 from apps.audit.reads import page_read_record
 from apps.common.errors import DomainError
+from apps.common.querysets import Action
 from apps.common.scoping import get_in_scope_or_404
-from apps.facilities.models import facility_ids_with_perm
+from apps.facilities.models import Facility
 from apps.portal.views import _page, _user, portal_page
 
 
@@ -27,7 +28,9 @@ def export_list(request: HttpRequest) -> HttpResponse:
         "portal/export_list.html",
         {
             "page": page,
-            "approvable": set(facility_ids_with_perm(user, "approve_facility_exports")),
+            "approvable": set(
+                Facility.objects.restrict(user, Action.APPROVE_EXPORTS).values_list("pk", flat=True)
+            ),
         },
     )
 

@@ -14,7 +14,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.roles import ROLE_FACILITY_PERMISSIONS
-from apps.facilities.models import Facility, FacilityUserObjectPermission, facility_perm_q
+from apps.common.querysets import Action
+from apps.facilities.models import Facility, FacilityUserObjectPermission
 from apps.facilities.services import assignable_roles
 from apps.inmates.models import Inmate
 
@@ -41,7 +42,7 @@ class InmateSearchForm(forms.Form):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["facility"].queryset = Facility.objects.restrict(user, "view_facility")  # type: ignore[attr-defined]
+        self.fields["facility"].queryset = Facility.objects.restrict(user, Action.VIEW)  # type: ignore[attr-defined]
 
 
 class CallSearchForm(forms.Form):
@@ -58,7 +59,7 @@ class CallSearchForm(forms.Form):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["facility"].queryset = Facility.objects.restrict(user, "view_facility_calls")  # type: ignore[attr-defined]
+        self.fields["facility"].queryset = Facility.objects.restrict(user, Action.VIEW_CALLS)  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -87,11 +88,14 @@ class CallSearchForm(forms.Form):
 def investigators_for(user: User) -> QuerySet[User]:
     """Active users who see call metadata at a facility ``user`` manages (the service checks
     the inmate's facility precisely)."""
-    assigned = FacilityUserObjectPermission.objects.filter(
-        facility_perm_q(user, "manage_facility", field="content_object_id"),
-        permission__codename="view_facility_calls",
-        permission__content_type__app_label="facilities",
-    ).values("user_id")
+    assigned = (
+        FacilityUserObjectPermission.objects.restrict(user, Action.MANAGE)
+        .filter(
+            permission__codename="view_facility_calls",
+            permission__content_type__app_label="facilities",
+        )
+        .values("user_id")
+    )
     return User.objects.filter(is_active=True, pk__in=assigned).exclude(pk=user.pk).order_by("username")
 
 
@@ -113,7 +117,7 @@ class GrantForm(forms.Form):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["facility"].queryset = Facility.objects.restrict(user, "manage_facility")  # type: ignore[attr-defined]
+        self.fields["facility"].queryset = Facility.objects.restrict(user, Action.MANAGE)  # type: ignore[attr-defined]
         self.fields["investigator"].queryset = investigators_for(user)  # type: ignore[attr-defined]
         self.fields["expires_on"].help_text += f" At most {settings.GRANT_MAX_DAYS} days ahead."
         if not self.is_bound and "expires_on" not in self.initial:
@@ -132,7 +136,7 @@ class GrantForm(forms.Form):
         booking = str(data.get("booking_number", "")).strip()
         if facility and booking:
             self.inmate = (
-                Inmate.objects.restrict(self.user, "manage_facility")
+                Inmate.objects.restrict(self.user, Action.MANAGE)
                 .filter(facility=facility, booking_number=booking)
                 .first()
             )
@@ -165,7 +169,7 @@ class StaffAssignForm(forms.Form):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["facility"].queryset = Facility.objects.restrict(user, "manage_facility")  # type: ignore[attr-defined]
+        self.fields["facility"].queryset = Facility.objects.restrict(user, Action.MANAGE)  # type: ignore[attr-defined]
         self.fields["role"].choices = [("", "---------")] + [(r, ROLE_LABELS[r]) for r in assignable_roles()]  # type: ignore[attr-defined]
         self.member: User | None = None
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 
+from apps.common.querysets import Action
 from apps.common.visibility import can_see_privileged_details
 from apps.facilities.models import Facility
 from apps.inmates.models import InmateUserObjectPermission
@@ -34,9 +35,9 @@ def capabilities(user: User | AnonymousUser) -> Capabilities:
     if not user.is_authenticated or not user.is_active:
         return Capabilities()
     return Capabilities(
-        inmates=Facility.objects.restrict(user, "view_facility").exists(),
-        calls=Facility.objects.restrict(user, "view_facility_calls").exists(),
-        manage=Facility.objects.restrict(user, "manage_facility").exists(),
+        inmates=Facility.objects.restrict(user, Action.VIEW).exists(),
+        calls=Facility.objects.restrict(user, Action.VIEW_CALLS).exists(),
+        manage=Facility.objects.restrict(user, Action.MANAGE).exists(),
         own_grants=InmateUserObjectPermission.objects.filter(user_id=user.pk).exists(),
         unmasked=can_see_privileged_details(user),
         compliance=user.has_perm("audit.view_auditevent"),

@@ -35,8 +35,9 @@ from apps.calls.models import Call, Decision
 from apps.calls.reads import call_detail_served, call_rows_served
 from apps.calls.selectors import search_calls
 from apps.common.errors import DomainError, NotFoundError
+from apps.common.querysets import Action
 from apps.common.scoping import get_in_scope_or_404
-from apps.facilities.models import Facility, FacilityUserObjectPermission, facility_perm_q
+from apps.facilities.models import Facility, FacilityUserObjectPermission
 from apps.facilities.services import facility_staff_assign, facility_staff_remove
 from apps.inmates.api import grants_managed_by, grants_visible_to
 from apps.inmates.models import Inmate, InmateUserObjectPermission
@@ -125,7 +126,7 @@ def call_row(call: Call, *, unmasked: bool) -> CallRow:
 
 
 def _calls_for(user: User) -> QuerySet[Call]:
-    return Call.objects.restrict(user, "view").select_related(
+    return Call.objects.restrict(user, Action.VIEW).select_related(
         "facility", "inmate", "recording", "exempt_number__attorney"
     )
 
@@ -146,10 +147,10 @@ class FacilityStats:
 @portal_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    page = _page(request, Facility.objects.restrict(user, "view_facility"), per_page=10)
-    calls = Call.objects.restrict(user, "view")
-    quarantined = Recording.objects.restrict(user, "view").filter(state=RecordingState.QUARANTINED)
-    sees_calls = set(Facility.objects.restrict(user, "view_facility_calls").values_list("pk", flat=True))
+    page = _page(request, Facility.objects.restrict(user, Action.VIEW), per_page=10)
+    calls = Call.objects.restrict(user, Action.VIEW)
+    quarantined = Recording.objects.restrict(user, Action.VIEW).filter(state=RecordingState.QUARANTINED)
+    sees_calls = set(Facility.objects.restrict(user, Action.VIEW_CALLS).values_list("pk", flat=True))
     stats = []
     for facility in page:
         if facility.pk not in sees_calls:
@@ -184,7 +185,9 @@ def inmate_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     form = InmateSearchForm(request.GET or None, user=user)
     inmates = (
-        Inmate.objects.restrict(user).select_related("facility").order_by("last_name", "first_name", "id")
+        Inmate.objects.restrict(user, Action.VIEW)
+        .select_related("facility")
+        .order_by("last_name", "first_name", "id")
     )
     if form.is_bound and form.is_valid():
         query = form.cleaned_data["q"].strip()
@@ -208,7 +211,10 @@ def inmate_list(request: HttpRequest) -> HttpResponse:
 def inmate_detail(request: HttpRequest, inmate_id: int) -> HttpResponse:
     user = _user(request)
     inmate = get_in_scope_or_404(
-        Inmate.objects.restrict(user).select_related("facility"), inmate_id, actor=user, action="inmate.view"
+        Inmate.objects.restrict(user, Action.VIEW).select_related("facility"),
+        inmate_id,
+        actor=user,
+        action="inmate.view",
     )
     caps = request_capabilities(request)
     page = _page(request, _calls_for(user).filter(inmate=inmate))
@@ -223,7 +229,7 @@ def inmate_detail(request: HttpRequest, inmate_id: int) -> HttpResponse:
     )
     rows = [call_row(c, unmasked=caps.unmasked) for c in page]
     grants = grants_visible_to(user).filter(content_object=inmate).order_by("-created_at", "-id")
-    manages = Facility.objects.restrict(user, "manage_facility").filter(pk=inmate.facility_id).exists()
+    manages = Facility.objects.restrict(user, Action.MANAGE).filter(pk=inmate.facility_id).exists()
     return render(
         request,
         "portal/inmate_detail.html",
@@ -309,7 +315,7 @@ def call_download(request: HttpRequest) -> HttpResponse:
 # --- recordings --------------------------------------------------------------------------------
 
 
-def _recordings(user: User, action: str) -> QuerySet[Recording]:
+def _recordings(user: User, action: Action) -> QuerySet[Recording]:
     return Recording.objects.restrict(user, action).select_related(
         "call__facility", "call__inmate", "call__exempt_number__attorney"
     )
@@ -320,7 +326,7 @@ def _render_recording(
 ) -> HttpResponse:
     user = _user(request)
     caps = request_capabilities(request)
-    can_play = Recording.objects.restrict(user, "play").filter(pk=recording.pk).exists()
+    can_play = Recording.objects.restrict(user, Action.PLAY).filter(pk=recording.pk).exists()
     response = render(
         request,
         "portal/recording_detail.html",
@@ -342,7 +348,7 @@ def _render_recording(
 def recording_detail(request: HttpRequest, recording_id: int) -> HttpResponse:
     user = _user(request)
     recording = get_in_scope_or_404(
-        _recordings(user, "view"), recording_id, actor=user, action="recording.view"
+        _recordings(user, Action.VIEW), recording_id, actor=user, action="recording.view"
     )
     call_detail_served(user=user, action="recording.viewed", call=recording.call, recording=recording)
     return _render_recording(request, recording)
@@ -354,7 +360,7 @@ def recording_play(request: HttpRequest, recording_id: int) -> HttpResponse:
     """Issue a short-lived link (audited by playback_link_issue) and show the player."""
     user = _user(request)
     recording = get_in_scope_or_404(
-        _recordings(user, "play"), recording_id, actor=user, action="recording.play"
+        _recordings(user, Action.PLAY), recording_id, actor=user, action="recording.play"
     )
     try:
         link = playback_link_issue(user=user, recording=recording)
@@ -377,7 +383,7 @@ def grant_list(request: HttpRequest) -> HttpResponse:
     grants = grants_visible_to(user).order_by("-created_at", "-id")
     if form.is_bound and form.is_valid() and form.cleaned_data["investigator"].strip():
         grants = grants.filter(user__username=form.cleaned_data["investigator"].strip())
-    managed = set(Facility.objects.restrict(user, "manage_facility").values_list("pk", flat=True))
+    managed = set(Facility.objects.restrict(user, Action.MANAGE).values_list("pk", flat=True))
     page = _page(request, grants)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     page_read_record(
@@ -485,9 +491,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
             return redirect("portal:staff")
 
     rows = (
-        FacilityUserObjectPermission.objects.filter(
-            facility_perm_q(user, "manage_facility", field="content_object_id")
-        )
+        FacilityUserObjectPermission.objects.restrict(user, Action.MANAGE)
         .values("content_object_id", "content_object__name", "user_id", "user__username")
         .distinct()
         .order_by("content_object__name", "user__username")
@@ -521,7 +525,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 def staff_remove(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     facility = get_in_scope_or_404(
-        Facility.objects.restrict(user, "manage_facility"),
+        Facility.objects.restrict(user, Action.MANAGE),
         request.POST.get("facility", ""),
         actor=user,
         action="staff.remove",
@@ -547,7 +551,7 @@ def staff_remove(request: HttpRequest) -> HttpResponse:
 def _revoke_grants_if_unassigned(*, member: User, facility: Facility, by: User) -> int:
     """Inmate grants do not re-check facility membership when a recording is played, so a
     member who no longer sees the facility's calls loses their grants there too."""
-    if Facility.objects.restrict(member, "view_facility_calls").filter(pk=facility.pk).exists():
+    if Facility.objects.restrict(member, Action.VIEW_CALLS).filter(pk=facility.pk).exists():
         return 0
     grants = InmateUserObjectPermission.objects.filter(
         user=member, content_object__facility=facility

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from apps.calls.api import StaffCallOutput
 from apps.calls.reads import call_detail_served, call_rows_served
 from apps.common.api import user_of
+from apps.common.querysets import Action
 from apps.common.scoping import get_in_scope_or_404
 from apps.recordings.models import Recording
 from apps.recordings.playback import parse_range, playback_link_issue, recording_stream, stream_cookie_name
@@ -48,7 +49,7 @@ _DISPLAY_RELATED = ["call", "call__facility", "call__inmate", "call__exempt_numb
 
 
 def _viewable(request: Request) -> Any:
-    return Recording.objects.restrict(user_of(request), "view").select_related(*_DISPLAY_RELATED)
+    return Recording.objects.restrict(user_of(request), Action.VIEW).select_related(*_DISPLAY_RELATED)
 
 
 class RecordingListView(APIView):
@@ -59,7 +60,7 @@ class RecordingListView(APIView):
     def get(self, request: Request) -> Response:
         paginator = RecordingCursor()
         user = user_of(request)
-        action = "play" if request.query_params.get("playable") in {"1", "true"} else "view"
+        action = Action.PLAY if request.query_params.get("playable") in {"1", "true"} else Action.VIEW
         # Two steps: the page of ids from the scope indexes alone (index-only), then the rows.
         ids = (
             paginator.paginate_queryset(
@@ -100,7 +101,7 @@ class PlaybackView(APIView):
     )
     def post(self, request: Request, recording_id: int) -> Response:
         user = user_of(request)
-        playable = Recording.objects.restrict(user, "play").select_related("call")
+        playable = Recording.objects.restrict(user, Action.PLAY).select_related("call")
         recording = get_in_scope_or_404(playable, recording_id, actor=user, action="recording.play")
         link = playback_link_issue(user=user, recording=recording)
         return Response({"url": request.build_absolute_uri(link.url), "expires_at": link.expires_at})
@@ -112,7 +113,7 @@ class StreamView(APIView):
     @extend_schema(responses={(200, "audio/*"): OpenApiTypes.BINARY})
     def get(self, request: Request, recording_id: int) -> StreamingHttpResponse:
         user = user_of(request)
-        playable = Recording.objects.restrict(user, "play").select_related("call")
+        playable = Recording.objects.restrict(user, Action.PLAY).select_related("call")
         recording = get_in_scope_or_404(playable, recording_id, actor=user, action="recording.stream")
         byte_range = parse_range(request.headers.get("Range"), recording.size_bytes)
         chunks, granted = recording_stream(

@@ -4,13 +4,13 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Now
 from django.utils import timezone
 from guardian.models import UserObjectPermissionBase
 
 from apps.calls.models import Call
-from apps.facilities.models import facility_perm_q
-from apps.inmates.models import inmate_grant_q
+from apps.common.querysets import Action, granted_object_ids
+from apps.facilities.models import FacilityScopedQuerySet
+from apps.inmates.models import granted_inmate_ids
 
 
 class RecordingState(models.TextChoices):
@@ -19,8 +19,8 @@ class RecordingState(models.TextChoices):
     PURGED = "purged"
 
 
-class RecordingQuerySet(models.QuerySet["Recording"]):
-    def restrict(self, user: User | AnonymousUser, action: str) -> RecordingQuerySet:
+class RecordingQuerySet(FacilityScopedQuerySet["Recording"]):
+    def scope(self, user: User | AnonymousUser, action: Action) -> Q:
         """Recordings ``user`` may ``view`` (metadata) or ``play`` (audio), as one SQL filter.
 
         Play = the deny layer (state "stored") AND (a facility-wide play permission OR an
@@ -29,18 +29,18 @@ class RecordingQuerySet(models.QuerySet["Recording"]):
         privileged call is quarantined in the transaction that makes it privileged, and the
         database refuses a stored one (trigger from migration 0002).
         """
-        scope = facility_perm_q(user, "view_facility_calls", field="facility_id")
-        if action == "view":
-            return self.filter(scope)
-        if action == "play":
+        sees_calls = self.in_facilities(user, Action.VIEW_CALLS)
+        if action is Action.VIEW:
+            return sees_calls
+        if action is Action.PLAY:
             granted = (
-                facility_perm_q(user, "play_facility_recordings", field="facility_id")
-                | inmate_grant_q(user, "play_inmate_recordings", field="inmate_id")
-                | recording_grant_q(user)
+                self.in_facilities(user, Action.PLAY)
+                | Q(inmate_id__in=granted_inmate_ids(user))
+                | Q(pk__in=granted_recording_ids(user))
             )
             # A grant works only while its holder is still assigned to the facility.
-            return self.filter(scope).filter(state=RecordingState.STORED).filter(granted)
-        raise ValueError(f"unknown action {action!r}")
+            return sees_calls & Q(state=RecordingState.STORED) & granted
+        raise self.unsupported(action)
 
 
 class Recording(models.Model):
@@ -222,15 +222,16 @@ class RecordingUserObjectPermission(UserObjectPermissionBase):
     created_at = models.DateTimeField(default=timezone.now)
 
 
-def recording_grant_q(user: User | AnonymousUser) -> Q:
-    if not user.is_authenticated or not user.is_active:
-        return Q(pk__in=[])
-    grants = RecordingUserObjectPermission.objects.filter(
-        user_id=user.pk,
-        permission__codename="play_recording",
-        permission__content_type__app_label="recordings",
-    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=Now()))
-    return Q(pk__in=list(grants.values_list("content_object_id", flat=True)))
+def granted_recording_ids(user: User | AnonymousUser) -> list[int]:
+    """Recordings ``user`` holds an unexpired grant on, one by one (rare: most grants are per
+    inmate)."""
+    return granted_object_ids(
+        user,
+        app_label="recordings",
+        codename="play_recording",
+        user_table=RecordingUserObjectPermission,
+        expiring=True,
+    )
 
 
 class Tombstone(models.Model):

@@ -60,7 +60,7 @@ class PlaybackLink:
 
 
 def playback_link_issue(*, user: User, recording: Recording) -> PlaybackLink:
-    """Issue a link for a recording already fetched through restrict(user, "play")."""
+    """Issue a link for a recording already fetched through restrict(user, Action.PLAY)."""
     token = signing.dumps({"r": recording.pk, "u": user.pk, "n": secrets.token_hex(8)}, salt=_SALT)
     expires_at = timezone.now() + timedelta(seconds=settings.PLAYBACK_LINK_SECONDS)
     charges = [(QuotaKind.PLAYBACK, 1), (QuotaKind.PLAYBACK_BYTES, recording.size_bytes)]

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.audit.services import record_event
 from apps.common.errors import ConflictError, DomainError
+from apps.common.querysets import Action
 from apps.recordings.errors import ReleaseRefusedError as ReleaseRefusedError  # re-exported
 from apps.recordings.models import (
     HoldOutcome,
@@ -69,7 +70,7 @@ def review_queue(user: User) -> QuerySet[Recording]:
     pending inmate claim waits for the clerk's claim decision instead."""
     held = QuarantineHold.objects.filter(recording=OuterRef("pk"), closed_at__isnull=True)
     return (
-        Recording.objects.restrict(user, "view")
+        Recording.objects.restrict(user, Action.VIEW)
         .filter(state=RecordingState.QUARANTINED)
         .filter(Exists(held.filter(kind__in=REVIEWED_KINDS)) | ~Exists(held))
         .select_related("call", "inmate", "facility")

@@ -30,7 +30,8 @@ from apps.audit.references import protect, protect_number
 from apps.audit.services import record_event
 from apps.common.errors import DomainError
 from apps.common.phone import normalize_phone_number
-from apps.facilities.models import Facility, facility_perm_q
+from apps.common.querysets import Action
+from apps.facilities.models import Facility
 from apps.recordings.quarantine import flag_hold
 from apps.recordings.review import REVIEW_PERMISSION, NotAPrivilegeOfficerError
 from apps.registry.errors import FlagRateLimitedError, IllegalTransitionError
@@ -122,8 +123,8 @@ def _check_limit(attorney: Attorney, now: datetime) -> None:
 def flag_requests_for(officer: User) -> QuerySet[PrivilegeFlag]:
     """Flag requests waiting for a decision, at the facilities whose calls the officer sees."""
     return (
-        PrivilegeFlag.objects.filter(status=FlagStatus.REQUESTED)
-        .filter(facility_perm_q(officer, "view_facility_calls", field="facility_id"))
+        PrivilegeFlag.objects.restrict(officer, Action.VIEW)
+        .filter(status=FlagStatus.REQUESTED)
         .select_related("attorney", "exempt_number", "facility")
         .order_by("created_at", "pk")
     )

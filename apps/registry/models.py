@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
-from apps.facilities.models import Facility
+from apps.common.querysets import Action
+from apps.facilities.models import Facility, FacilityScopedQuerySet
 
 
 class Attorney(models.Model):
@@ -318,6 +321,14 @@ class FlagStatus(models.TextChoices):
     WITHDRAWN = "withdrawn"
 
 
+class PrivilegeFlagQuerySet(FacilityScopedQuerySet["PrivilegeFlag"]):
+    def scope(self, user: User | AnonymousUser, action: Action) -> Q:
+        """A flag on a call is ``view``-able where that facility's calls are."""
+        if action is not Action.VIEW:
+            raise self.unsupported(action)
+        return self.in_facilities(user, Action.VIEW_CALLS)
+
+
 class PrivilegeFlag(models.Model):
     """An attorney's statement that a past call was privileged.
 
@@ -343,6 +354,8 @@ class PrivilegeFlag(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = PrivilegeFlagQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

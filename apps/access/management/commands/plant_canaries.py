@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.access.canaries import canaries_plant
 from apps.audit.commands import add_actor_argument, command_actor, record_command
+from apps.common.querysets import Action
 from apps.facilities.models import Facility
 
 
@@ -28,7 +29,7 @@ class Command(BaseCommand):
             options["actor"],
             role="facility admin of that facility",
             allowed=lambda user: (
-                Facility.objects.restrict(user, "manage_facility").filter(pk=facility.pk).exists()
+                Facility.objects.restrict(user, Action.MANAGE).filter(pk=facility.pk).exists()
             ),
         )
         planter, _ = User.objects.get_or_create(
