@@ -21,9 +21,12 @@ demo: venv
 	@$(MANAGE) demo_summary
 	@if [ -z "$$NO_SERVE" ]; then $(MANAGE) runserver $${DEMO_ADDR:-127.0.0.1:8000}; fi
 
+# The layers (import-linter contract in pyproject.toml), the README's diagram of them, module sizes.
 lint: venv
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
+	$(PY) infra/layers.py --check
 
 typecheck: venv
 	.venv/bin/mypy

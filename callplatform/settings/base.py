@@ -3,6 +3,9 @@
 With nothing set, the project runs on the embedded default: SQLite, recordings on local disk
 under var/recordings/, Celery in eager mode. Each real service is switched on by one variable
 (DATABASE_URL, CELERY_BROKER_URL, RECORDINGS_STORAGE=s3). Bad values fail loudly at start-up.
+
+Size: one file on purpose, so that every knob an operator can turn is found in one place, each
+with the reason for its default; the production refusals live apart (settings/safety.py).
 """
 
 from __future__ import annotations
