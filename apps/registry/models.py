@@ -373,3 +373,15 @@ class PrivilegeFlag(models.Model):
 
     def __str__(self) -> str:
         return f"privilege flag {self.pk} ({self.number} on {self.call_date})"
+
+
+# The list guard's models (snapshots, alarms, bulk changes) live in their own module.
+from apps.registry.guard_models import (  # noqa: E402, F401
+    BulkChange,
+    BulkChangeKind,
+    BulkChangeStatus,
+    ListAlarm,
+    ListAlarmKind,
+    ListSnapshot,
+    ListSnapshotEntry,
+)

@@ -192,7 +192,12 @@ def exempt_number_revoke(*, exempt_number_id: int, actor: User) -> ExemptNumber:
             actor=actor,
             target=exempt,
             facility_id=exempt.facility_id,
-            details={"previous_status": previous, "flags_withdrawn": withdrawn},
+            # The number's reference lets the list guard (apps/registry/alarms.py) match the drop.
+            details={
+                "previous_status": previous,
+                "flags_withdrawn": withdrawn,
+                "number_ref": protect_number(exempt.number),
+            },
         )
     return exempt
 
@@ -332,7 +337,12 @@ def _expire_if_lapsed(exempt: ExemptNumber, now: datetime) -> bool:
     if not ExemptNumber.objects.filter(registration_lapsed(now), pk=exempt.pk).exists():
         return False
     ExemptNumber.objects.filter(pk=exempt.pk).update(status=ExemptStatus.EXPIRED)
-    record_event(action="exempt_number.expired", target=exempt, facility_id=exempt.facility_id)
+    record_event(
+        action="exempt_number.expired",
+        target=exempt,
+        facility_id=exempt.facility_id,
+        details={"number_ref": protect_number(exempt.number)},
+    )
     return True
 
 

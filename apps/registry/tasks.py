@@ -8,6 +8,7 @@ from celery import shared_task
 
 from apps.registry.profiles import attorney_signups_expire
 from apps.registry.services import exempt_numbers_expire, exempt_numbers_send_reminders
+from apps.registry.snapshots import registry_snapshot_take
 
 
 @shared_task(name="registry.expiry_reminders")
@@ -21,3 +22,16 @@ def expire_unverified_signups(now: str | None = None) -> int:
     """Beat: delete attorney sign-ups never verified in ATTORNEY_SIGNUP_EXPIRY_HOURS. ``now``
     (ISO 8601) is for tests and replays; the default is the current time."""
     return attorney_signups_expire(now=datetime.fromisoformat(now) if now else None)
+
+
+@shared_task(name="registry.list_snapshot")
+def list_snapshot() -> dict[str, object]:
+    """Beat: take today's signed snapshot of the verified list if not yet taken, and raise the
+    alarm on an unexplained drop (apps/registry/snapshots.py)."""
+    outcome = registry_snapshot_take()
+    return {
+        "day": outcome.snapshot.day.isoformat(),
+        "count": outcome.snapshot.count,
+        "created": outcome.created,
+        "alarm": outcome.alarm.pk if outcome.alarm else None,
+    }

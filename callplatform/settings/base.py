@@ -563,3 +563,20 @@ safety.warn_public_key_once(secret_key=SECRET_KEY)
 # The OpenAPI schema (/api/schema/) needs an account: switch vendors and API users read it with
 # their token; an anonymous visitor gets no map of the API (README, "API").
 SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]
+
+# --- The list cannot shrink unnoticed (issue 11, section 1; apps/registry/snapshots.py)
+# Beat asks this often for the day's signed snapshot of the verified list; the first run of a
+# day takes it (and compares it with the previous one), later runs find it taken. Hourly, so a
+# beat that was down at midnight still takes the day's snapshot within the hour.
+REGISTRY_SNAPSHOT_EVERY_SECONDS = env.float("REGISTRY_SNAPSHOT_EVERY_SECONDS", default=3600.0)
+if not 60 <= REGISTRY_SNAPSHOT_EVERY_SECONDS <= 21600:
+    raise ImproperlyConfigured("REGISTRY_SNAPSHOT_EVERY_SECONDS must be between 60 and 21600")
+CELERY_BEAT_SCHEDULE["registry-list-snapshot"] = {
+    "task": "registry.list_snapshot",
+    "schedule": REGISTRY_SNAPSHOT_EVERY_SECONDS,
+}
+# More revocations than this by one clerk in one (UTC) day wait for a second registry clerk's
+# approval (apps/registry/bulk.py); an attorney revoking their own numbers is never limited.
+REGISTRY_BULK_REVOCATIONS_PER_DAY = env.int("REGISTRY_BULK_REVOCATIONS_PER_DAY", default=10)
+if REGISTRY_BULK_REVOCATIONS_PER_DAY < 0:
+    raise ImproperlyConfigured("REGISTRY_BULK_REVOCATIONS_PER_DAY must be >= 0")

@@ -1,0 +1,163 @@
+"""Unexplained drops of the verified list raise an alarm (issue 11, section 1).
+
+A number may leave the list only through an act the trail records one registration at a time:
+a revocation, an expiry or a rejection (``EXPLAINING_ACTIONS``). Comparing a snapshot with the
+one before it, every number that left must have such an event for the registration that covered
+it, written between the two snapshots (and, where the event names its number, naming the same
+keyed reference). Anything else (rows deleted or rewritten behind the services' back, an import
+or an upgrade that shrank the list) raises one ``ListAlarm`` per comparison: the row the
+dashboards show until someone acknowledges it, a ``registry.list_drop_unexplained`` event, and
+an e-mail to COMPLIANCE_EMAILS.
+
+Where dashboards read it: ``open_list_alarms()``. The compliance report (section 8) reads
+``list_alarms_between(start, end)``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from apps.audit.models import AuditEvent
+from apps.audit.services import record_event
+from apps.common.errors import ConflictError, DomainError
+from apps.registry.models import ExemptNumber, ListAlarm, ListAlarmKind, ListSnapshot
+
+EXPLAINING_ACTIONS = ("exempt_number.revoked", "exempt_number.expired", "exempt_number.rejected")
+REGISTRATION_TARGET = ExemptNumber._meta.label_lower
+# The alarm's event names at most this many references (the alarm row holds them all).
+EVENT_REFS_MAX = 500
+_CHUNK = 500  # ids per IN (...) (SQLite's parameter limit)
+
+
+def list_drops_check(*, previous: ListSnapshot, current: ListSnapshot) -> ListAlarm | None:
+    """Compare two snapshots; raise (and return) the alarm if a drop is unexplained. Runs in the
+    caller's transaction (the one that took ``current``)."""
+    before = dict(previous.entries.values_list("number_ref", "registration_id"))
+    now_refs = set(current.entries.values_list("number_ref", flat=True))
+    dropped = {ref: registration for ref, registration in before.items() if ref not in now_refs}
+    if not dropped:
+        return None
+    explained = _explained(dropped, since=previous.taken_at, until=current.taken_at)
+    unexplained = [
+        {"number_ref": ref, "registration_id": registration}
+        for ref, registration in sorted(dropped.items())
+        if ref not in explained
+    ]
+    if not unexplained:
+        return None
+    facility_ids = sorted(
+        ExemptNumber.objects.filter(
+            pk__in=[u["registration_id"] for u in unexplained], facility__isnull=False
+        )
+        .values_list("facility_id", flat=True)
+        .distinct()
+    )
+    alarm = ListAlarm.objects.create(
+        kind=ListAlarmKind.UNEXPLAINED_DROP,
+        detected_at=current.taken_at,
+        snapshot=current,
+        previous_snapshot=previous,
+        previous_count=previous.count,
+        current_count=current.count,
+        dropped_count=len(dropped),
+        unexplained_count=len(unexplained),
+        unexplained=unexplained,
+        facility_ids=facility_ids,
+    )
+    record_event(
+        action="registry.list_drop_unexplained",
+        target=alarm,
+        details={
+            "previous_day": previous.day.isoformat(),
+            "day": current.day.isoformat(),
+            "previous_count": previous.count,
+            "current_count": current.count,
+            "dropped": len(dropped),
+            "unexplained": len(unexplained),
+            "unexplained_refs": [u["number_ref"] for u in unexplained[:EVENT_REFS_MAX]],
+        },
+    )
+    transaction.on_commit(lambda: _notify_compliance(alarm))
+    return alarm
+
+
+def _explained(dropped: dict[str, int], *, since: datetime, until: datetime) -> set[str]:
+    """The references among ``dropped`` whose registration has an explaining event in
+    (since, until]."""
+    by_registration: dict[str, list[str]] = {}
+    for ref, registration in dropped.items():
+        by_registration.setdefault(str(registration), []).append(ref)
+    ids = list(by_registration)
+    explained: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        events = AuditEvent.objects.filter(
+            target_type=REGISTRATION_TARGET,
+            target_id__in=ids[start : start + _CHUNK],
+            action__in=EXPLAINING_ACTIONS,
+            created_at__gt=since,
+            created_at__lte=until,
+        ).values_list("target_id", "details")
+        for target_id, details in events:
+            named = (details or {}).get("number_ref")
+            explained.update(ref for ref in by_registration[target_id] if named in (None, ref))
+    return explained
+
+
+def _notify_compliance(alarm: ListAlarm) -> None:
+    """Counts and references only: the mail names no number."""
+    send_mail(
+        subject=(
+            f"[callplatform] do-not-record list: {alarm.unexplained_count} number(s) left without explanation"
+        ),
+        message=(
+            f"The verified list went from {alarm.previous_count} to {alarm.current_count} numbers "
+            f"between the snapshots of {alarm.previous_snapshot.day} and {alarm.snapshot.day}.\n"
+            f"{alarm.dropped_count} number(s) left it; {alarm.unexplained_count} of them without an "
+            f"audited revocation, expiry or rejection (list alarm {alarm.pk}).\n"
+            "Calls to those numbers may be recorded now. A registry clerk sees which numbers they "
+            "are on the clerk dashboard; acknowledge the alarm once it is resolved."
+        ),
+        from_email=None,
+        recipient_list=settings.COMPLIANCE_EMAILS,
+        fail_silently=True,
+    )
+
+
+def list_alarm_acknowledge(*, alarm_id: int, user: User, note: str) -> ListAlarm:
+    """A person says the alarm is handled (with what was done); it leaves the banners. The
+    alarm itself stays, unchanged, for the compliance report."""
+    note = note.strip()
+    if not note:
+        raise DomainError("Say what was done about the alarm.")
+    with transaction.atomic():
+        alarm = ListAlarm.objects.select_for_update().get(pk=alarm_id)
+        if alarm.acknowledged_at is not None:
+            raise ConflictError("The alarm is already acknowledged.")
+        alarm.acknowledged_by = user
+        alarm.acknowledged_at = timezone.now()
+        alarm.acknowledgement = note
+        alarm.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement"])
+        record_event(
+            action="registry.list_alarm_acknowledged", actor=user, target=alarm, details={"note": note}
+        )
+    return alarm
+
+
+def open_list_alarms() -> QuerySet[ListAlarm]:
+    """Alarms nobody has acknowledged yet, newest first: the banner on the clerk and admin
+    dashboards. It holds counts and references, never clear numbers."""
+    return ListAlarm.objects.filter(acknowledged_at__isnull=True).select_related(
+        "snapshot", "previous_snapshot"
+    )
+
+
+def list_alarms_between(start: datetime, end: datetime) -> QuerySet[ListAlarm]:
+    """Alarms detected in [start, end): the "list drops" of the compliance report."""
+    return ListAlarm.objects.filter(detected_at__gte=start, detected_at__lt=end).order_by("detected_at")

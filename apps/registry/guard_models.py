@@ -1,0 +1,167 @@
+"""Models that keep the verified list from shrinking unnoticed (issue 11, section 1).
+
+- ``ListSnapshot`` / ``ListSnapshotEntry``: the signed daily statement of which numbers were
+  exempt, held as keyed references (apps/audit/references.py) so that no clear number leaves
+  the registry's own table. Append-only (database triggers, migration 0007).
+- ``ListAlarm``: an unexplained drop between two snapshots. Never deleted; only its
+  acknowledgement may be filled in, once.
+- ``BulkChange``: an import, or a clerk's revocations past the daily limit, waiting for a
+  second registry clerk (``decided_by <> proposed_by`` in the database).
+
+Imported by ``apps.registry.models`` so Django registers them with the registry app.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class ListSnapshot(models.Model):
+    """ "On ``day`` the verified list held ``count`` numbers whose sorted E.164 forms hash to
+    ``numbers_sha256``", signed with the audit checkpoint key (Ed25519).
+
+    ``entries_sha256`` covers the entries (keyed reference and registration of each number), so
+    the signature also vouches for what a later comparison explains drops against.
+    """
+
+    day = models.DateField(unique=True)
+    taken_at = models.DateTimeField()
+    count = models.PositiveIntegerField()
+    numbers_sha256 = models.CharField(max_length=64)
+    entries_sha256 = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=128)
+
+    class Meta:
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"list snapshot {self.day} ({self.count} numbers)"
+
+
+class ListSnapshotEntry(models.Model):
+    """One exempt number of a snapshot: its keyed reference and the registration that covered
+    it (a plain id, not a foreign key: the snapshot must outlive whatever happens to the row)."""
+
+    snapshot = models.ForeignKey(ListSnapshot, on_delete=models.PROTECT, related_name="entries")
+    number_ref = models.CharField(max_length=48)
+    registration_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["snapshot", "number_ref"], name="list_snapshot_entry_unique_ref")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number_ref} (registration {self.registration_id})"
+
+
+class ListAlarmKind(models.TextChoices):
+    # Numbers left the verified list without an audited revocation, expiry or rejection.
+    UNEXPLAINED_DROP = "unexplained_drop"
+
+
+class ListAlarm(models.Model):
+    """An alarm about the list itself, raised once per comparison and shown on the clerk and
+    admin dashboards until a person acknowledges it (``open_list_alarms``).
+
+    The compliance report (issue 11, section 8) counts these per period (``list_alarms_between``).
+    """
+
+    kind = models.CharField(max_length=32, choices=ListAlarmKind.choices)
+    detected_at = models.DateTimeField()
+    snapshot = models.ForeignKey(ListSnapshot, on_delete=models.PROTECT, related_name="alarms")
+    previous_snapshot = models.ForeignKey(ListSnapshot, on_delete=models.PROTECT, related_name="+")
+    previous_count = models.PositiveIntegerField()
+    current_count = models.PositiveIntegerField()
+    dropped_count = models.PositiveIntegerField()
+    unexplained_count = models.PositiveIntegerField()
+    # Keyed references only (``number_ref:...``) with the registration each one had.
+    unexplained = models.JSONField(default=list)
+    # Facilities of the facility-scoped registrations among them (empty: all global).
+    facility_ids = models.JSONField(default=list)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledgement = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-detected_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "snapshot"], name="list_alarm_one_per_snapshot"),
+            models.CheckConstraint(
+                name="list_alarm_acknowledged_has_who_and_when",
+                condition=models.Q(acknowledged_by__isnull=True, acknowledged_at__isnull=True)
+                | models.Q(acknowledged_by__isnull=False, acknowledged_at__isnull=False),
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["detected_at"],
+                name="list_alarm_open_idx",
+                condition=models.Q(acknowledged_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"list alarm {self.pk} ({self.kind}, {self.unexplained_count} unexplained)"
+
+
+class BulkChangeKind(models.TextChoices):
+    IMPORT = "import"
+    REVOCATIONS = "revocations"
+
+
+class BulkChangeStatus(models.TextChoices):
+    PENDING = "pending"
+    APPLIED = "applied"
+    REJECTED = "rejected"
+
+
+class BulkChange(models.Model):
+    """A change to many registrations at once, held until a second registry clerk approves.
+
+    ``payload`` is what approval applies: for an import the file (text and format), re-planned
+    against the registry as it is at approval; for revocations the registration ids. ``preview``
+    is the dry-run report the approver sees; ``result`` what approval did.
+    """
+
+    kind = models.CharField(max_length=16, choices=BulkChangeKind.choices)
+    status = models.CharField(
+        max_length=16, choices=BulkChangeStatus.choices, default=BulkChangeStatus.PENDING
+    )
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField()
+    payload = models.JSONField(default=dict)
+    preview = models.JSONField(default=dict)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_reason = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="bulk_change_decided_by_another_clerk",
+                condition=models.Q(decided_by__isnull=True) | ~models.Q(decided_by=models.F("proposed_by")),
+            ),
+            models.CheckConstraint(
+                name="bulk_change_decided_has_decider",
+                condition=models.Q(status="pending")
+                | models.Q(decided_by__isnull=False, decided_at__isnull=False),
+            ),
+            # A clerk's revocations past the limit collect in one open batch.
+            models.UniqueConstraint(
+                fields=["proposed_by"],
+                condition=models.Q(status="pending", kind="revocations"),
+                name="bulk_change_one_open_revocation_batch",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"bulk change {self.pk} ({self.kind}, {self.status})"
