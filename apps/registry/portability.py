@@ -7,9 +7,9 @@ Format (both encodings carry the same fields, one registration per row/object):
     effective_from, effective_until (ISO 8601 with offset; empty = none)
 
 JSON: {"format": "callplatform-registry", "version": 1, "registrations": [{...}, ...]}.
-Import validates every row first and reports each bad one with its line (CSV; the header is
-line 1) or its position (JSON, 1-based); if any row is bad nothing is changed. Valid files are
-applied in one transaction; verified rows quarantine earlier recordings of their number (I1).
+Reading validates every row and reports each bad one with its line (CSV; the header is
+line 1) or its position (JSON, 1-based). How rows compare with the registry (identical,
+conflicting, new) and how they are applied: apps/registry/importing.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,9 +31,7 @@ from apps.common.csvsafe import SafeDictWriter, unescape_cell
 from apps.common.errors import DomainError
 from apps.common.phone import normalize_phone_number
 from apps.facilities.models import Facility
-from apps.recordings.services import recordings_quarantine_for_number
-from apps.registry.models import Attorney, ExemptNumber, ExemptStatus
-from apps.registry.privilege import lock_number
+from apps.registry.models import ExemptNumber, ExemptStatus
 from apps.registry.profiles import validate_bar
 
 FIELDS = [
@@ -50,6 +48,7 @@ FIELDS = [
     "effective_until",
 ]
 FORMAT_NAME = "callplatform-registry"
+LIVE = (ExemptStatus.PENDING, ExemptStatus.VERIFIED)
 
 
 def export_rows() -> list[dict[str, str]]:
@@ -117,13 +116,6 @@ class Row:
     effective_until: datetime | None
 
 
-@dataclass
-class ImportReport:
-    errors: list[str] = field(default_factory=list)
-    imported: int = 0
-    quarantined: int = 0
-
-
 def parse_records(text: str, fmt: str) -> list[tuple[int, dict[str, Any]]]:
     if fmt == "json":
         data = json.loads(text)
@@ -160,10 +152,13 @@ def _date(value: Any, name: str) -> datetime | None:
 
 
 def validate(records: list[tuple[int, dict[str, Any]]], where: str) -> tuple[list[Row], list[str]]:
+    """Each row read on its own (and against the rest of the file): the errors that stop an
+    import. How a row compares with the registry is apps/registry/importing.py's concern."""
     rows: list[Row] = []
     errors: list[str] = []
     facilities = {f.code: f for f in Facility.objects.all()}
     verified_in_file: dict[str, int] = {}
+    live_in_file: dict[tuple[str, str, str], int] = {}
     for line, raw in records:
 
         def get(key: str, raw: dict[str, Any] = raw) -> str:
@@ -194,23 +189,15 @@ def validate(records: list[tuple[int, dict[str, Any]]], where: str) -> tuple[lis
                         f"{number} is verified twice in the file (also {where} {verified_in_file[number]})"
                     )
                 verified_in_file[number] = line
-                holder = (
-                    ExemptNumber.objects.filter(number=number, status=ExemptStatus.VERIFIED)
-                    .select_related("attorney")
-                    .first()
-                )
-                if holder and (holder.attorney.bar_state, holder.attorney.bar_number) != (state, bar):
-                    raise ValueError(f"{number} is already verified here for another attorney")
-            if (
-                status in (ExemptStatus.PENDING, ExemptStatus.VERIFIED)
-                and ExemptNumber.objects.filter(
-                    number=number,
-                    attorney__bar_state=state,
-                    attorney__bar_number=bar,
-                    status__in=[ExemptStatus.PENDING, ExemptStatus.VERIFIED],
-                ).exists()
-            ):
-                raise ValueError(f"{number} is already registered here for this attorney")
+            if status in LIVE:
+                # The registry holds at most one live registration per attorney and number.
+                live_key = (number, state, bar)
+                if live_key in live_in_file:
+                    raise ValueError(
+                        f"{number} is live twice in the file for this attorney "
+                        f"(also {where} {live_in_file[live_key]})"
+                    )
+                live_in_file[live_key] = line
             rows.append(
                 Row(
                     line,
@@ -239,64 +226,3 @@ def validate(records: list[tuple[int, dict[str, Any]]], where: str) -> tuple[lis
             )
             errors.append(f"{where} {line}: {message}")
     return rows, errors
-
-
-def import_text(text: str, fmt: str, *, actor: User) -> ImportReport:
-    """All or nothing: returns errors (and changes nothing) or applies every row."""
-    where = "line" if fmt == "csv" else "registration"
-    try:
-        records = parse_records(text, fmt)
-    except (DomainError, json.JSONDecodeError, csv.Error) as exc:
-        return ImportReport(errors=[str(exc)])
-    rows, errors = validate(records, where)
-    report = ImportReport(errors=errors)
-    if errors:
-        return report
-    with transaction.atomic():
-        for row in rows:
-            attorney = Attorney.objects.filter(bar_state=row.bar_state, bar_number=row.bar_number).first()
-            if attorney is None:
-                user = User.objects.create_user(
-                    username=f"bar-{row.bar_state}-{row.bar_number}".lower().replace(" ", "-")[:150],
-                    email=row.contact_email,
-                    is_active=False,
-                )
-                attorney = Attorney.objects.create(
-                    user=user,
-                    full_name=row.attorney_name,
-                    bar_state=row.bar_state,
-                    bar_number=row.bar_number,
-                    firm=row.firm,
-                    contact_email=row.contact_email,
-                )
-            verified = row.status == ExemptStatus.VERIFIED
-            if verified:
-                lock_number(row.number)
-            exempt = ExemptNumber.objects.create(
-                number=row.number,
-                attorney=attorney,
-                label=row.label,
-                facility=row.facility,
-                status=row.status,
-                effective_from=row.effective_from,
-                effective_until=row.effective_until,
-                verified_by=actor if verified else None,
-                verified_at=row.effective_from if verified else None,
-                decided_reason="imported" if row.status == ExemptStatus.REJECTED else "",
-            )
-            if verified:
-                report.quarantined += recordings_quarantine_for_number(
-                    number=row.number,
-                    facility_id=row.facility.pk if row.facility else None,
-                    reason=f"number imported as verified attorney line (registration {exempt.pk})",
-                    actor=actor,
-                    exempt_number_id=exempt.pk,
-                )
-            record_event(
-                action="exempt_number.imported",
-                actor=actor,
-                target=exempt,
-                details={"line": row.line, "status": row.status},
-            )
-            report.imported += 1
-    return report

@@ -11,10 +11,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from apps.registry.models import Attorney, ExemptNumber
+from apps.accounts.roles import REGISTRY_CLERK, ensure_role_groups
+from apps.registry.models import Attorney, BulkChange, ExemptNumber
 from apps.registry.services import exempt_number_register, exempt_number_reject, exempt_number_verify
 from tests.conftest import wipe_registry
-from tests.factories import AttorneyFactory, CallFactory
+from tests.factories import AttorneyFactory, CallFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +35,17 @@ def _wipe() -> None:
     wipe_registry()
 
 
+def _approved_by_a_second_clerk(out: str) -> None:
+    """An import takes effect once another registry clerk approves its bulk change."""
+    from apps.registry.models import BulkChange
+
+    change = BulkChange.objects.get(status="pending", kind="import")
+    assert f"bulk change {change.pk} is pending" in out
+    second = UserFactory(username="clerk-2")
+    second.groups.add(ensure_role_groups()[REGISTRY_CLERK])
+    call_command("registry_bulk", "approve", str(change.pk), "--as", second.username, stdout=io.StringIO())
+
+
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_export_then_import_round_trips(clerk: User, tmp_path: Path, fmt: str, store_recording: Any) -> None:
     _seed(clerk)
@@ -44,7 +56,9 @@ def test_export_then_import_round_trips(clerk: User, tmp_path: Path, fmt: str, s
     earlier = store_recording(CallFactory(dialed_number="+12125550101"))
     out = io.StringIO()
     call_command("registry_import", str(path), "--as", clerk.username, stdout=out)
-    assert "imported 3 registration(s); quarantined 1" in out.getvalue()
+    assert "3 row(s): 0 identical (skipped), 0 conflicting (skipped), 3 to import" in out.getvalue()
+    _approved_by_a_second_clerk(out.getvalue())
+    assert BulkChange.objects.get().result["quarantined"] == 1
     after = sorted((e.number, e.status, e.label, e.attorney.bar_number) for e in ExemptNumber.objects.all())
     assert after == before
     earlier.refresh_from_db()
@@ -95,8 +109,6 @@ def test_json_errors_name_the_registration(clerk: User, tmp_path: Path) -> None:
 
 
 def test_only_a_clerk_may_import(tmp_path: Path) -> None:
-    from tests.factories import UserFactory
-
     path = tmp_path / "r.csv"
     path.write_text("x\n")
     UserFactory(username="nobody")

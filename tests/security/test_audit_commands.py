@@ -70,6 +70,15 @@ def test_a_formula_safe_registry_export_imports_back_unchanged(
     call_command("registry_export", "--as", clerk.username, "-o", str(path))
     wipe_registry()
     call_command("registry_import", str(path), "--as", clerk.username, stdout=io.StringIO())
+    # The import waits for a second registry clerk (issue 11).
+    from apps.accounts.roles import REGISTRY_CLERK, ensure_role_groups
+    from apps.registry.models import BulkChange
+    from tests.factories import UserFactory
+
+    second = UserFactory(username="clerk-2")
+    second.groups.add(ensure_role_groups()[REGISTRY_CLERK])
+    change = BulkChange.objects.get(status="pending")
+    call_command("registry_bulk", "approve", str(change.pk), "--as", second.username, stdout=io.StringIO())
     imported = ExemptNumber.objects.select_related("attorney").get()
     assert imported.number == "+12125550188" and imported.label == "-2+3"
     assert imported.attorney.full_name == FORMULA
