@@ -162,7 +162,7 @@ AXES_LOCKOUT_CALLABLE = "apps.portal.views.locked_out"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "apps.common.auth.TokenAuthentication",
+        "apps.facilities.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -531,7 +531,7 @@ CELERY_BEAT_SCHEDULE["accounts-purge-request-hits"] = {
 # The API accepts a session only from the portal's own pages (Sec-Fetch-Site / Referer); a link
 # from elsewhere must not read as the person who follows it. Tokens are unaffected.
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
-    "apps.common.auth.TokenAuthentication",
+    "apps.facilities.authentication.TokenAuthentication",
     "apps.common.auth.SameOriginSessionAuthentication",
 ]
 # Walking call or recording details one by one: this many distinct records read in the window
