@@ -27,13 +27,12 @@ from django.utils.http import urlsafe_base64_encode
 
 from apps.accounts import tokens
 from apps.accounts.roles import ROLES
+from apps.common.broker import publish_task
 
 logger = logging.getLogger(__name__)
 
 
 def _enqueue(task: Any, *args: Any) -> None:
-    from apps.audit.services import publish_task
-
     if task.app.conf.task_always_eager:
         try:
             task.apply_async(args=args)
