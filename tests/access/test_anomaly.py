@@ -18,7 +18,7 @@ from apps.access.suspensions import LiftNotAllowedError, suspension_lift, user_s
 from apps.audit.models import AuditEvent
 from apps.facilities.models import Facility
 from apps.inmates.services import inmate_grant_create
-from tests.conftest import actor, grant_facility
+from tests.actors import actor, staff_member
 from tests.factories import CallFactory, InmateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,8 +26,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def investigator(facility: Facility) -> Any:
-    who = actor("anomaly-investigator", "investigator")
-    grant_facility(who.user, facility, "view_facility", "view_facility_calls")
+    who = staff_member("anomaly-investigator", "investigator", facility)
     return who
 
 
@@ -60,8 +59,9 @@ def test_repeated_probes_outside_scope_suspend(
 def test_suspension_kills_sessions_tokens_links_and_pending_exports(
     facility: Facility, investigator: Any, store_recording: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    admin = actor("anomaly-admin", "facility_admin")
-    grant_facility(admin.user, facility, "manage_facility", "view_facility_calls")
+    admin = staff_member(
+        "anomaly-admin", "facility_admin", facility, perms=["manage_facility", "view_facility_calls"]
+    )
     inmate = InmateFactory(facility=facility)
     recording = store_recording(CallFactory(inmate=inmate))
     inmate_grant_create(

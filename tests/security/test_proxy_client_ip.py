@@ -14,7 +14,7 @@ from django.test import Client
 
 from apps.accounts.roles import REGISTRY_CLERK
 from apps.audit.models import AuditEvent
-from tests.conftest import actor
+from tests.actors import actor
 from tests.security.fresh import run_python
 
 PROXY = "127.0.0.1"
