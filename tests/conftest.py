@@ -42,6 +42,7 @@ from tests.actors import (
     switch_account,
 )
 from tests.factories import InmateFactory, UserFactory
+from tests.support.insider import insider  # noqa: F401 - a fixture, shared by app test packages
 
 # Re-exported: test modules import these from here.
 __all__ = ["Actor", "Cast", "actor", "grant_facility"]

@@ -60,7 +60,7 @@ ROLES = [
     "other_facility",
 ]
 # URLs deliberately outside the matrix: the Django admin (superusers only; its own policy matrix
-# in tests/security/test_admin.py) and static files.
+# in tests/common/test_admin.py) and static files.
 IGNORED_PREFIXES = ("admin", "static")
 
 

@@ -14,7 +14,7 @@ from apps.audit.models import AuditEvent
 from apps.inmates.services import inmate_grant_create
 from tests.actors import actor, staff_member
 from tests.factories import ExemptNumberFactory
-from tests.security.conftest import Insider, portal_client
+from tests.support.insider import Insider, portal_client
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,8 @@
 """A small world for the side-path attacks: one facility with real rows, a canary, and an
-investigator who may see the whole facility (the insider of issue 9)."""
+investigator who may see the whole facility (the insider of issue 9).
+
+Used by the attack tests of several apps (access, audit); tests/conftest.py registers the
+``insider`` fixture for all of them."""
 
 from __future__ import annotations
 
