@@ -101,6 +101,16 @@ def _off_hours_away_from_now(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache (the process-local LocMemCache). Without this a
+    quota override a test writes stays cached for LIMITS_CACHE_SECONDS (apps.access.quotas)
+    and throttles whatever test runs next within those seconds."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def storage(settings: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
     """Each test gets its own recordings area: a fresh local folder, or the real S3 bucket."""
     if settings.RECORDINGS_STORAGE == "local":  # type: ignore[attr-defined]
