@@ -25,7 +25,7 @@ from apps.recordings.services import recording_read
 from apps.registry.flags import NotYourNumberError, privilege_flag_accept, privilege_flag_submit
 from apps.registry.models import Attorney, FlagStatus
 from apps.registry.services import exempt_number_register, exempt_number_verify
-from tests.conftest import actor, grant_facility
+from tests.actors import actor, grant_facility
 from tests.factories import CallFactory, InmateFactory
 
 pytestmark = pytest.mark.django_db

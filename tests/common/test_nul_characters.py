@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from apps.accounts.roles import FACILITY_ADMIN
-from tests.conftest import actor, grant_facility
+from tests.actors import actor, grant_facility
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.inmates.services import inmate_grant_create
-from tests.conftest import actor, grant_facility
+from tests.actors import actor, staff_member
 from tests.factories import ExemptNumberFactory
-from tests.security.conftest import Insider, portal_client
+from tests.support.insider import Insider, portal_client
 
 pytestmark = pytest.mark.django_db
 
@@ -37,11 +37,14 @@ CASES = [
 def test_every_list_read_writes_one_event_with_its_filter_and_row_count(
     insider: Insider, who: str, url: str, action: str, rows: int, filter_key: str
 ) -> None:
-    admin = actor("reads-admin", "facility_admin")
-    grant_facility(admin.user, insider.facility, "view_facility", "view_facility_calls", "manage_facility")
+    admin = staff_member(
+        "reads-admin",
+        "facility_admin",
+        insider.facility,
+        perms=["view_facility", "view_facility_calls", "manage_facility"],
+    )
     clerk = actor("reads-clerk", "registry_clerk")
-    officer = actor("reads-officer", "privilege_officer")
-    grant_facility(officer.user, insider.facility, "view_facility", "view_facility_calls")
+    officer = staff_member("reads-officer", "privilege_officer", insider.facility)
     inmate_grant_create(
         granted_by=admin.user,
         investigator=insider.user,

@@ -14,8 +14,8 @@ from django.test import Client
 
 from apps.accounts.roles import REGISTRY_CLERK
 from apps.audit.models import AuditEvent
-from tests.conftest import actor
-from tests.security.fresh import run_python
+from tests.actors import actor
+from tests.support.fresh import run_python
 
 PROXY = "127.0.0.1"
 ATTACKER = "203.0.113.5"

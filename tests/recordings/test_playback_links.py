@@ -13,7 +13,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.audit.models import AuditEvent
-from tests.conftest import actor, grant_facility
+from tests.actors import actor, grant_facility
 from tests.factories import token_for
 from tests.recordings.test_staff_api import AUDIO, world  # noqa: F401 - the shared fixture
 

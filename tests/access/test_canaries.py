@@ -29,7 +29,7 @@ from apps.calls.models import Call
 from apps.inmates.models import Inmate
 from apps.recordings.models import Recording
 from tests.factories import CallFactory, InmateFactory, UserFactory
-from tests.security.conftest import Insider, portal_client
+from tests.support.insider import Insider, portal_client
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from apps.access.suspensions import suspension_lift
 from apps.audit.models import AuditEvent
 from apps.facilities.models import Facility
 from apps.inmates.models import Inmate
-from tests.conftest import Actor, actor, grant_facility
+from tests.actors import Actor, actor, staff_member
 from tests.factories import CallFactory, InmateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,8 +32,7 @@ def test_a_lifted_suspension_does_not_come_back_on_the_next_act(
     facility: Facility, other_facility: Facility, store_recording: Any, settings: Any
 ) -> None:
     settings.ANOMALY_RULES = {**settings.ANOMALY_RULES, "denied_probes": {"window": 600, "threshold": 3}}
-    who = actor("rs-investigator", "investigator")
-    grant_facility(who.user, facility, "view_facility", "view_facility_calls")
+    who = staff_member("rs-investigator", "investigator", facility)
     boss = actor("rs-admin", "facility_admin")
     boss.user.user_permissions.add(Permission.objects.get(codename="lift_suspension"))
     foreign = store_recording(CallFactory(inmate=InmateFactory(facility=other_facility)))
@@ -60,17 +59,18 @@ def test_a_lifted_suspension_does_not_come_back_on_the_next_act(
 
 @pytest.fixture
 def granting(facility: Facility, other_facility: Facility) -> dict[str, Any]:
-    admin = actor("en-admin", "facility_admin")
-    grant_facility(admin.user, facility, "view_facility", "manage_facility", "view_facility_calls")
-    suspended = actor("en-suspended", "investigator")
-    grant_facility(suspended.user, facility, "view_facility_calls")
+    admin = staff_member(
+        "en-admin",
+        "facility_admin",
+        facility,
+        perms=["view_facility", "manage_facility", "view_facility_calls"],
+    )
+    suspended = staff_member("en-suspended", "investigator", facility, perms=["view_facility_calls"])
     suspended.user.is_active = False
     suspended.user.save(update_fields=["is_active"])
     UserFactory(username="en-outsider")  # exists, on nobody's staff
-    elsewhere = actor("en-elsewhere", "investigator")
-    grant_facility(elsewhere.user, other_facility, "view_facility_calls")
-    good = actor("en-good", "investigator")
-    grant_facility(good.user, facility, "view_facility_calls")
+    staff_member("en-elsewhere", "investigator", other_facility, perms=["view_facility_calls"])
+    good = staff_member("en-good", "investigator", facility, perms=["view_facility_calls"])
     inmate = InmateFactory(facility=facility, booking_number="EN1")
     return {"admin": admin, "inmate": inmate, "good": good}
 

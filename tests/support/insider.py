@@ -1,5 +1,8 @@
 """A small world for the side-path attacks: one facility with real rows, a canary, and an
-investigator who may see the whole facility (the insider of issue 9)."""
+investigator who may see the whole facility (the insider of issue 9).
+
+Used by the attack tests of several apps (access, audit); tests/conftest.py registers the
+``insider`` fixture for all of them."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from apps.access.canaries import canaries_plant
 from apps.calls.models import Call
 from apps.facilities.models import Facility
 from apps.recordings.models import Recording
-from tests.conftest import Actor, actor, grant_facility
+from tests.actors import Actor, staff_member
 from tests.factories import CallFactory, InmateFactory, UserFactory
 
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
@@ -50,6 +53,5 @@ def insider(facility: Facility, store_recording: Any) -> Insider:
         inmate = InmateFactory(facility=facility, booking_number=f"HM{200000 + n}")
         recordings.append(store_recording(CallFactory(inmate=inmate, switch_call_id=f"sw-{n:06d}")))
     canary = canaries_plant(facility=facility, count=1, actor=UserFactory(username="planter"))[0]
-    who = actor("insider", "investigator")
-    grant_facility(who.user, facility, "view_facility", "view_facility_calls")
+    who = staff_member("insider", "investigator", facility)
     return Insider(facility, who, recordings, canary)

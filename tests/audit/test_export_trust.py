@@ -29,8 +29,8 @@ from apps.audit.chain import audit_checkpoint_create, audit_seal_pending
 from apps.audit.export_verify import verify_export
 from apps.audit.exports import audit_export_build, export_path
 from apps.audit.models import AuditExport
+from tests.actors import actor
 from tests.audit.helpers import act
-from tests.conftest import actor
 
 pytestmark = pytest.mark.django_db
 

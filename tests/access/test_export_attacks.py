@@ -30,7 +30,7 @@ from apps.inmates.models import InmateUserObjectPermission
 from apps.inmates.services import inmate_grant_create
 from apps.recordings.models import Recording
 from apps.registry.services import exempt_number_register, exempt_number_verify
-from tests.conftest import Actor, actor, grant_facility
+from tests.actors import Actor, staff_member
 from tests.factories import AttorneyFactory, CallFactory, InmateFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,10 +39,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def scene(facility: Facility, store_recording: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
     settings.EXPORT_PACKAGE_DIR = tmp_path / "packages"
-    admin = actor("sx-admin", "facility_admin")
-    grant_facility(admin.user, facility, "manage_facility", "view_facility_calls", "approve_facility_exports")
-    investigator = actor("sx-investigator", "investigator")
-    grant_facility(investigator.user, facility, "view_facility", "view_facility_calls")
+    admin = staff_member(
+        "sx-admin",
+        "facility_admin",
+        facility,
+        perms=["manage_facility", "view_facility_calls", "approve_facility_exports"],
+    )
+    investigator = staff_member("sx-investigator", "investigator", facility)
     inmate = InmateFactory(facility=facility)
     recordings = [store_recording(CallFactory(inmate=inmate), f"audio-{i}".encode() * 100) for i in range(3)]
     grant = inmate_grant_create(

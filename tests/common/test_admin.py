@@ -26,7 +26,7 @@ from apps.inmates.models import Inmate
 from apps.recordings.models import Recording
 from apps.registry.models import Attorney, ExemptNumber, ExemptStatus
 from apps.registry.services import exempt_number_register, exempt_number_verify
-from tests.conftest import actor
+from tests.actors import actor
 from tests.factories import CallFactory, InmateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.security.fresh import run_python
+from tests.support.fresh import run_python
 
 PUBLIC_KEY = "insecure-embedded-default-do-not-use-in-production"
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.security.fresh import ROOT
-from tests.security.live import LiveServer, live_server
+from tests.support.fresh import ROOT
+from tests.support.live import LiveServer, live_server
 
 pytestmark = pytest.mark.fuzz
 
@@ -63,7 +63,7 @@ def test_the_api_survives_fuzzing_as(server: LiveServer, role: str, tmp_path: Pa
         [
             sys.executable,
             "-m",
-            "tests.security.schemathesis_cli",
+            "tests.support.schemathesis_cli",
             "run",
             str(schema_path),
             "--url",

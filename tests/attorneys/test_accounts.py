@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.audit.models import AuditEvent
 from apps.registry.models import Attorney
-from tests.conftest import actor
+from tests.actors import actor
 from tests.factories import AttorneyFactory, UserFactory
 
 # E-mails go out from a Celery task: run it in-process here, whether or not a broker is set.

@@ -4,7 +4,7 @@ schemathesis' workers are threads, and Hypothesis parses a lambda's source (ast.
 describe it. CPython 3.11 keeps the AST converter's recursion depth in interpreter-wide state,
 so two threads parsing at once abort with "AST constructor recursion depth mismatch" (a
 schemathesis "Runtime Error" that says nothing about our API). One lock around ast.parse
-avoids it; run as `python -m tests.security.schemathesis_cli run ...`.
+avoids it; run as `python -m tests.support.schemathesis_cli run ...`.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from apps.access.anomaly import analyse_new_events
 from apps.access.models import QuotaUsage, Suspension
 from apps.audit.models import AuditEvent
 from tests.factories import CallFactory, InmateFactory
-from tests.security.conftest import Insider, portal_client
+from tests.support.insider import Insider, portal_client
 
 pytestmark = pytest.mark.django_db
 

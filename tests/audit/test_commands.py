@@ -23,7 +23,8 @@ from apps.audit.models import AuditEvent, AuditExport
 from apps.audit.services import record_event
 from apps.facilities.models import Facility
 from apps.registry.models import Attorney, ExemptNumber
-from tests.conftest import actor, grant_facility, wipe_registry
+from tests.actors import actor, grant_facility
+from tests.conftest import wipe_registry
 from tests.factories import AttorneyFactory, ExemptNumberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.db import DatabaseError, connection, transaction
 from apps.audit.chain import audit_checkpoint_create
 from apps.audit.models import AuditEvent, Checkpoint
 from tests.audit.test_chain import _sealed
-from tests.security.live import LiveServer, live_server
+from tests.support.live import LiveServer, live_server
 
 CLIENTS = 6
 CALLS_EACH = 10

@@ -15,7 +15,7 @@ from apps.access.models import Canary, Suspension
 from apps.access.suspensions import user_suspend
 from apps.facilities.models import Facility
 from apps.inmates.services import inmate_grant_create
-from tests.conftest import actor, grant_facility
+from tests.actors import actor, staff_member
 from tests.factories import CallFactory, InmateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,10 +64,13 @@ def test_a_canary_recording_exported_and_downloaded_suspends_nobody(
     """Finding 2: canaries are checked only in event targets and in ``call_ids`` /
     ``recording_ids`` of page reads; export.requested lists ``recordings`` and targets the
     export, so a canary's audio leaves in an export package without any suspension."""
-    admin = actor("rt-admin", "facility_admin")
-    grant_facility(admin.user, facility, "manage_facility", "view_facility_calls", "approve_facility_exports")
-    investigator = actor("rt-investigator", "investigator")
-    grant_facility(investigator.user, facility, "view_facility_calls")
+    admin = staff_member(
+        "rt-admin",
+        "facility_admin",
+        facility,
+        perms=["manage_facility", "view_facility_calls", "approve_facility_exports"],
+    )
+    investigator = staff_member("rt-investigator", "investigator", facility, perms=["view_facility_calls"])
     inmate = InmateFactory(facility=facility)
     real = store_recording(CallFactory(inmate=inmate), b"real-audio" * 100)
     canary = store_recording(CallFactory(inmate=inmate), b"canary-audio" * 100)
@@ -113,10 +116,10 @@ def test_suspension_lift_answers_403_for_an_existing_suspension_and_404_for_a_mi
 
 def test_a_grant_on_a_canary_inmate_is_a_canary_hit(facility: Facility) -> None:
     """No workflow grants access to a planted inmate: the granting admin is suspended."""
-    admin = actor("rt-granting-admin", "facility_admin")
-    grant_facility(admin.user, facility, "manage_facility", "view_facility_calls")
-    investigator = actor("rt-grantee", "investigator")
-    grant_facility(investigator.user, facility, "view_facility_calls")
+    admin = staff_member(
+        "rt-granting-admin", "facility_admin", facility, perms=["manage_facility", "view_facility_calls"]
+    )
+    investigator = staff_member("rt-grantee", "investigator", facility, perms=["view_facility_calls"])
     canary_inmate = InmateFactory(facility=facility)
     Canary.objects.create(target_type="inmates.inmate", target_id=str(canary_inmate.pk))
     inmate_grant_create(
@@ -135,8 +138,7 @@ def test_an_honest_first_search_never_opens_on_a_canary(facility: Facility, stor
     so an investigator's first unfiltered search suspended them. Canaries are weeks old."""
     from apps.access.canaries import canaries_plant
 
-    investigator = actor("rt-honest", "investigator")
-    grant_facility(investigator.user, facility, "view_facility", "view_facility_calls")
+    investigator = staff_member("rt-honest", "investigator", facility)
     inmate = InmateFactory(facility=facility)
     for days in (1, 2, 3):  # real traffic of the last days; canaries are planted today
         store_recording(CallFactory(inmate=inmate, started_at=timezone.now() - timedelta(days=days)))

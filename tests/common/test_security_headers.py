@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from apps.accounts.roles import REGISTRY_CLERK
-from tests.conftest import actor
+from tests.actors import actor
 
 ROOT = Path(__file__).resolve().parents[2]
 INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=|javascript:", re.IGNORECASE)

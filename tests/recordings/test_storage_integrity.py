@@ -29,7 +29,8 @@ from apps.recordings.errors import IncompleteBodyError, RecordingIntegrityError
 from apps.recordings.models import Recording
 from apps.recordings.services import recording_store
 from apps.recordings.storage import RecordingStorage, S3Storage
-from tests.conftest import Actor, Switch, actor, grant_facility
+from tests.actors import Actor, staff_member
+from tests.conftest import Switch
 from tests.factories import CallFactory, InmateFactory
 
 SMALL = os.urandom(2000)
@@ -60,10 +61,13 @@ def _flip(storage: Any, recording: Recording, *, from_end: int) -> None:
 
 @pytest.fixture
 def scene(facility: Facility, store_recording: Any) -> dict[str, Any]:
-    admin = actor("int-admin", "facility_admin")
-    grant_facility(admin.user, facility, "manage_facility", "view_facility_calls", "approve_facility_exports")
-    investigator = actor("int-investigator", "investigator")
-    grant_facility(investigator.user, facility, "view_facility_calls")
+    admin = staff_member(
+        "int-admin",
+        "facility_admin",
+        facility,
+        perms=["manage_facility", "view_facility_calls", "approve_facility_exports"],
+    )
+    investigator = staff_member("int-investigator", "investigator", facility, perms=["view_facility_calls"])
     inmate = InmateFactory(facility=facility)
     inmate_grant_create(
         granted_by=admin.user,

@@ -19,7 +19,8 @@ from apps.recordings.models import Recording
 from apps.registry.claims import claim_reject, claim_report, claim_verify
 from apps.registry.models import Attorney, ExemptNumber, PrivilegeFlag
 from apps.registry.services import exempt_number_register, exempt_number_revoke
-from tests.conftest import Actor, Switch, actor, grant_facility
+from tests.actors import Actor, actor, grant_facility, staff_member
+from tests.conftest import Switch
 from tests.factories import CallFactory, InmateFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,8 +63,12 @@ def officers(facility: Facility) -> tuple[Actor, Actor]:
 
 @pytest.fixture
 def investigator(facility: Facility) -> Actor:
-    who = actor("sec-investigator", "investigator")
-    grant_facility(who.user, facility, "view_facility", "view_facility_calls", "play_facility_recordings")
+    who = staff_member(
+        "sec-investigator",
+        "investigator",
+        facility,
+        perms=["view_facility", "view_facility_calls", "play_facility_recordings"],
+    )
     return who
 
 

@@ -30,7 +30,8 @@ from apps.registry.claims import claim_report, claim_verify
 from apps.registry.flags import privilege_flag_submit
 from apps.registry.models import Attorney
 from apps.registry.services import exempt_number_register, exempt_number_verify
-from tests.conftest import Switch, actor, grant_facility
+from tests.actors import actor, grant_facility
+from tests.conftest import Switch
 from tests.portal.conftest import logged_in
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
-from tests.security.fresh import ROOT, run_python
+from tests.support.fresh import ROOT, run_python
 
 
 @dataclass
