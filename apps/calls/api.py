@@ -1,8 +1,8 @@
-"""Switch API: call setup, call end, recording upload. Thin: parse, call a service, answer."""
+"""Call API: the switch sets up and ends calls; staff search, download and read call metadata.
+Thin: parse, call a service or selector, answer. (The recording upload is apps.recordings.api.)"""
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from django.db.models import QuerySet
@@ -19,15 +19,12 @@ from apps.calls.downloads import COLUMNS, FORMATS, attachment_response, call_dow
 from apps.calls.masking import MASKING_RELATED, shown_attorney, shown_number
 from apps.calls.models import Call
 from apps.calls.reads import call_detail_served, call_rows_served
-from apps.calls.selectors import CallSearch, search_calls
+from apps.calls.selectors import CallSearch, calls_of_switch, search_calls
 from apps.common.api import Pagination, user_of, validated, validated_query
-from apps.common.errors import DomainError
 from apps.common.querysets import Action
 from apps.common.scoping import get_in_scope_or_404
 from apps.common.visibility import can_see_privileged_details
 from apps.facilities.permissions import IsSwitchAccount, switch_facility
-from apps.recordings.errors import ChecksumRequiredError
-from apps.recordings.services import recording_store
 
 _SAFE_ID = r"^[A-Za-z0-9._:-]+$"
 SEARCH_PARAMETERS = [
@@ -50,8 +47,7 @@ class CallOutput(serializers.Serializer[Call]):
 
 
 def _switch_call(request: Request, call_id: int, action: str) -> Call:
-    scoped = Call.objects.filter(facility=switch_facility(request.user))
-    return get_in_scope_or_404(scoped, call_id, actor=user_of(request), action=action)
+    return get_in_scope_or_404(calls_of_switch(request.user), call_id, actor=user_of(request), action=action)
 
 
 class StaffCallOutput(serializers.ModelSerializer[Call]):
@@ -179,69 +175,3 @@ class CallEndView(APIView):
         call = _switch_call(request, call_id, "call.end")
         call = services.call_end(call=call, ended_at=data["ended_at"], actor=user_of(request))
         return Response(CallOutput(call).data)
-
-
-class RecordingUploadView(APIView):
-    """PUT raw audio with its Content-SHA256. The body is read only after the privilege gate
-    has let the call pass; a body shorter than Content-Length is refused (nothing stored)."""
-
-    permission_classes = [IsSwitchAccount]
-
-    @extend_schema(
-        request={"audio/*": OpenApiTypes.BINARY},
-        responses={201: OpenApiTypes.OBJECT},
-        parameters=[
-            OpenApiParameter(
-                "Content-SHA256",
-                str,
-                location=OpenApiParameter.HEADER,
-                required=True,
-                description="hex SHA-256 of the audio; the body must also be as long as Content-Length",
-            )
-        ],
-    )
-    def put(self, request: Request, call_id: int) -> Response:
-        call = _switch_call(request, call_id, "recording.upload")
-        stream = request.stream
-        recording = recording_store(
-            call=call,
-            body=stream if stream is not None else io.BytesIO(),
-            content_type=request.content_type or "",
-            content_length=_content_length(request),
-            expected_sha256=_content_sha256(request),
-            actor=user_of(request),
-        )
-        return Response(
-            {
-                "id": recording.pk,
-                "call": call.pk,
-                "size_bytes": recording.size_bytes,
-                "sha256": recording.sha256,
-                "state": recording.state,
-            },
-            status=status.HTTP_201_CREATED,
-        )
-
-
-class InvalidContentLengthError(DomainError):
-    reason = "invalid_content_length"
-    default_message = "Content-Length must be a non-negative integer."
-
-
-def _content_sha256(request: Request) -> str:
-    """Required from switches: the digest the switch's own recorder computed is what we store
-    and verify on every read, so a truncated or altered upload can never be stored as whole,
-    whatever the transfer framing (Content-Length or chunked)."""
-    value = request.headers.get("Content-SHA256")
-    if not value:
-        raise ChecksumRequiredError()
-    return value
-
-
-def _content_length(request: Request) -> int | None:
-    raw = request.META.get("CONTENT_LENGTH") or ""
-    if raw == "":
-        return None
-    if not raw.isdigit():
-        raise InvalidContentLengthError()
-    return int(raw)

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from apps.calls.masking import hidden_calls_q
 from apps.calls.models import Call
 from apps.common.phone import normalize_phone_number
+from apps.facilities.permissions import switch_facility
 
 
 class CallSearch(serializers.Serializer[Any]):
@@ -48,3 +49,8 @@ def search_calls(
     if until:
         calls = calls.filter(started_at__lt=until)
     return calls
+
+
+def calls_of_switch(user: Any) -> QuerySet[Call]:
+    """The calls a switch account may act on: those of its own facility, nothing else."""
+    return Call.objects.filter(facility=switch_facility(user))
