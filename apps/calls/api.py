@@ -15,11 +15,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.calls import services
-from apps.calls.downloads import COLUMNS, FORMATS, attachment_response, call_download
-from apps.calls.masking import MASKING_RELATED, shown_attorney, shown_number
+from apps.calls.downloads import FORMATS, attachment_response, call_download
+from apps.calls.masking import MASKING_RELATED
 from apps.calls.models import Call
 from apps.calls.reads import call_detail_served, call_rows_served
 from apps.calls.selectors import CallSearch, calls_of_switch, search_calls
+from apps.calls.serializers import StaffCallOutput
 from apps.common.api import Pagination, user_of, validated, validated_query
 from apps.common.querysets import Action
 from apps.common.scoping import get_in_scope_or_404
@@ -48,32 +49,6 @@ class CallOutput(serializers.Serializer[Call]):
 
 def _switch_call(request: Request, call_id: int, action: str) -> Call:
     return get_in_scope_or_404(calls_of_switch(request.user), call_id, actor=user_of(request), action=action)
-
-
-class StaffCallOutput(serializers.ModelSerializer[Call]):
-    """Call metadata for staff, masked by the one rule of apps.calls.masking (privileged or
-    quarantined: only registry clerks and privilege officers see the number and attorney)."""
-
-    facility = serializers.SlugRelatedField(slug_field="code", read_only=True)  # type: ignore[var-annotated]
-    inmate = serializers.SlugRelatedField(slug_field="booking_number", read_only=True)  # type: ignore[var-annotated]
-    dialed_number = serializers.SerializerMethodField()
-    attorney = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Call
-        fields = COLUMNS  # the same record as a call-list download
-
-    def _unmasked(self) -> bool:
-        if "unmasked" not in self.context:
-            request = self.context.get("request")
-            self.context["unmasked"] = request is not None and can_see_privileged_details(request.user)
-        return bool(self.context["unmasked"])
-
-    def get_dialed_number(self, call: Call) -> str | None:
-        return shown_number(call, unmasked=self._unmasked())
-
-    def get_attorney(self, call: Call) -> str | None:
-        return shown_attorney(call, unmasked=self._unmasked())
 
 
 def _staff_calls(request: Request) -> QuerySet[Call]:

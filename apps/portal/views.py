@@ -6,19 +6,15 @@ service, render. Reads of protected data are audited in their own transaction, l
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -39,8 +35,8 @@ from apps.common.querysets import Action
 from apps.common.scoping import get_in_scope_or_404
 from apps.facilities.models import Facility, FacilityUserObjectPermission
 from apps.facilities.services import facility_staff_assign, facility_staff_remove
-from apps.inmates.api import grants_managed_by, grants_visible_to
-from apps.inmates.models import Inmate, InmateUserObjectPermission
+from apps.inmates.models import InmateUserObjectPermission
+from apps.inmates.selectors import grants_managed_by, grants_visible_to, inmates_matching, inmates_visible_to
 from apps.inmates.services import inmate_grant_create, inmate_grant_revoke
 from apps.portal.crosssite import ask_if_cross_site
 from apps.portal.forms import (
@@ -52,38 +48,9 @@ from apps.portal.forms import (
     StaffAssignForm,
 )
 from apps.portal.nav import request_capabilities
+from apps.portal.pages import page_of, portal_page, portal_user
 from apps.recordings.models import Recording, RecordingState
 from apps.recordings.playback import PlaybackLink, playback_link_issue
-
-PAGE_SIZE = 25
-ViewFunc = Callable[..., HttpResponseBase]
-
-
-def portal_page(view: ViewFunc) -> ViewFunc:
-    """Login required; a NotFoundError (missing *or* forbidden, already audited by
-    get_in_scope_or_404) becomes the same 404 page for both; an exhausted quota a 429 page."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFoundError:
-            return render(request, "portal/not_found.html", status=404)
-        except QuotaExceededError as exc:  # already audited by metered()
-            return render(request, "portal/quota_exceeded.html", {"message": exc.message}, status=429)
-
-    return login_required(wrapper)
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 - guaranteed by login_required
-    return user
-
-
-def _page(request: HttpRequest, queryset: QuerySet[Any], per_page: int = PAGE_SIZE) -> Page[Any]:
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
-
 
 # --- login / lockout -------------------------------------------------------------------------
 
@@ -146,8 +113,8 @@ class FacilityStats:
 @require_GET
 @portal_page
 def dashboard(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    page = _page(request, Facility.objects.restrict(user, Action.VIEW), per_page=10)
+    user = portal_user(request)
+    page = page_of(request, Facility.objects.restrict(user, Action.VIEW), per_page=10)
     calls = Call.objects.restrict(user, Action.VIEW)
     quarantined = Recording.objects.restrict(user, Action.VIEW).filter(state=RecordingState.QUARANTINED)
     sees_calls = set(Facility.objects.restrict(user, Action.VIEW_CALLS).values_list("pk", flat=True))
@@ -182,22 +149,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 @portal_page
 def inmate_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = portal_user(request)
     form = InmateSearchForm(request.GET or None, user=user)
-    inmates = (
-        Inmate.objects.restrict(user, Action.VIEW)
-        .select_related("facility")
-        .order_by("last_name", "first_name", "id")
-    )
+    inmates = inmates_visible_to(user).order_by("last_name", "first_name", "id")
     if form.is_bound and form.is_valid():
-        query = form.cleaned_data["q"].strip()
-        if query:
-            inmates = inmates.filter(Q(booking_number__iexact=query) | Q(last_name__istartswith=query))
+        inmates = inmates_matching(inmates, form.cleaned_data["q"].strip())
         if form.cleaned_data["facility"]:
             inmates = inmates.filter(facility=form.cleaned_data["facility"])
     elif form.is_bound:
         inmates = inmates.none()
-    page = _page(request, inmates)
+    page = page_of(request, inmates)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     page_read_record(
         actor=user, action="inmates.listed", rows=len(page.object_list), filters=filters, page=page.number
@@ -209,15 +170,10 @@ def inmate_list(request: HttpRequest) -> HttpResponse:
 @portal_page
 @ask_if_cross_site
 def inmate_detail(request: HttpRequest, inmate_id: int) -> HttpResponse:
-    user = _user(request)
-    inmate = get_in_scope_or_404(
-        Inmate.objects.restrict(user, Action.VIEW).select_related("facility"),
-        inmate_id,
-        actor=user,
-        action="inmate.view",
-    )
+    user = portal_user(request)
+    inmate = get_in_scope_or_404(inmates_visible_to(user), inmate_id, actor=user, action="inmate.view")
     caps = request_capabilities(request)
-    page = _page(request, _calls_for(user).filter(inmate=inmate))
+    page = page_of(request, _calls_for(user).filter(inmate=inmate))
     # The call table is call records: charged and audited with the page, before it is shown.
     call_rows_served(
         user=user,
@@ -251,7 +207,7 @@ def inmate_detail(request: HttpRequest, inmate_id: int) -> HttpResponse:
 @portal_page
 @ask_if_cross_site
 def call_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = portal_user(request)
     caps = request_capabilities(request)
     form = CallSearchForm(request.GET, user=user)
     calls = _calls_for(user).none()
@@ -262,7 +218,7 @@ def call_list(request: HttpRequest) -> HttpResponse:
             calls = search_calls(_calls_for(user), **filters, unmasked=caps.unmasked)
         except DomainError as exc:
             form.add_error("number", exc.message)
-    page = _page(request, calls)
+    page = page_of(request, calls)
     status = 200
     try:
         # Rows shown count against the user's call_rows quota (I4), as in the API.
@@ -271,7 +227,7 @@ def call_list(request: HttpRequest) -> HttpResponse:
         )
     except QuotaExceededError as exc:
         messages.error(request, exc.message)
-        page, status = _page(request, _calls_for(user).none()), 429
+        page, status = page_of(request, _calls_for(user).none()), 429
     rows = [call_row(c, unmasked=caps.unmasked) for c in page]
     search = request.GET.copy()
     search.pop("page", None)
@@ -284,7 +240,7 @@ def call_list(request: HttpRequest) -> HttpResponse:
 @ask_if_cross_site
 def call_download(request: HttpRequest) -> HttpResponse:
     """The current search as a CSV or JSON file; refusals go back to the search with a message."""
-    user = _user(request)
+    user = portal_user(request)
     caps = request_capabilities(request)
     form = CallSearchForm(request.GET, user=user)
     file_format = request.GET.get("file_format", "csv")
@@ -324,7 +280,7 @@ def _recordings(user: User, action: Action) -> QuerySet[Recording]:
 def _render_recording(
     request: HttpRequest, recording: Recording, link: PlaybackLink | None = None
 ) -> HttpResponse:
-    user = _user(request)
+    user = portal_user(request)
     caps = request_capabilities(request)
     can_play = Recording.objects.restrict(user, Action.PLAY).filter(pk=recording.pk).exists()
     response = render(
@@ -346,7 +302,7 @@ def _render_recording(
 @portal_page
 @ask_if_cross_site
 def recording_detail(request: HttpRequest, recording_id: int) -> HttpResponse:
-    user = _user(request)
+    user = portal_user(request)
     recording = get_in_scope_or_404(
         _recordings(user, Action.VIEW), recording_id, actor=user, action="recording.view"
     )
@@ -358,7 +314,7 @@ def recording_detail(request: HttpRequest, recording_id: int) -> HttpResponse:
 @portal_page
 def recording_play(request: HttpRequest, recording_id: int) -> HttpResponse:
     """Issue a short-lived link (audited by playback_link_issue) and show the player."""
-    user = _user(request)
+    user = portal_user(request)
     recording = get_in_scope_or_404(
         _recordings(user, Action.PLAY), recording_id, actor=user, action="recording.play"
     )
@@ -378,13 +334,13 @@ def recording_play(request: HttpRequest, recording_id: int) -> HttpResponse:
 @require_GET
 @portal_page
 def grant_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = portal_user(request)
     form = GrantFilterForm(request.GET or None)
     grants = grants_visible_to(user).order_by("-created_at", "-id")
     if form.is_bound and form.is_valid() and form.cleaned_data["investigator"].strip():
         grants = grants.filter(user__username=form.cleaned_data["investigator"].strip())
     managed = set(Facility.objects.restrict(user, Action.MANAGE).values_list("pk", flat=True))
-    page = _page(request, grants)
+    page = page_of(request, grants)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     page_read_record(
         actor=user, action="grants.listed", rows=len(page.object_list), filters=filters, page=page.number
@@ -399,7 +355,7 @@ def grant_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @portal_page
 def grant_create(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = portal_user(request)
     if not request_capabilities(request).manage:
         raise NotFoundError()
     if request.method == "POST":
@@ -431,7 +387,7 @@ def grant_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @portal_page
 def grant_revoke(request: HttpRequest, grant_id: int) -> HttpResponse:
-    user = _user(request)
+    user = portal_user(request)
     grant = get_in_scope_or_404(
         grants_managed_by(user).select_related("content_object__facility"),
         grant_id,
@@ -471,7 +427,7 @@ def _role_of(codenames: set[str]) -> str:
 @require_http_methods(["GET", "POST"])
 @portal_page
 def staff_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = portal_user(request)
     if not request_capabilities(request).manage:
         raise NotFoundError()
     form = StaffAssignForm(request.POST or None, user=user)
@@ -496,7 +452,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         .distinct()
         .order_by("content_object__name", "user__username")
     )
-    page = _page(request, rows)
+    page = page_of(request, rows)
     pairs = [(r["content_object_id"], r["user_id"]) for r in page]
     perms: dict[tuple[int, int], set[str]] = {}
     if pairs:
@@ -523,7 +479,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @portal_page
 def staff_remove(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = portal_user(request)
     facility = get_in_scope_or_404(
         Facility.objects.restrict(user, Action.MANAGE),
         request.POST.get("facility", ""),

@@ -14,9 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.calls.api import StaffCallOutput
 from apps.calls.reads import call_detail_served, call_rows_served
 from apps.calls.selectors import calls_of_switch
+from apps.calls.serializers import StaffCallOutput
 from apps.common.api import user_of
 from apps.common.errors import DomainError
 from apps.common.querysets import Action

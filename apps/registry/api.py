@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.audit.reads import page_read_record
-from apps.common.api import Pagination, user_of, validated
+from apps.audit.paging import audited_page
+from apps.common.api import user_of, validated
 from apps.common.errors import NotFoundError
 from apps.common.scoping import get_in_scope_or_404
 from apps.facilities.models import Facility
@@ -56,22 +56,6 @@ def _own_numbers(request: Request) -> QuerySet[ExemptNumber]:
     return ExemptNumber.objects.filter(attorney=user_of(request).attorney).select_related("facility")
 
 
-def _paginated(
-    request: Request,
-    view: APIView,
-    queryset: QuerySet[Any],
-    serializer: type[serializers.BaseSerializer[Any]],
-    *,
-    action: str,
-    filters: dict[str, Any] | None = None,
-) -> Response:
-    """One page, and one audit event for it (its filter and row count)."""
-    paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view) or []
-    page_read_record(actor=user_of(request), action=action, rows=len(page), filters=filters)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
-
-
 class AttorneyNumbersView(APIView):
     permission_classes = [IsAttorney]
 
@@ -88,7 +72,7 @@ class AttorneyNumbersView(APIView):
 
     @extend_schema(responses={200: ExemptNumberOutput(many=True)})
     def get(self, request: Request) -> Response:
-        return _paginated(
+        return audited_page(
             request, self, _own_numbers(request), ExemptNumberOutput, action="attorney_numbers.listed"
         )
 
@@ -152,7 +136,7 @@ class RegistryNumbersView(APIView):
             if wanted not in ExemptStatus.values:
                 raise serializers.ValidationError({"status": f"one of {ExemptStatus.values}"})
             queryset = queryset.filter(status=wanted)
-        return _paginated(
+        return audited_page(
             request,
             self,
             queryset,
