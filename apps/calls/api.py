@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.audit.scoped import get_in_scope_or_404
 from apps.calls import services
 from apps.calls.downloads import FORMATS, attachment_response, call_download
 from apps.calls.masking import MASKING_RELATED
@@ -23,7 +24,6 @@ from apps.calls.selectors import CallSearch, calls_of_switch, search_calls
 from apps.calls.serializers import StaffCallOutput
 from apps.common.api import Pagination, user_of, validated, validated_query
 from apps.common.querysets import Action
-from apps.common.scoping import get_in_scope_or_404
 from apps.common.visibility import can_see_privileged_details
 from apps.facilities.permissions import IsSwitchAccount, switch_facility
 

@@ -12,10 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit.paging import audited_page
+from apps.audit.scoped import get_in_scope_or_404
 from apps.audit.services import record_event
 from apps.common.api import user_of, validated
 from apps.common.querysets import Action
-from apps.common.scoping import get_in_scope_or_404
 from apps.inmates.models import Inmate, InmateUserObjectPermission
 from apps.inmates.selectors import grants_managed_by, grants_visible_to, inmates_matching, inmates_visible_to
 from apps.inmates.services import grant_investigator_find, inmate_grant_create, inmate_grant_revoke

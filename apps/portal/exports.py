@@ -10,9 +10,9 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.access.exports import export_request_approve
 from apps.access.selectors import exports_visible_to
 from apps.audit.reads import page_read_record
+from apps.audit.scoped import get_in_scope_or_404
 from apps.common.errors import DomainError
 from apps.common.querysets import Action
-from apps.common.scoping import get_in_scope_or_404
 from apps.facilities.models import Facility
 from apps.portal.pages import page_of, portal_page, portal_user
 

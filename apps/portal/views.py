@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.access.errors import QuotaExceededError
 from apps.accounts.roles import ROLE_FACILITY_PERMISSIONS
 from apps.audit.reads import page_read_record
+from apps.audit.scoped import get_in_scope_or_404
 from apps.calls.downloads import FORMATS as DOWNLOAD_FORMATS
 from apps.calls.downloads import attachment_response
 from apps.calls.downloads import call_download as call_download_build
@@ -32,7 +33,6 @@ from apps.calls.reads import call_detail_served, call_rows_served
 from apps.calls.selectors import search_calls
 from apps.common.errors import DomainError, NotFoundError
 from apps.common.querysets import Action
-from apps.common.scoping import get_in_scope_or_404
 from apps.facilities.models import Facility, FacilityUserObjectPermission
 from apps.facilities.services import facility_staff_assign, facility_staff_remove
 from apps.inmates.models import InmateUserObjectPermission

@@ -14,13 +14,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.audit.scoped import get_in_scope_or_404
 from apps.calls.reads import call_detail_served, call_rows_served
 from apps.calls.selectors import calls_of_switch
 from apps.calls.serializers import StaffCallOutput
 from apps.common.api import user_of
 from apps.common.errors import DomainError
 from apps.common.querysets import Action
-from apps.common.scoping import get_in_scope_or_404
 from apps.facilities.permissions import IsSwitchAccount
 from apps.recordings.errors import ChecksumRequiredError
 from apps.recordings.models import Recording

@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit.paging import audited_page
+from apps.audit.scoped import get_in_scope_or_404
 from apps.common.api import user_of, validated
 from apps.common.errors import NotFoundError
-from apps.common.scoping import get_in_scope_or_404
 from apps.facilities.models import Facility
 from apps.facilities.permissions import IsSwitchAccount, switch_facility
 from apps.registry import services

@@ -25,9 +25,9 @@ from apps.access.quotas import metered
 from apps.attorneys import forms
 from apps.audit.models import AuditEvent
 from apps.audit.reads import page_read_record
+from apps.audit.scoped import get_in_scope_or_404
 from apps.audit.services import record_event
 from apps.common.errors import DomainError, NotFoundError
-from apps.common.scoping import get_in_scope_or_404
 from apps.recordings.models import ReviewDecision
 from apps.recordings.review import REVIEW_PERMISSION, review_confirm, review_propose, review_queue
 from apps.registry import services

@@ -10,8 +10,8 @@ from django.views.decorators.http import require_POST
 
 from apps.attorneys import forms
 from apps.attorneys.views import _fail, _user, clerk_page
+from apps.audit.scoped import get_in_scope_or_404
 from apps.common.errors import DomainError, NotFoundError
-from apps.common.scoping import get_in_scope_or_404
 from apps.registry.identity import bar_dispute_decide, identity_change_decide
 from apps.registry.models import BarDispute, IdentityChangeRequest
 
