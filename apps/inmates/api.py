@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.actions.staff import grant_revoke
 from apps.audit.paging import audited_page
 from apps.audit.scoped import get_in_scope_or_404
 from apps.audit.services import record_event
@@ -18,7 +19,7 @@ from apps.common.api import user_of, validated
 from apps.common.querysets import Action
 from apps.inmates.models import Inmate, InmateUserObjectPermission
 from apps.inmates.selectors import grants_managed_by, grants_visible_to, inmates_matching, inmates_visible_to
-from apps.inmates.services import grant_investigator_find, inmate_grant_create, inmate_grant_revoke
+from apps.inmates.services import grant_investigator_find, inmate_grant_create
 
 
 class InmateOutput(serializers.ModelSerializer[Inmate]):
@@ -100,5 +101,5 @@ class GrantDetailView(APIView):
     def delete(self, request: Request, grant_id: int) -> Response:
         user = user_of(request)
         grant = get_in_scope_or_404(grants_managed_by(user), grant_id, actor=user, action="grant.revoke")
-        inmate_grant_revoke(grant=grant, revoked_by=user)
+        grant_revoke(grant=grant, revoked_by=user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -12,7 +12,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.access.errors import QuotaExceededError
 from apps.accounts.roles import ROLE_FACILITY_PERMISSIONS
+from apps.actions import staff as staff_actions
 from apps.audit.reads import page_read_record
 from apps.audit.scoped import get_in_scope_or_404
 from apps.calls.downloads import FORMATS as DOWNLOAD_FORMATS
@@ -34,10 +34,8 @@ from apps.calls.selectors import search_calls
 from apps.common.errors import DomainError, NotFoundError
 from apps.common.querysets import Action
 from apps.facilities.models import Facility, FacilityUserObjectPermission
-from apps.facilities.services import facility_staff_assign, facility_staff_remove
-from apps.inmates.models import InmateUserObjectPermission
 from apps.inmates.selectors import grants_managed_by, grants_visible_to, inmates_matching, inmates_visible_to
-from apps.inmates.services import inmate_grant_create, inmate_grant_revoke
+from apps.inmates.services import inmate_grant_create
 from apps.portal.crosssite import ask_if_cross_site
 from apps.portal.forms import (
     ROLE_LABELS,
@@ -396,7 +394,7 @@ def grant_revoke(request: HttpRequest, grant_id: int) -> HttpResponse:
     )
     if request.method == "POST":
         label = f"{grant.user.username} on inmate {grant.content_object.booking_number}"
-        inmate_grant_revoke(grant=grant, revoked_by=user)
+        staff_actions.grant_revoke(grant=grant, revoked_by=user)
         messages.success(request, f"Revoked the access of {label}.")
         return redirect("portal:grant-list")
     return render(request, "portal/grant_revoke.html", {"grant": grant})
@@ -435,9 +433,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         facility = form.cleaned_data["facility"]
         role = form.cleaned_data["role"]
         try:
-            with transaction.atomic():
-                facility_staff_assign(assigned_by=user, user=form.member, facility=facility, role=role)
-                _revoke_grants_if_unassigned(member=form.member, facility=facility, by=user)
+            staff_actions.staff_assign(assigned_by=user, user=form.member, facility=facility, role=role)
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -491,9 +487,7 @@ def staff_remove(request: HttpRequest) -> HttpResponse:
     if member is None:
         raise NotFoundError()
     try:
-        with transaction.atomic():
-            facility_staff_remove(removed_by=user, user=member, facility=facility)
-            revoked = _revoke_grants_if_unassigned(member=member, facility=facility, by=user)
+        revoked = staff_actions.staff_remove(removed_by=user, user=member, facility=facility).grants_revoked
     except NotFoundError:
         raise
     except DomainError as exc:
@@ -502,18 +496,3 @@ def staff_remove(request: HttpRequest) -> HttpResponse:
         extra = f" and revoked {revoked} grant(s)" if revoked else ""
         messages.success(request, f"Removed {member.username} from {facility.name}{extra}.")
     return redirect("portal:staff")
-
-
-def _revoke_grants_if_unassigned(*, member: User, facility: Facility, by: User) -> int:
-    """Inmate grants do not re-check facility membership when a recording is played, so a
-    member who no longer sees the facility's calls loses their grants there too."""
-    if Facility.objects.restrict(member, Action.VIEW_CALLS).filter(pk=facility.pk).exists():
-        return 0
-    grants = InmateUserObjectPermission.objects.filter(
-        user=member, content_object__facility=facility
-    ).select_related("user", "content_object")
-    count = 0
-    for grant in grants:
-        inmate_grant_revoke(grant=grant, revoked_by=by)
-        count += 1
-    return count
