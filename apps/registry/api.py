@@ -21,6 +21,7 @@ from apps.registry import services
 from apps.registry.claims import claim_report
 from apps.registry.models import ExemptNumber, ExemptStatus, InmateClaim
 from apps.registry.permissions import IsAttorney, IsRegistryClerk
+from apps.registry.selectors import numbers_of
 
 
 class ExemptNumberOutput(serializers.ModelSerializer[ExemptNumber]):
@@ -53,7 +54,7 @@ class ClerkExemptNumberOutput(ExemptNumberOutput):
 
 
 def _own_numbers(request: Request) -> QuerySet[ExemptNumber]:
-    return ExemptNumber.objects.filter(attorney=user_of(request).attorney).select_related("facility")
+    return numbers_of(user_of(request).attorney)
 
 
 class AttorneyNumbersView(APIView):
