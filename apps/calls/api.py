@@ -17,13 +17,11 @@ from rest_framework.views import APIView
 from apps.audit.scoped import get_in_scope_or_404
 from apps.calls import services
 from apps.calls.downloads import FORMATS, attachment_response, call_download
-from apps.calls.masking import MASKING_RELATED
 from apps.calls.models import Call
 from apps.calls.reads import call_detail_served, call_rows_served
-from apps.calls.selectors import CallSearch, calls_of_switch, search_calls
+from apps.calls.selectors import CallSearch, calls_of_switch, calls_visible_to, search_calls
 from apps.calls.serializers import StaffCallOutput
 from apps.common.api import Pagination, user_of, validated, validated_query
-from apps.common.querysets import Action
 from apps.common.visibility import can_see_privileged_details
 from apps.facilities.permissions import IsSwitchAccount, switch_facility
 
@@ -52,9 +50,7 @@ def _switch_call(request: Request, call_id: int, action: str) -> Call:
 
 
 def _staff_calls(request: Request) -> QuerySet[Call]:
-    return Call.objects.restrict(user_of(request), Action.VIEW).select_related(
-        "facility", "inmate", *MASKING_RELATED
-    )
+    return calls_visible_to(user_of(request))
 
 
 class CallSetupView(APIView):

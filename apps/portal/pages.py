@@ -1,6 +1,6 @@
 """What every portal page shares: the login-and-errors wrapper, the logged-in user, one page of
-a list. Not a views module, so the view modules (apps.portal.views.*, compliance, exports) may
-all import it (import-linter: views are entry points, not libraries)."""
+a list. Not a views module, so every view module (apps.portal.views.*) may import it
+(import-linter: views are entry points, not libraries)."""
 
 from __future__ import annotations
 

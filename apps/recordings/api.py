@@ -25,6 +25,7 @@ from apps.facilities.permissions import IsSwitchAccount
 from apps.recordings.errors import ChecksumRequiredError
 from apps.recordings.models import Recording
 from apps.recordings.playback import parse_range, playback_link_issue, recording_stream, stream_cookie_name
+from apps.recordings.selectors import DISPLAY_RELATED, recordings_for
 from apps.recordings.services import recording_store
 
 
@@ -52,11 +53,8 @@ class RecordingCursor(CursorPagination):
     max_page_size = 200
 
 
-_DISPLAY_RELATED = ["call", "call__facility", "call__inmate", "call__exempt_number__attorney"]
-
-
 def _viewable(request: Request) -> Any:
-    return Recording.objects.restrict(user_of(request), Action.VIEW).select_related(*_DISPLAY_RELATED)
+    return recordings_for(user_of(request), Action.VIEW)
 
 
 class RecordingListView(APIView):
@@ -75,7 +73,7 @@ class RecordingListView(APIView):
             )
             or []
         )
-        rows = Recording.objects.select_related(*_DISPLAY_RELATED).in_bulk([r.pk for r in ids])
+        rows = Recording.objects.select_related(*DISPLAY_RELATED).in_bulk([r.pk for r in ids])
         page = [rows[r.pk] for r in ids]
         call_rows_served(
             user=user,
