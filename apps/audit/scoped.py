@@ -1,3 +1,7 @@
+"""The one scoped fetch every view and API view uses: a forbidden object and a missing one
+answer the same 404, and the attempt is audited. It lives in audit, not common, because the
+denial is an audit event: common stays the ground floor that imports nothing of ours."""
+
 from __future__ import annotations
 
 from typing import TypeVar

@@ -20,7 +20,7 @@ from apps.audit.selectors import events_filtered
 from apps.audit.services import record_event
 from apps.common.errors import NotFoundError
 from apps.facilities.models import Facility
-from apps.portal.views import _page, _user, portal_page
+from apps.portal.pages import page_of, portal_page, portal_user
 
 
 class EventFilterForm(forms.Form):
@@ -53,7 +53,7 @@ class EventFilterForm(forms.Form):
 
 
 def _require(request: HttpRequest, perm: str) -> None:
-    if not _user(request).has_perm(perm):
+    if not portal_user(request).has_perm(perm):
         raise NotFoundError()
 
 
@@ -61,10 +61,10 @@ def _require(request: HttpRequest, perm: str) -> None:
 @portal_page
 def compliance(request: HttpRequest) -> HttpResponse:
     _require(request, "audit.view_auditevent")
-    user = _user(request)
+    user = portal_user(request)
     form = EventFilterForm(request.GET or None)
     filters = form.filters() if form.is_valid() else {}
-    page = _page(request, events_filtered(filters).order_by("-id"), per_page=50)
+    page = page_of(request, events_filtered(filters).order_by("-id"), per_page=50)
     with transaction.atomic():
         record_event(
             action="audit.events_read",
@@ -98,6 +98,6 @@ def compliance_export(request: HttpRequest) -> HttpResponseBase:
     if not form.is_valid():
         messages.error(request, "The filters are invalid; nothing was exported.")
         return redirect("portal:compliance")
-    export = exports.audit_export_request(requested_by=_user(request), filters=form.filters())
+    export = exports.audit_export_request(requested_by=portal_user(request), filters=form.filters())
     messages.success(request, f"Export #{export.pk} requested; its progress is shown below.")
     return redirect("portal:compliance")
