@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.actions import registry as registry_actions
 from apps.audit.paging import audited_page
 from apps.audit.scoped import get_in_scope_or_404
 from apps.common.api import user_of, validated
@@ -159,7 +160,7 @@ class RegistryVerifyView(APIView):
         exempt = get_in_scope_or_404(
             ExemptNumber.objects.all(), number_id, actor=user_of(request), action="exempt_number.verify"
         )
-        exempt, quarantined = services.exempt_number_verify(
+        exempt, quarantined = registry_actions.exempt_number_verify(
             exempt_number_id=exempt.pk,
             clerk=user_of(request),
             effective_until=data["effective_until"],
@@ -183,7 +184,7 @@ class RegistryRenewView(APIView):
         exempt = get_in_scope_or_404(
             ExemptNumber.objects.all(), number_id, actor=user_of(request), action="exempt_number.renew"
         )
-        exempt = services.exempt_number_renewal_approve(
+        exempt = registry_actions.exempt_number_renewal_approve(
             exempt_number_id=exempt.pk, clerk=user_of(request), effective_until=data["effective_until"]
         )
         return Response(ClerkExemptNumberOutput(exempt).data)

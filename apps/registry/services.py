@@ -26,7 +26,6 @@ from apps.audit.services import record_event
 from apps.common.errors import DomainError
 from apps.common.phone import normalize_phone_number
 from apps.facilities.models import Facility
-from apps.recordings.services import recordings_quarantine_for_number
 from apps.registry.errors import (
     AlreadyRegisteredError,
     EffectiveUntilOutOfRangeError,
@@ -134,28 +133,6 @@ def exempt_number_verified_record(*, exempt: ExemptNumber, clerk: User, quaranti
         details={"number_ref": protect_number(exempt.number), "quarantined": quarantined},
     )
     notify_decision(exempt)
-
-
-def exempt_number_verify(
-    *, exempt_number_id: int, clerk: User, effective_until: datetime | None = None
-) -> tuple[ExemptNumber, int]:
-    """TRANSITIONAL: the same act as ``apps.actions.registry.exempt_number_verify``, kept only
-    while ``apps/registry/api.py`` and ``apps/attorneys/views`` still call it here (the action
-    sits above registry, so this cannot delegate to it). Delete it once they call the action.
-    """
-    with transaction.atomic():
-        exempt = exempt_number_mark_verified(
-            exempt_number_id=exempt_number_id, clerk=clerk, effective_until=effective_until
-        )
-        quarantined = recordings_quarantine_for_number(
-            number=exempt.number,
-            facility_id=exempt.facility_id,
-            reason=f"number verified as attorney line (registration {exempt.pk})",
-            actor=clerk,
-            exempt_number_id=exempt.pk,
-        )
-        exempt_number_verified_record(exempt=exempt, clerk=clerk, quarantined=quarantined)
-    return exempt, quarantined
 
 
 def conflicting_holder(exempt: ExemptNumber) -> ExemptNumber | None:
@@ -298,31 +275,6 @@ def exempt_number_renewed_record(*, exempt: ExemptNumber, clerk: User, quarantin
         },
     )
     notify_decision(exempt)
-
-
-def exempt_number_renewal_approve(
-    *, exempt_number_id: int, clerk: User, effective_until: datetime | None = None
-) -> ExemptNumber:
-    """TRANSITIONAL: the same act as ``apps.actions.registry.exempt_number_renewal_approve``,
-    kept only while ``apps/registry/api.py`` and ``apps/attorneys/views`` still call it here.
-    Delete it once they call the action.
-    """
-    with transaction.atomic():
-        exempt, lapsed_at = exempt_number_renewal_extend(
-            exempt_number_id=exempt_number_id, clerk=clerk, effective_until=effective_until
-        )
-        quarantined = 0
-        if lapsed_at is not None:
-            quarantined = recordings_quarantine_for_number(
-                number=exempt.number,
-                facility_id=exempt.facility_id,
-                reason=f"number renewed as attorney line (registration {exempt.pk})",
-                actor=clerk,
-                exempt_number_id=exempt.pk,
-                since=lapsed_at,
-            )
-        exempt_number_renewed_record(exempt=exempt, clerk=clerk, quarantined=quarantined)
-    return exempt
 
 
 def exempt_number_renewal_decline(*, exempt_number_id: int, clerk: User, reason: str) -> ExemptNumber:

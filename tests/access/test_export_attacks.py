@@ -23,13 +23,14 @@ from django.utils import timezone
 
 from apps.access.models import ExportRequest, QuotaUsage
 from apps.access.suspensions import user_suspend
+from apps.actions.registry import exempt_number_verify
 from apps.audit import signing
 from apps.audit.models import AuditEvent
 from apps.facilities.models import Facility
 from apps.inmates.models import InmateUserObjectPermission
 from apps.inmates.services import inmate_grant_create
 from apps.recordings.models import Recording
-from apps.registry.services import exempt_number_register, exempt_number_verify
+from apps.registry.services import exempt_number_register
 from tests.actors import Actor, staff_member
 from tests.factories import AttorneyFactory, CallFactory, InmateFactory
 

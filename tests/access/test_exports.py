@@ -12,10 +12,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.access.models import ExportRequest
+from apps.actions.registry import exempt_number_verify
 from apps.audit.models import AuditEvent
 from apps.facilities.models import Facility
 from apps.inmates.services import inmate_grant_create
-from apps.registry.services import exempt_number_register, exempt_number_verify
+from apps.registry.services import exempt_number_register
 from tests.actors import staff_member
 from tests.factories import AttorneyFactory, CallFactory, InmateFactory
 

@@ -14,9 +14,10 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from apps.actions.registry import exempt_number_verify
 from apps.facilities.models import Facility
 from apps.registry.models import Attorney
-from apps.registry.services import exempt_number_register, exempt_number_verify
+from apps.registry.services import exempt_number_register
 from tests.factories import AttorneyFactory, UserFactory
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]

@@ -10,9 +10,10 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 
+from apps.actions.registry import exempt_number_verify
 from apps.recordings.models import Recording
 from apps.registry.models import Attorney, Evidence, ExemptNumber
-from apps.registry.services import exempt_number_register, exempt_number_verify
+from apps.registry.services import exempt_number_register
 from tests.actors import actor, grant_facility
 from tests.factories import AttorneyFactory, CallFactory, InmateFactory, UserFactory
 

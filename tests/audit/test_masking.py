@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from apps.accounts.roles import AUDITOR, INVESTIGATOR, PRIVILEGE_OFFICER, REGISTRY_CLERK
+from apps.actions.registry import exempt_number_verify
 from apps.audit import signing
 from apps.audit.chain import audit_checkpoint_create, audit_seal_pending
 from apps.audit.export_verify import verify_export
@@ -29,7 +30,7 @@ from apps.inmates.models import Inmate
 from apps.registry.claims import claim_report, claim_verify
 from apps.registry.flags import privilege_flag_submit
 from apps.registry.models import Attorney
-from apps.registry.services import exempt_number_register, exempt_number_verify
+from apps.registry.services import exempt_number_register
 from tests.actors import actor, grant_facility
 from tests.conftest import Switch
 from tests.portal.conftest import logged_in

@@ -19,13 +19,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.access.models import Canary, ExportRequest, QuotaUsage, Suspension
+from apps.actions.registry import exempt_number_verify
 from apps.audit.models import AuditEvent
 from apps.calls.models import Call, Decision
 from apps.facilities.models import Facility
 from apps.inmates.models import Inmate
 from apps.recordings.models import Recording
 from apps.registry.models import Attorney, ExemptNumber, ExemptStatus
-from apps.registry.services import exempt_number_register, exempt_number_verify
+from apps.registry.services import exempt_number_register
 from tests.actors import actor
 from tests.factories import CallFactory, InmateFactory, UserFactory
 

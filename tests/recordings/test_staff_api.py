@@ -11,13 +11,14 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from apps.actions.registry import exempt_number_verify
 from apps.audit.models import AuditEvent
 from apps.facilities.models import Facility
 from apps.inmates.models import InmateUserObjectPermission
 from apps.inmates.services import inmate_grant_create
 from apps.recordings.models import Recording
 from apps.registry.models import ExemptStatus
-from apps.registry.services import exempt_number_register, exempt_number_verify
+from apps.registry.services import exempt_number_register
 from tests.actors import Actor, actor, staff_member
 from tests.factories import AttorneyFactory, CallFactory, InmateFactory, UserFactory
 

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.actions import registry as registry_actions
 from apps.attorneys import forms
 from apps.attorneys.pages import clerk_page, fail, page_user
 from apps.audit.reads import page_read_record
@@ -74,7 +75,7 @@ def clerk_decide(request: HttpRequest, number_id: int, decision: str) -> HttpRes
             return _clerk_queue_page(request, failed=(exempt.pk, window), status=400)
         until = window.cleaned_data["effective_until"] if decision in {"verify", "renew"} else None
         if decision == "verify":
-            exempt, quarantined = services.exempt_number_verify(
+            exempt, quarantined = registry_actions.exempt_number_verify(
                 exempt_number_id=exempt.pk, clerk=clerk, effective_until=until
             )
             messages.success(
@@ -93,7 +94,7 @@ def clerk_decide(request: HttpRequest, number_id: int, decision: str) -> HttpRes
             )
             messages.success(request, f"{exempt.number} rejected; the attorney is notified.")
         elif decision == "renew":
-            exempt = services.exempt_number_renewal_approve(
+            exempt = registry_actions.exempt_number_renewal_approve(
                 exempt_number_id=exempt.pk, clerk=clerk, effective_until=until
             )
             messages.success(request, f"{exempt.number} renewed.")
