@@ -1,5 +1,8 @@
 """Shared actors and service wiring.
 
+The people tests act as come from tests/actors.py (one set, built with the project's own role
+definitions and services); the fixtures below expose them.
+
 Under `make test` the environment points at real services (PostgreSQL, Redis, the Ceph S3
 server) and REQUIRE_SERVICES=1: a test marked for a service then fails instead of skipping
 when the service is missing, so a green run really ran against them.
@@ -26,14 +29,23 @@ from apps.facilities.models import Facility
 from apps.inmates.models import Inmate
 from apps.recordings.storage import S3Storage, get_storage
 from apps.registry.models import Attorney, ExemptNumber
-from tests.factories import (
-    AttorneyFactory,
-    FacilityFactory,
-    InmateFactory,
-    SwitchAccountFactory,
-    UserFactory,
-    token_for,
+from tests.actors import (
+    Actor,
+    Cast,
+    actor,
+    attorney_user,
+    build_cast,
+    client_for,
+    grant_facility,
+    home_facilities,
+    registry_clerk,
+    switch_account,
 )
+from tests.factories import InmateFactory, UserFactory
+from tests.support.insider import insider  # noqa: F401 - a fixture, shared by app test packages
+
+# Re-exported: test modules import these from here.
+__all__ = ["Actor", "Cast", "actor", "grant_facility"]
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
@@ -89,6 +101,16 @@ def _off_hours_away_from_now(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache (the process-local LocMemCache). Without this a
+    quota override a test writes stays cached for LIMITS_CACHE_SECONDS (apps.access.quotas)
+    and throttles whatever test runs next within those seconds."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def storage(settings: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
     """Each test gets its own recordings area: a fresh local folder, or the real S3 bucket."""
     if settings.RECORDINGS_STORAGE == "local":  # type: ignore[attr-defined]
@@ -112,31 +134,41 @@ class Switch:
 
 
 def _client_for(user: User) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
-    return client
+    return client_for(user)
 
 
 @pytest.fixture
-def facility(db: None) -> Facility:
-    return FacilityFactory(code="home", name="Home Facility")
+def facilities(db: None) -> tuple[Facility, Facility]:
+    return home_facilities()
 
 
 @pytest.fixture
-def other_facility(db: None) -> Facility:
-    return FacilityFactory(code="other", name="Other Facility")
+def facility(facilities: tuple[Facility, Facility]) -> Facility:
+    return facilities[0]
+
+
+@pytest.fixture
+def other_facility(facilities: tuple[Facility, Facility]) -> Facility:
+    return facilities[1]
+
+
+@pytest.fixture
+def cast(facility: Facility, other_facility: Facility) -> Cast:
+    """The standard staff of the home facility (tests/actors.py): admin, investigator (no
+    grant yet), officer, auditor."""
+    return build_cast(facility, other_facility)
 
 
 @pytest.fixture
 def switch(facility: Facility) -> Switch:
-    account = SwitchAccountFactory(facility=facility, user=UserFactory(username="switch-home"))
-    return Switch(account.user, facility, _client_for(account.user))
+    who = switch_account(facility, "switch-home")
+    return Switch(who.user, facility, who.client)
 
 
 @pytest.fixture
 def other_switch(other_facility: Facility) -> Switch:
-    account = SwitchAccountFactory(facility=other_facility, user=UserFactory(username="switch-other"))
-    return Switch(account.user, other_facility, _client_for(account.user))
+    who = switch_account(other_facility, "switch-other")
+    return Switch(who.user, other_facility, who.client)
 
 
 @pytest.fixture
@@ -146,38 +178,27 @@ def inmate(facility: Facility) -> Inmate:
 
 @pytest.fixture
 def attorney(db: None) -> Attorney:
-    return AttorneyFactory(user=UserFactory(username="attorney"))
+    return attorney_user("attorney")
 
 
 @pytest.fixture
 def attorney_client(attorney: Attorney) -> APIClient:
-    return _client_for(attorney.user)
+    return client_for(attorney.user)
 
 
 @pytest.fixture
 def clerk(db: None) -> User:
-    from apps.accounts.roles import REGISTRY_CLERK, ensure_role_groups
-
-    user = UserFactory(username="clerk")
-    user.groups.add(ensure_role_groups()[REGISTRY_CLERK])
-    return user
+    return registry_clerk("clerk").user
 
 
 @pytest.fixture
 def clerk_client(clerk: User) -> APIClient:
-    return _client_for(clerk)
+    return client_for(clerk)
 
 
 @pytest.fixture
 def stranger_client(db: None) -> APIClient:
-    return _client_for(UserFactory(username="stranger"))
-
-
-def grant_facility(user: User, facility: Facility, *codenames: str) -> None:
-    from guardian.shortcuts import assign_perm
-
-    for codename in codenames:
-        assign_perm(f"facilities.{codename}", user, facility)
+    return client_for(UserFactory(username="stranger"))
 
 
 @pytest.fixture
@@ -199,22 +220,6 @@ def store_recording(storage: object) -> Any:
         )
 
     return store
-
-
-@dataclass
-class Actor:
-    user: User
-    client: APIClient
-
-
-def actor(username: str, *groups: str) -> Actor:
-    from apps.accounts.roles import ensure_role_groups
-
-    user = UserFactory(username=username)
-    role_groups = ensure_role_groups()
-    for group in groups:
-        user.groups.add(role_groups[group])
-    return Actor(user, _client_for(user))
 
 
 @pytest.fixture

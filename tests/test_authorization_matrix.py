@@ -3,32 +3,50 @@
 Each row names a URL (by its name), a method, how to build its arguments from one shared
 world, and the status each actor must get. A URL in the project that has no row fails
 `test_every_url_has_a_row`, so a new endpoint cannot ship without deciding who may call it.
+
+Over 400 lines on purpose: the table is read as one page (every URL, every role, side by side);
+split, a reader could no longer see that a URL has exactly one row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import transaction
+from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.access.models import ExportItem, ExportRequest, Suspension
-from apps.facilities.models import Facility
-from apps.inmates.services import inmate_grant_create
+from apps.audit.models import AuditEvent
+from apps.calls.models import Call
+from apps.recordings.models import Recording
+from apps.recordings.services import recording_store
+from apps.recordings.storage import S3Storage, get_storage
 from apps.registry.models import ExemptNumber
-from tests.conftest import actor, grant_facility
+from tests.actors import (
+    INVESTIGATOR,
+    attorney_user,
+    build_cast,
+    cast_grant,
+    home_facilities,
+    registry_clerk,
+    staff_member,
+    switch_account,
+)
 from tests.factories import (
-    AttorneyFactory,
     CallFactory,
     ExemptNumberFactory,
     InmateFactory,
-    SwitchAccountFactory,
     UserFactory,
     token_for,
 )
@@ -45,54 +63,57 @@ ROLES = [
     "other_facility",
 ]
 # URLs deliberately outside the matrix: the Django admin (superusers only; its own policy matrix
-# in tests/security/test_admin.py) and static files.
+# in tests/common/test_admin.py) and static files.
 IGNORED_PREFIXES = ("admin", "static")
 
 
 @dataclass
 class World:
-    clients: dict[str, APIClient]
     ids: dict[str, int]
     users: dict[str, User] = field(default_factory=dict)
+    sessions: dict[str, str] = field(default_factory=dict)
     booking: str = ""
+    recordings_dir: Path | None = None
 
 
-@pytest.fixture
-def world(db: None, store_recording: Any) -> World:
-    home = Facility.objects.create(code="home", name="Home")
-    other = Facility.objects.create(code="other", name="Other")
-    users: dict[str, User] = {}
-    switch = SwitchAccountFactory(facility=home, user=UserFactory(username="m-switch"))
-    users["switch"] = switch.user
-    for role, group, facility, perms in [
-        (
-            "facility_admin",
-            "facility_admin",
-            home,
-            ["view_facility", "view_facility_calls", "manage_facility", "approve_facility_exports"],
-        ),
-        ("investigator", "investigator", home, ["view_facility", "view_facility_calls"]),
-        ("privilege_officer", "privilege_officer", home, ["view_facility", "view_facility_calls"]),
-        ("registry_clerk", "registry_clerk", None, []),
-        ("auditor", "auditor", home, ["view_facility"]),
-        ("other_facility", "investigator", other, ["view_facility", "view_facility_calls"]),
-    ]:
-        who = actor(f"m-{role}", group)
-        if facility is not None:
-            grant_facility(who.user, facility, *perms)
-        users[role] = who.user
-    attorney = AttorneyFactory(user=UserFactory(username="m-attorney"))
+def _store_audio(call: Call) -> Recording:
+    """Real audio through the storage gate, as the facility's switch uploads it."""
+    audio = b"RIFF" + b"\x00" * 2048
+    return recording_store(
+        call=call,
+        body=io.BytesIO(audio),
+        content_type="audio/wav",
+        content_length=len(audio),
+        expected_sha256=None,
+        actor=UserFactory(username=f"switch-for-{call.facility.code}"),
+    )
+
+
+def _build_world() -> World:
+    """Every role of the matrix (the standard cast of tests/actors.py, plus the roles that
+    work on no facility) and one object of each kind the URLs take."""
+    home, other = home_facilities()
+    cast = build_cast(home, other, prefix="m-")
+    users: dict[str, User] = {
+        "switch": switch_account(home, "m-switch").user,
+        "facility_admin": cast.admin.user,
+        "investigator": cast.investigator.user,
+        "privilege_officer": cast.officer.user,
+        "registry_clerk": registry_clerk("m-registry_clerk").user,
+        "auditor": cast.auditor.user,
+        "other_facility": staff_member("m-other_facility", INVESTIGATOR, other).user,
+        # Outside ROLES: the one who may lift a suspension (controls of uniform-denial rows).
+        "superuser": UserFactory(username="m-superuser", is_superuser=True),
+    }
+    attorney = attorney_user("m-attorney")
     users["attorney"] = attorney.user
     inmate = InmateFactory(facility=home)
     call = CallFactory(inmate=inmate)
-    recording = store_recording(call)
-    grant = inmate_grant_create(
-        granted_by=users["facility_admin"],
-        investigator=users["investigator"],
-        inmate=inmate,
-        case_reference="M-1",
-        expires_at=timezone.now() + timedelta(days=2),
-    )
+    recording = _store_audio(call)
+    grant = cast_grant(cast, inmate, case_reference="M-1", days=2)
+    # Awaiting the privilege review (a late registration quarantined it).
+    quarantined = _store_audio(CallFactory(inmate=inmate, dialed_number="+12125550198"))
+    Recording.objects.filter(pk=quarantined.pk).update(state="quarantined", quarantined_at=timezone.now())
     exempt = ExemptNumberFactory(attorney=attorney)
     export = ExportRequest.objects.create(
         requested_by=users["investigator"], case_reference="M-1", justification="matrix"
@@ -100,16 +121,16 @@ def world(db: None, store_recording: Any) -> World:
     ExportItem.objects.create(export=export, recording=recording, facility=home)
     suspension = Suspension.objects.create(user=UserFactory(username="m-suspended"), rule="manual")
     audit_export = _audit_export(users["auditor"])
-    clients: dict[str, APIClient] = {"anonymous": APIClient()}
+    sessions = {}
     for role, user in users.items():
         client = APIClient()
-        # Navigating within the portal: a record page reached from elsewhere asks first (200).
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}", HTTP_SEC_FETCH_SITE="same-origin")
         client.force_login(user)
-        clients[role] = client
+        sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
     ids = {
+        "home": home.pk,
         "call": call.pk,
         "recording": recording.pk,
+        "quarantined": quarantined.pk,
         "inmate": inmate.pk,
         "grant": grant.pk,
         "exempt": exempt.pk,
@@ -117,13 +138,68 @@ def world(db: None, store_recording: Any) -> World:
         "suspension": suspension.pk,
         "audit_export": audit_export,
     }
-    return World(clients, ids, users, booking=inmate.booking_number)
+    return World(ids, users, sessions, booking=inmate.booking_number)
+
+
+@pytest.fixture(scope="module")
+def world(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """The world, built once for the whole matrix (several hundred cases) instead of per case.
+
+    Like Django's ``setUpTestData``: built inside a transaction that stays open for the module
+    and is rolled back at its end; each case runs in a savepoint of it (the ``db`` fixture), so
+    what a case changes (a revoked grant, an approved export) is undone before the next one.
+    """
+    recordings = tmp_path_factory.mktemp("matrix-recordings")
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+    try:
+        with django_db_blocker.unblock(), override_settings(RECORDINGS_DIR=recordings):
+            get_storage.cache_clear()
+            backend = get_storage()
+            if isinstance(backend, S3Storage):
+                backend.ensure_bucket()
+            built = _build_world()
+        built.recordings_dir = recordings
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+        get_storage.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def storage(world: World, settings: Any, tmp_path: Path) -> Iterator[object]:
+    """The recordings area the module's world was stored in (replaces tests/conftest.py's
+    per-test folder, which the world built once cannot follow)."""
+    if settings.RECORDINGS_STORAGE == "local":
+        settings.RECORDINGS_DIR = world.recordings_dir
+    settings.AUDIT_WITNESS_DIR = tmp_path / "witness"
+    get_storage.cache_clear()
+    yield get_storage()
+    get_storage.cache_clear()
 
 
 def _audit_export(auditor: User) -> int:
     from apps.audit.models import AuditExport
 
     return AuditExport.objects.create(requested_by=auditor).pk
+
+
+def _client(world: World, role: str) -> APIClient:
+    """A fresh client per case (a case that logs out must not log out the next one), on the
+    session and token the world made for the role."""
+    client = APIClient()
+    if role == "anonymous":
+        return client
+    user = world.users[role]
+    # Navigating within the portal: a record page reached from elsewhere asks first (200).
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}", HTTP_SEC_FETCH_SITE="same-origin")
+    client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[role]
+    return client
 
 
 @dataclass(frozen=True)
@@ -420,22 +496,25 @@ MATRIX: list[Row] = [
 ]
 
 
+def _request(
+    client: APIClient, method: str, url: str, body: Any, content_type: str, form: bool = False
+) -> Any:
+    call = getattr(client, method.lower())
+    if method == "GET":
+        return call(url)
+    if isinstance(body, bytes):
+        return call(url, body, content_type=content_type)
+    return call(url, body or {}, format="multipart" if form else "json")
+
+
 def _cases() -> list[Any]:
     return [pytest.param(row, role, id=f"{row.name}-{row.method}-{role}") for row in MATRIX for role in ROLES]
 
 
 @pytest.mark.parametrize(("row", "role"), _cases())
-def test_the_matrix(world: World, row: Row, role: str) -> None:
-    client = world.clients[role]
+def test_the_matrix(db: None, world: World, row: Row, role: str) -> None:
     url = reverse(row.name, kwargs=row.kwargs(world))
-    body = row.body(world)
-    call = getattr(client, row.method.lower())
-    if row.method == "GET":
-        response = call(url)
-    elif isinstance(body, bytes):
-        response = call(url, body, content_type=row.content_type)
-    else:
-        response = call(url, body or {}, format="json")
+    response = _request(_client(world, role), row.method, url, row.body(world), row.content_type)
     expected = row.expected.get(role, row.default)
     assert response.status_code == expected, (
         f"{row.method} {url} as {role}: expected {expected}, got {response.status_code}: "
@@ -464,5 +543,94 @@ def test_every_url_has_a_row() -> None:
     assert not missing, f"endpoints without a row in the authorization matrix: {missing}"
 
 
-def test_the_exempt_number_fixture_is_the_attorneys(world: World) -> None:
+def test_the_exempt_number_fixture_is_the_attorneys(db: None, world: World) -> None:
     assert ExemptNumber.objects.get(pk=world.ids["exempt"]).attorney.user == world.users["attorney"]
+
+
+# --- rows where every role gets the same denial -----------------------------------------------
+#
+# Such a row alone cannot tell a permission check from a missing object: were the check broken,
+# a role would still get 404 for an object that is not there. Each gets a control: the request
+# made by someone who IS allowed (a success, or a 404 the trail shows is the missing object's),
+# and the trail of each denied role, which must never say the object was missing: a refusal at
+# the role gate looks nothing up; a refusal by scope finds the object (``access.denied`` with
+# ``exists: true``, apps/common/scoping.py).
+
+
+@dataclass(frozen=True)
+class Control:
+    allowed: str  # a role of ROLES, or "superuser"
+    status: int  # what the allowed user gets; 404 only where the object is missing
+    kwargs: Callable[[World], dict[str, Any]] | None = None  # default: the row's
+    body: Callable[[World], Any] | None = None  # default: the row's
+    form: bool = False  # a portal form post rather than JSON
+
+
+REVIEW_FORM = {"action": "release", "reason": "matrix control"}
+CONTROLS: dict[tuple[str, str], Control] = {
+    ("suspension-lift", "POST"): Control("superuser", 200, body=lambda w: {"reason": "matrix control"}),
+    ("portal:staff-remove", "POST"): Control(
+        "facility_admin",
+        302,
+        body=lambda w: {"facility": w.ids["home"], "user": w.users["investigator"].pk},
+        form=True,
+    ),
+    ("attorneys:review-propose", "POST"): Control(
+        "privilege_officer", 302, _by("quarantined", "recording_id"), body=lambda w: REVIEW_FORM, form=True
+    ),
+    # Ids no row holds: the allowed role passes the gate, looks up, and finds nothing.
+    ("attorneys:clerk-claim", "POST"): Control("registry_clerk", 404),
+    ("attorneys:clerk-evidence", "GET"): Control("registry_clerk", 404),
+    ("attorneys:clerk-dispute", "POST"): Control("registry_clerk", 404, body=lambda w: {"reason": "x"}),
+    ("attorneys:clerk-identity", "POST"): Control("registry_clerk", 404),
+    ("attorneys:review-confirm", "POST"): Control("privilege_officer", 404),
+    ("attorneys:review-flag", "POST"): Control("privilege_officer", 404),
+}
+AUTHENTICATED = [role for role in ROLES if role != "anonymous"]
+
+
+def _uniform_denials() -> list[Row]:
+    rows = []
+    for row in MATRIX:
+        statuses = {row.expected.get(role, row.default) for role in AUTHENTICATED}
+        if len(statuses) == 1 and statuses <= {403, 404}:
+            rows.append(row)
+    return rows
+
+
+def _lookups(user: User) -> list[dict[str, Any]]:
+    """What the trail says each of ``user``'s refused lookups found."""
+    return list(
+        AuditEvent.objects.filter(action="access.denied", actor=user).values_list("details", flat=True)
+    )
+
+
+def test_every_uniform_denial_has_a_control() -> None:
+    uniform = {(row.name, row.method) for row in _uniform_denials()}
+    assert uniform == set(CONTROLS)
+
+
+@pytest.mark.parametrize(
+    "row", [pytest.param(row, id=f"{row.name}-{row.method}") for row in _uniform_denials()]
+)
+def test_a_uniform_denial_is_a_permission_check_not_a_missing_object(
+    db: None, world: World, row: Row
+) -> None:
+    control = CONTROLS[(row.name, row.method)]
+    url = reverse(row.name, kwargs=(control.kwargs or row.kwargs)(world))
+    body = (control.body or row.body)(world)
+    for role in AUTHENTICATED:
+        if role == control.allowed:
+            continue
+        response = _request(_client(world, role), row.method, url, body, row.content_type, form=control.form)
+        assert response.status_code == row.default, f"{row.method} {url} as {role}"
+        assert all(found["exists"] for found in _lookups(world.users[role])), (
+            f"{row.method} {url} as {role}: refused for a missing object; the permission check went untested"
+        )
+    allowed = world.users[control.allowed]
+    response = _request(
+        _client(world, control.allowed), row.method, url, body, row.content_type, form=control.form
+    )
+    assert response.status_code == control.status, f"{row.method} {url} as {control.allowed}"
+    if control.status == 404:  # the 404 is the missing object's: the gate let the user through
+        assert [found["exists"] for found in _lookups(allowed)] == [False]

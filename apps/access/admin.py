@@ -1,9 +1,33 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.auth.models import User
+from django.http import HttpRequest
 
 from apps.access.models import ExportRequest, QuotaLimit, Suspension
+from apps.access.selectors import user_is_suspended
+from apps.accounts.admin import AuditedUserAdmin
 from apps.common.admin_site import ReadOnlyAdmin
+
+
+class SuspensionAwareUserAdmin(AuditedUserAdmin):
+    """The audited user admin (apps/accounts/admin.py), registered here because it needs the
+    suspensions, which accounts (a lower layer) may not import."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A suspended account is reactivated only by suspension_lift (a written reason, a
+        # different person with the lift permission, audited), never by this checkbox.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and user_is_suspended(obj):
+            fields += ("is_active",)
+        return fields
+
+
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+admin.site.register(User, SuspensionAwareUserAdmin)
 
 
 @admin.register(QuotaLimit)

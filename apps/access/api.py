@@ -17,8 +17,8 @@ from apps.access.models import ExportRequest
 from apps.access.selectors import exports_visible_to, suspensions_liftable_by
 from apps.access.suspensions import suspension_lift
 from apps.audit.reads import page_read_record
+from apps.audit.scoped import get_in_scope_or_404
 from apps.common.api import Pagination, user_of, validated
-from apps.common.scoping import get_in_scope_or_404
 
 
 class ExportOutput(serializers.ModelSerializer[ExportRequest]):

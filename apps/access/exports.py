@@ -42,7 +42,8 @@ from apps.access.packages import (
 from apps.access.quotas import metered, quota_consume_many
 from apps.access.revocation import export_scope_problem, export_shred
 from apps.audit.models import Outcome
-from apps.audit.services import publish_task, record_event
+from apps.audit.services import record_event
+from apps.common.broker import publish_task
 from apps.common.errors import DomainError, NotFoundError
 from apps.common.querysets import Action
 from apps.facilities.models import Facility

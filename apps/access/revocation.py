@@ -3,8 +3,8 @@
 A package is audio taken out of the platform's live checks, so it is held to them again at the
 last moment it could still leave: the download re-checks that the requester is active, not
 suspended, and may still play every recording packed into it. The acts that take access away
-(revoking a grant, removing or demoting staff, suspending an account) also call
-``exports_revoke_out_of_scope`` in their own transaction, so a package that is no longer
+(revoking a grant, removing or demoting staff: apps.actions.staff; suspending an account) also
+call ``exports_revoke_out_of_scope`` in their own transaction, so a package that is no longer
 deserved is destroyed at once rather than waiting for a download that may never come. A grant
 that merely expires needs no job for this: the download's re-check catches it.
 

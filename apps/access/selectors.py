@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from apps.access.models import ExportRequest, Suspension
+from apps.accounts.roles import ROLES
 from apps.common.querysets import Action
-from apps.facilities.models import Facility
+from apps.facilities.models import Facility, FacilityUserObjectPermission, SwitchAccount
 
 
 def exports_visible_to(user: User) -> QuerySet[ExportRequest]:
@@ -25,3 +26,22 @@ def suspensions_liftable_by(user: User) -> QuerySet[Suspension]:
     if not user.is_active or not (user.is_superuser or user.has_perm("access.lift_suspension")):
         return Suspension.objects.none()
     return Suspension.objects.exclude(user=user)
+
+
+def staff_accounts() -> QuerySet[User]:
+    """Who the facility portal's password reset reaches (``settings.ACCOUNT_RESET_AUDIENCES``):
+    active staff (a role, or a place on a facility's staff), not suspended. Never attorneys,
+    switch accounts or superusers (a superuser resets with manage.py, not by mail)."""
+    has_role = Exists(User.groups.through.objects.filter(user=OuterRef("pk"), group__name__in=ROLES))
+    on_staff = Exists(FacilityUserObjectPermission.objects.filter(user=OuterRef("pk")))
+    return (
+        User.objects.filter(is_active=True, is_superuser=False, attorney__isnull=True)
+        .filter(has_role | on_staff)
+        .exclude(Exists(Suspension.objects.filter(user=OuterRef("pk"), lifted_at__isnull=True)))
+        .exclude(Exists(SwitchAccount.objects.filter(user=OuterRef("pk"))))
+    )
+
+
+def user_is_suspended(user: User) -> bool:
+    """An open suspension stands: only ``suspension_lift`` may reactivate the account."""
+    return Suspension.objects.filter(user=user, lifted_at__isnull=True).exists()

@@ -20,7 +20,6 @@ from django.db.models import Model
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from apps.access.models import Suspension
 from apps.audit.services import record_event
 
 FLAGS = ("is_active", "is_staff", "is_superuser")
@@ -35,19 +34,14 @@ def _diff(before: set[str], after: set[str]) -> tuple[list[str], list[str]]:
 
 
 class AuditedUserAdmin(UserAdmin):
+    """Registered by ``apps/access/admin.py``, which adds the rule that a suspended account is
+    not reactivated here: suspensions belong to ``access``, a layer above this one."""
+
     # A user is deactivated, never deleted: the trail, grants and decisions name them.
     actions = None
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        # A suspended account is reactivated only by suspension_lift (a written reason, a
-        # different person with the lift permission, audited), never by this checkbox.
-        fields = tuple(super().get_readonly_fields(request, obj))
-        if obj is not None and Suspension.objects.filter(user=obj, lifted_at__isnull=True).exists():
-            fields += ("is_active",)
-        return fields
 
     def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
@@ -141,7 +135,6 @@ class UnlockOnlyAccessAttemptAdmin(AccessAttemptAdmin):
 
 
 for model, model_admin in [
-    (User, AuditedUserAdmin),
     (Group, AuditedGroupAdmin),
     (AccessLog, ReadOnlyAccessLogAdmin),
     (AccessFailureLog, ReadOnlyAccessFailureLogAdmin),

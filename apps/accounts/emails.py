@@ -20,20 +20,19 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.module_loading import import_string
 
 from apps.accounts import tokens
-from apps.accounts.roles import ROLES
+from apps.common.broker import publish_task
 
 logger = logging.getLogger(__name__)
 
 
 def _enqueue(task: Any, *args: Any) -> None:
-    from apps.audit.services import publish_task
-
     if task.app.conf.task_always_eager:
         try:
             task.apply_async(args=args)
@@ -143,38 +142,28 @@ def attorney_accounts() -> QuerySet[User]:
     return User.objects.filter(is_active=True, attorney__email_verified_at__isnull=False)
 
 
-def staff_accounts() -> QuerySet[User]:
-    """Who the facility portal resets: active staff (a role, or a place on a facility's staff),
-    not suspended. Never
-    attorneys, switch accounts or superusers (a superuser resets with manage.py, not by mail)."""
-    from apps.access.models import Suspension
-    from apps.facilities.models import FacilityUserObjectPermission, SwitchAccount
-
-    has_role = Exists(User.groups.through.objects.filter(user=OuterRef("pk"), group__name__in=ROLES))
-    on_staff = Exists(FacilityUserObjectPermission.objects.filter(user=OuterRef("pk")))
-    return (
-        User.objects.filter(is_active=True, is_superuser=False, attorney__isnull=True)
-        .filter(has_role | on_staff)
-        .exclude(Exists(Suspension.objects.filter(user=OuterRef("pk"), lifted_at__isnull=True)))
-        .exclude(Exists(SwitchAccount.objects.filter(user=OuterRef("pk"))))
-    )
-
-
 @dataclass(frozen=True)
 class Audience:
-    accounts: Callable[[], QuerySet[User]]
+    """One portal's password reset. ``name`` keys ``settings.ACCOUNT_RESET_AUDIENCES``, the
+    dotted path of the selector of who may be reset: the staff one excludes suspended accounts,
+    so it lives in ``apps.access``, a layer above this one, and is wired in by settings (the
+    way django-axes is handed ``AXES_LOCKOUT_CALLABLE``) rather than imported from here."""
+
+    name: str
     token: tokens.PurposeTokenGenerator
     confirm_url: str
     portal: str
 
+    def accounts(self) -> QuerySet[User]:
+        selector: Callable[[], QuerySet[User]] = import_string(settings.ACCOUNT_RESET_AUDIENCES[self.name])
+        return selector()
+
 
 AUDIENCES = {
     "attorney": Audience(
-        attorney_accounts, tokens.attorney_reset_token, "attorneys:password-reset-confirm", "attorney portal"
+        "attorney", tokens.attorney_reset_token, "attorneys:password-reset-confirm", "attorney portal"
     ),
-    "staff": Audience(
-        staff_accounts, tokens.staff_reset_token, "portal:password-reset-confirm", "facility portal"
-    ),
+    "staff": Audience("staff", tokens.staff_reset_token, "portal:password-reset-confirm", "facility portal"),
 }
 
 

@@ -2,8 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import TemplateView
 
-from apps.attorneys import views
-from apps.attorneys.views import accounts, identity
+from apps.attorneys.views import accounts, attorney, clerk, identity, officer
 
 app_name = "attorneys"
 
@@ -24,21 +23,21 @@ urlpatterns = [
         accounts.PasswordResetConfirmView.as_view(),
         name="password-reset-confirm",
     ),
-    path("", views.home, name="home"),
-    path("numbers/<int:number_id>/", views.number_detail, name="number-detail"),
-    path("numbers/<int:number_id>/revoke/", views.number_revoke, name="number-revoke"),
-    path("numbers/<int:number_id>/renew/", views.number_renew, name="number-renew"),
+    path("", attorney.home, name="home"),
+    path("numbers/<int:number_id>/", attorney.number_detail, name="number-detail"),
+    path("numbers/<int:number_id>/revoke/", attorney.number_revoke, name="number-revoke"),
+    path("numbers/<int:number_id>/renew/", attorney.number_renew, name="number-renew"),
     path("profile/", accounts.profile, name="profile"),
     path("profile/email/<str:uidb64>/<str:token>/", accounts.email_confirm, name="email-confirm"),
-    path("flag/", views.flag_call, name="flag"),
-    path("clerk/", views.clerk_queue, name="clerk-queue"),
-    path("clerk/numbers/<int:number_id>/<str:decision>/", views.clerk_decide, name="clerk-decide"),
-    path("clerk/claims/<int:claim_id>/<str:decision>/", views.clerk_claim, name="clerk-claim"),
+    path("flag/", attorney.flag_call, name="flag"),
+    path("clerk/", clerk.clerk_queue, name="clerk-queue"),
+    path("clerk/numbers/<int:number_id>/<str:decision>/", clerk.clerk_decide, name="clerk-decide"),
+    path("clerk/claims/<int:claim_id>/<str:decision>/", clerk.clerk_claim, name="clerk-claim"),
     path("clerk/disputes/<int:dispute_id>/<str:award_to>/", identity.clerk_dispute, name="clerk-dispute"),
     path("clerk/identity/<int:change_id>/<str:decision>/", identity.clerk_identity, name="clerk-identity"),
-    path("clerk/evidence/<int:evidence_id>/", views.clerk_evidence, name="clerk-evidence"),
-    path("review/", views.review_list, name="review-queue"),
-    path("review/<int:recording_id>/propose/", views.review_propose_view, name="review-propose"),
-    path("review/decisions/<int:decision_id>/confirm/", views.review_confirm_view, name="review-confirm"),
-    path("review/flags/<int:flag_id>/<str:decision>/", views.review_flag_decide, name="review-flag"),
+    path("clerk/evidence/<int:evidence_id>/", clerk.clerk_evidence, name="clerk-evidence"),
+    path("review/", officer.review_list, name="review-queue"),
+    path("review/<int:recording_id>/propose/", officer.review_propose_view, name="review-propose"),
+    path("review/decisions/<int:decision_id>/confirm/", officer.review_confirm_view, name="review-confirm"),
+    path("review/flags/<int:flag_id>/<str:decision>/", officer.review_flag_decide, name="review-flag"),
 ]

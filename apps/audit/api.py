@@ -17,10 +17,10 @@ from apps.audit import exports, signing
 from apps.audit.models import AuditEvent, AuditExport, ExportStatus
 from apps.audit.permissions import CanExportAuditTrail, CanViewAuditTrail
 from apps.audit.references import refs_in, revealed_values
+from apps.audit.scoped import get_in_scope_or_404
 from apps.audit.selectors import events_filtered
 from apps.audit.services import record_event
 from apps.common.api import Pagination, user_of, validated
-from apps.common.scoping import get_in_scope_or_404
 
 
 class FiltersInput(serializers.Serializer[Any]):

@@ -41,7 +41,8 @@ from apps.audit.canonical import EVENT_FIELDS, canonical_bytes, format_time
 from apps.audit.chain import chain_tip, event_record
 from apps.audit.models import AuditExport, Checkpoint, ExportStatus
 from apps.audit.selectors import events_filtered
-from apps.audit.services import publish_task, record_event
+from apps.audit.services import record_event
+from apps.common.broker import publish_task
 from apps.common.csvsafe import SafeWriter
 
 logger = logging.getLogger(__name__)

@@ -1,25 +1,19 @@
-"""Audit capture: the single function every act calls (invariant I3, transactional outbox)."""
+"""Audit capture: the single function every act calls (invariant I3, transactional outbox),
+and the same event as one SQL statement for the hot path. Asking for sealing once the events
+commit is ``apps/audit/sealing.py``; the broker plumbing under it is ``apps/common/broker.py``."""
 
 from __future__ import annotations
 
-import atexit
-import functools
-import logging
-import os
-import threading
-import time
 from typing import Any
 
-import kombu.pools
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import connection, models, transaction
+from django.db import connection, models
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent, Outcome
 from apps.audit.references import scrub
+from apps.audit.sealing import enqueue_sealing, request_sealing_after_commit
 from apps.common import context
-
-logger = logging.getLogger(__name__)
 
 
 def record_event(
@@ -62,7 +56,7 @@ def record_event(
         request_id=context.request_id.get(),
         details=scrub(details or {}),
     )
-    _request_sealing_after_commit()
+    request_sealing_after_commit()
     return event
 
 
@@ -109,129 +103,6 @@ def event_insert_sql(
 def events_written() -> None:
     """After a statement built with ``event_insert_sql``: ask for sealing once it commits."""
     if connection.in_atomic_block:
-        _request_sealing_after_commit()
+        request_sealing_after_commit()
     else:  # autocommit: the statement has committed already
         enqueue_sealing()
-
-
-def _request_sealing_after_commit() -> None:
-    """Ask for one sealing run per committed transaction, however many events it wrote.
-
-    A callback registered inside a savepoint that rolls back is discarded by Django, so the
-    check below re-registers it for the next event of the surviving transaction.
-    """
-    if any(entry[1] is enqueue_sealing for entry in connection.run_on_commit):
-        return
-    transaction.on_commit(enqueue_sealing, robust=True)
-
-
-# How long the sender waits before trying the broker again after a failure.
-ENQUEUE_RETRY_SECONDS = 5.0
-# After a first request the sender lingers this long, so a burst of commits becomes one
-# message (at most ~20 messages/s per process), at the cost of this much sealing latency.
-ENQUEUE_LINGER_SECONDS = 0.05
-
-
-def enqueue_sealing() -> None:
-    """After commit: ask for a sealing run, without blocking or failing the request.
-
-    In eager mode (embedded default, no broker) the sealing runs right here. Otherwise the
-    request only raises a flag; one background sender per process turns any number of flags
-    raised meanwhile into one broker message, so a burst of acts costs one message rather than
-    one each, and a broker outage costs the request nothing: the sender logs, waits, retries,
-    and beat seals anything a dead process never asked for.
-    """
-    from apps.audit.tasks import seal_audit_events
-
-    if seal_audit_events.app.conf.task_always_eager:
-        try:
-            seal_audit_events.apply_async()
-        except Exception:
-            logger.exception("audit sealing failed; beat will seal pending events")
-        return
-    _sender.request()
-
-
-def send_sealing_message() -> bool:
-    """Publish one sealing task; True if it was sent."""
-    from apps.audit.tasks import seal_audit_events
-
-    return publish_task(seal_audit_events)
-
-
-def publish_task(task: Any, *args: Any) -> bool:
-    """Send a task through a connection that fails fast; log and return False if it cannot.
-
-    One immediate reconnect covers a pooled connection gone stale (broker restarted); beyond
-    that nothing waits, because callers run in or right after a request.
-    """
-    try:
-        with _fast_fail_connections(task.app.conf.broker_url).acquire(block=True, timeout=2) as conn:
-            task.apply_async(
-                args=args,
-                connection=conn,
-                retry=True,
-                retry_policy={
-                    "max_retries": 1,
-                    "interval_start": 0,
-                    "interval_step": 0.2,
-                    "interval_max": 0.2,
-                },
-            )
-    except Exception:
-        logger.warning("could not enqueue %s; will be retried or picked up by beat", task.name, exc_info=True)
-        return False
-    return True
-
-
-class _SealRequestSender:
-    """The per-process background sender behind ``enqueue_sealing`` (restarted after a fork)."""
-
-    def __init__(self) -> None:
-        self._wanted = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid = 0
-
-    def request(self) -> None:
-        self._wanted.set()
-        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
-            return
-        with self._lock:
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                self._wanted = threading.Event()
-                self._wanted.set()
-                self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._run, name="audit-seal-sender", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            self._wanted.wait()
-            time.sleep(ENQUEUE_LINGER_SECONDS)
-            self._wanted.clear()
-            if not send_sealing_message():
-                self._wanted.set()
-                time.sleep(ENQUEUE_RETRY_SECONDS)
-
-    def flush(self) -> None:
-        """At exit: send a request still pending, so a stopping process does not wait for beat."""
-        if self._wanted.is_set() and self._pid == os.getpid():
-            send_sealing_message()
-
-
-_sender = _SealRequestSender()
-atexit.register(_sender.flush)
-
-
-@functools.lru_cache(maxsize=4)
-def _fast_fail_connections(broker_url: str) -> Any:
-    from celery import current_app
-
-    options = {
-        **(current_app.conf.broker_transport_options or {}),
-        "max_retries": 0,
-        "socket_connect_timeout": 2,
-        "socket_timeout": 5,
-    }
-    return kombu.pools.connections[current_app.connection_for_write(broker_url, transport_options=options)]

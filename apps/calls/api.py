@@ -1,8 +1,8 @@
-"""Switch API: call setup, call end, recording upload. Thin: parse, call a service, answer."""
+"""Call API: the switch sets up and ends calls; staff search, download and read call metadata.
+Thin: parse, call a service or selector, answer. (The recording upload is apps.recordings.api.)"""
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from django.db.models import QuerySet
@@ -14,20 +14,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.audit.scoped import get_in_scope_or_404
 from apps.calls import services
-from apps.calls.downloads import COLUMNS, FORMATS, attachment_response, call_download
-from apps.calls.masking import MASKING_RELATED, shown_attorney, shown_number
+from apps.calls.downloads import FORMATS, attachment_response, call_download
 from apps.calls.models import Call
 from apps.calls.reads import call_detail_served, call_rows_served
-from apps.calls.selectors import CallSearch, search_calls
+from apps.calls.selectors import CallSearch, calls_of_switch, calls_visible_to, search_calls
+from apps.calls.serializers import StaffCallOutput
 from apps.common.api import Pagination, user_of, validated, validated_query
-from apps.common.errors import DomainError
-from apps.common.querysets import Action
-from apps.common.scoping import get_in_scope_or_404
 from apps.common.visibility import can_see_privileged_details
 from apps.facilities.permissions import IsSwitchAccount, switch_facility
-from apps.recordings.errors import ChecksumRequiredError
-from apps.recordings.services import recording_store
 
 _SAFE_ID = r"^[A-Za-z0-9._:-]+$"
 SEARCH_PARAMETERS = [
@@ -50,40 +46,11 @@ class CallOutput(serializers.Serializer[Call]):
 
 
 def _switch_call(request: Request, call_id: int, action: str) -> Call:
-    scoped = Call.objects.filter(facility=switch_facility(request.user))
-    return get_in_scope_or_404(scoped, call_id, actor=user_of(request), action=action)
-
-
-class StaffCallOutput(serializers.ModelSerializer[Call]):
-    """Call metadata for staff, masked by the one rule of apps.calls.masking (privileged or
-    quarantined: only registry clerks and privilege officers see the number and attorney)."""
-
-    facility = serializers.SlugRelatedField(slug_field="code", read_only=True)  # type: ignore[var-annotated]
-    inmate = serializers.SlugRelatedField(slug_field="booking_number", read_only=True)  # type: ignore[var-annotated]
-    dialed_number = serializers.SerializerMethodField()
-    attorney = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Call
-        fields = COLUMNS  # the same record as a call-list download
-
-    def _unmasked(self) -> bool:
-        if "unmasked" not in self.context:
-            request = self.context.get("request")
-            self.context["unmasked"] = request is not None and can_see_privileged_details(request.user)
-        return bool(self.context["unmasked"])
-
-    def get_dialed_number(self, call: Call) -> str | None:
-        return shown_number(call, unmasked=self._unmasked())
-
-    def get_attorney(self, call: Call) -> str | None:
-        return shown_attorney(call, unmasked=self._unmasked())
+    return get_in_scope_or_404(calls_of_switch(request.user), call_id, actor=user_of(request), action=action)
 
 
 def _staff_calls(request: Request) -> QuerySet[Call]:
-    return Call.objects.restrict(user_of(request), Action.VIEW).select_related(
-        "facility", "inmate", *MASKING_RELATED
-    )
+    return calls_visible_to(user_of(request))
 
 
 class CallSetupView(APIView):
@@ -179,69 +146,3 @@ class CallEndView(APIView):
         call = _switch_call(request, call_id, "call.end")
         call = services.call_end(call=call, ended_at=data["ended_at"], actor=user_of(request))
         return Response(CallOutput(call).data)
-
-
-class RecordingUploadView(APIView):
-    """PUT raw audio with its Content-SHA256. The body is read only after the privilege gate
-    has let the call pass; a body shorter than Content-Length is refused (nothing stored)."""
-
-    permission_classes = [IsSwitchAccount]
-
-    @extend_schema(
-        request={"audio/*": OpenApiTypes.BINARY},
-        responses={201: OpenApiTypes.OBJECT},
-        parameters=[
-            OpenApiParameter(
-                "Content-SHA256",
-                str,
-                location=OpenApiParameter.HEADER,
-                required=True,
-                description="hex SHA-256 of the audio; the body must also be as long as Content-Length",
-            )
-        ],
-    )
-    def put(self, request: Request, call_id: int) -> Response:
-        call = _switch_call(request, call_id, "recording.upload")
-        stream = request.stream
-        recording = recording_store(
-            call=call,
-            body=stream if stream is not None else io.BytesIO(),
-            content_type=request.content_type or "",
-            content_length=_content_length(request),
-            expected_sha256=_content_sha256(request),
-            actor=user_of(request),
-        )
-        return Response(
-            {
-                "id": recording.pk,
-                "call": call.pk,
-                "size_bytes": recording.size_bytes,
-                "sha256": recording.sha256,
-                "state": recording.state,
-            },
-            status=status.HTTP_201_CREATED,
-        )
-
-
-class InvalidContentLengthError(DomainError):
-    reason = "invalid_content_length"
-    default_message = "Content-Length must be a non-negative integer."
-
-
-def _content_sha256(request: Request) -> str:
-    """Required from switches: the digest the switch's own recorder computed is what we store
-    and verify on every read, so a truncated or altered upload can never be stored as whole,
-    whatever the transfer framing (Content-Length or chunked)."""
-    value = request.headers.get("Content-SHA256")
-    if not value:
-        raise ChecksumRequiredError()
-    return value
-
-
-def _content_length(request: Request) -> int | None:
-    raw = request.META.get("CONTENT_LENGTH") or ""
-    if raw == "":
-        return None
-    if not raw.isdigit():
-        raise InvalidContentLengthError()
-    return int(raw)

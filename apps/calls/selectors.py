@@ -3,12 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from rest_framework import serializers
 
-from apps.calls.masking import hidden_calls_q
+from apps.calls.masking import MASKING_RELATED, hidden_calls_q
 from apps.calls.models import Call
 from apps.common.phone import normalize_phone_number
+from apps.common.querysets import Action
+from apps.facilities.permissions import switch_facility
 
 
 class CallSearch(serializers.Serializer[Any]):
@@ -48,3 +51,13 @@ def search_calls(
     if until:
         calls = calls.filter(started_at__lt=until)
     return calls
+
+
+def calls_of_switch(user: Any) -> QuerySet[Call]:
+    """The calls a switch account may act on: those of its own facility, nothing else."""
+    return Call.objects.filter(facility=switch_facility(user))
+
+
+def calls_visible_to(user: User) -> QuerySet[Call]:
+    """Calls the user may see, with what a row shows and the masking rule reads."""
+    return Call.objects.restrict(user, Action.VIEW).select_related("facility", "inmate", *MASKING_RELATED)

@@ -7,5 +7,4 @@ urlpatterns = [
     path("calls/download/", api.CallDownloadView.as_view(), name="call-download"),
     path("calls/<int:call_id>/", api.CallDetailView.as_view(), name="call-detail"),
     path("calls/<int:call_id>/end/", api.CallEndView.as_view(), name="call-end"),
-    path("calls/<int:call_id>/recording/", api.RecordingUploadView.as_view(), name="call-recording-upload"),
 ]

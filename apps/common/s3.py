@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+# What an S3 call may raise (the endpoint unreachable, a refused or failed request), for callers
+# that must catch it without importing botocore themselves (only the storage modules do).
+S3_ERRORS: tuple[type[Exception], ...] = (BotoCoreError, ClientError)
 
 
 def s3_client() -> S3Client:

@@ -1,3 +1,11 @@
+"""Who may learn *whom* a privileged call went to: the one check behind the masking rule
+(apps.calls.masking) and the audit trail's revealed references (apps.audit.references).
+
+It stays in common on purpose: it reads only django.contrib.auth's permission tables (the
+app labels are strings, not imports), and its users sit on both sides of the layers (audit
+below calls, calls below registry), so the ground floor is the one place all of them may
+import. Moving it to calls or registry would point audit upwards."""
+
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, Permission, User

@@ -25,10 +25,11 @@ from guardian.shortcuts import assign_perm
 from rest_framework.authtoken.models import Token
 
 from apps.accounts.roles import ROLE_FACILITY_PERMISSIONS, ROLES, ensure_role_groups
+from apps.actions.registry import exempt_number_verify
 from apps.facilities.models import Facility, SwitchAccount
 from apps.inmates.models import Inmate
 from apps.registry.models import Attorney, ExemptNumber, ExemptStatus
-from apps.registry.services import exempt_number_register, exempt_number_verify
+from apps.registry.services import exempt_number_register
 
 FACILITIES = [
     ("nyc-mdc", "Metropolitan Detention Center (demo)", "America/New_York", "US"),

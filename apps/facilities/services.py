@@ -6,6 +6,9 @@ facility may change its staff, and nobody may change their own membership (no se
 no locking oneself out by accident). Role *groups* (global model permissions such as
 unmasking privileged numbers) are deliberately not touched here: a facility admin must not be
 able to hand out powers that reach beyond their facility.
+
+What a change takes away beyond these permissions (inmate grants, export packages) is the
+cross-domain act of apps.actions.staff, which every caller uses instead of these alone.
 """
 
 from __future__ import annotations
@@ -63,20 +66,13 @@ def _current_codenames(*, user: User, facility: Facility) -> set[str]:
     )
 
 
-def _shred_exports_out_of_scope(*, user: User, actor: User, cause: str) -> None:
-    """A ready export package the user may no longer have is shredded with the change that
-    took their access away. Deliberate upward call (README): apps.access owns the rule."""
-    from apps.access.revocation import exports_revoke_out_of_scope
-
-    exports_revoke_out_of_scope(user=user, actor=actor, cause=cause)
-
-
 @transaction.atomic
 def facility_staff_assign(*, assigned_by: User, user: User, facility: Facility, role: str) -> StaffChange:
     """Give ``user`` exactly ``role``'s facility permissions on ``facility``.
 
     Assigning someone already on staff changes their role: permissions the new role lacks are
-    removed in the same transaction, so a demotion takes effect at once.
+    removed in the same transaction, so a demotion takes effect at once. Callers go through
+    apps.actions.staff.staff_assign, which also takes the grants and packages a demotion ends.
     """
     _check_manager(actor=assigned_by, facility=facility, user=user)
     if role not in assignable_roles():
@@ -93,8 +89,6 @@ def facility_staff_assign(*, assigned_by: User, user: User, facility: Facility, 
     FacilityUserObjectPermission.objects.filter(
         user=user, content_object=facility, permission__codename__in=removed
     ).delete()
-    if removed:
-        _shred_exports_out_of_scope(user=user, actor=assigned_by, cause="staff role changed")
     record_event(
         action="staff.assigned",
         actor=assigned_by,
@@ -107,13 +101,13 @@ def facility_staff_assign(*, assigned_by: User, user: User, facility: Facility, 
 
 @transaction.atomic
 def facility_staff_remove(*, removed_by: User, user: User, facility: Facility) -> StaffChange:
-    """Take every facility permission ``user`` holds on ``facility`` away."""
+    """Take every facility permission ``user`` holds on ``facility`` away. Callers go through
+    apps.actions.staff.staff_remove, which also revokes grants and shreds packages."""
     _check_manager(actor=removed_by, facility=facility, user=user)
     removed = sorted(_current_codenames(user=user, facility=facility))
     if not removed:
         raise NotFoundError()
     FacilityUserObjectPermission.objects.filter(user=user, content_object=facility).delete()
-    _shred_exports_out_of_scope(user=user, actor=removed_by, cause="removed from staff")
     record_event(
         action="staff.removed",
         actor=removed_by,

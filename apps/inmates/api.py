@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.audit.reads import page_read_record
+from apps.actions.staff import grant_revoke
+from apps.audit.paging import audited_page
+from apps.audit.scoped import get_in_scope_or_404
 from apps.audit.services import record_event
-from apps.common.api import Pagination, user_of, validated
+from apps.common.api import user_of, validated
 from apps.common.querysets import Action
-from apps.common.scoping import get_in_scope_or_404
 from apps.inmates.models import Inmate, InmateUserObjectPermission
-from apps.inmates.services import grant_investigator_find, inmate_grant_create, inmate_grant_revoke
+from apps.inmates.selectors import grants_managed_by, grants_visible_to, inmates_matching, inmates_visible_to
+from apps.inmates.services import grant_investigator_find, inmate_grant_create
 
 
 class InmateOutput(serializers.ModelSerializer[Inmate]):
@@ -40,58 +40,24 @@ class GrantOutput(serializers.ModelSerializer[InmateUserObjectPermission]):
         fields = ["id", "investigator", "inmate", "case_reference", "granted_by", "expires_at", "created_at"]
 
 
-def _paginated(
-    request: Request,
-    view: APIView,
-    queryset: QuerySet[Any],
-    serializer: type[serializers.BaseSerializer[Any]],
-    *,
-    action: str,
-    filters: dict[str, Any],
-) -> Response:
-    """One page, and one audit event for it (its filter and row count)."""
-    paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view) or []
-    page_read_record(actor=user_of(request), action=action, rows=len(page), filters=filters)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
-
-
 class InmateListView(APIView):
     @extend_schema(responses={200: InmateOutput(many=True)}, parameters=[OpenApiParameter("q", str)])
     def get(self, request: Request) -> Response:
-        inmates = Inmate.objects.restrict(user_of(request), Action.VIEW).select_related("facility")
         query = request.query_params.get("q", "").strip()[:64]
-        if query:
-            inmates = inmates.filter(Q(booking_number__iexact=query) | Q(last_name__istartswith=query))
-        return _paginated(request, self, inmates, InmateOutput, action="inmates.listed", filters={"q": query})
+        inmates = inmates_matching(inmates_visible_to(user_of(request)), query)
+        return audited_page(
+            request, self, inmates, InmateOutput, action="inmates.listed", filters={"q": query}
+        )
 
 
 class InmateDetailView(APIView):
     @extend_schema(responses={200: InmateOutput})
     def get(self, request: Request, inmate_id: int) -> Response:
         user = user_of(request)
-        inmate = get_in_scope_or_404(
-            Inmate.objects.restrict(user, Action.VIEW).select_related("facility"),
-            inmate_id,
-            actor=user,
-            action="inmate.view",
-        )
+        inmate = get_in_scope_or_404(inmates_visible_to(user), inmate_id, actor=user, action="inmate.view")
         with transaction.atomic():
             record_event(action="inmate.viewed", actor=user, target=inmate, facility_id=inmate.facility_id)
         return Response(InmateOutput(inmate).data)
-
-
-def grants_visible_to(user: User) -> QuerySet[InmateUserObjectPermission]:
-    """Grants of facilities the user manages, plus the user's own grants."""
-    return InmateUserObjectPermission.objects.restrict(user, Action.VIEW).select_related(
-        "user", "granted_by", "content_object__facility"
-    )
-
-
-def grants_managed_by(user: User) -> QuerySet[InmateUserObjectPermission]:
-    return InmateUserObjectPermission.objects.restrict(user, Action.MANAGE).select_related(
-        "user", "content_object"
-    )
 
 
 class GrantListView(APIView):
@@ -111,7 +77,7 @@ class GrantListView(APIView):
         if investigator:
             grants = grants.filter(user__username=investigator)
         filters = {"investigator": investigator}
-        return _paginated(request, self, grants, GrantOutput, action="grants.listed", filters=filters)
+        return audited_page(request, self, grants, GrantOutput, action="grants.listed", filters=filters)
 
     @extend_schema(request=Input, responses={201: GrantOutput})
     def post(self, request: Request) -> Response:
@@ -135,5 +101,5 @@ class GrantDetailView(APIView):
     def delete(self, request: Request, grant_id: int) -> Response:
         user = user_of(request)
         grant = get_in_scope_or_404(grants_managed_by(user), grant_id, actor=user, action="grant.revoke")
-        inmate_grant_revoke(grant=grant, revoked_by=user)
+        grant_revoke(grant=grant, revoked_by=user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -106,12 +106,10 @@ def inmate_grant_create(
 
 
 def inmate_grant_revoke(*, grant: InmateUserObjectPermission, revoked_by: User) -> None:
-    """Revoke at once: links already issued die too, as streams re-check grants on use, and a
-    ready export package the holder may no longer have is shredded in the same transaction."""
-    # Deliberate upward call (README): taking access away and destroying what it let out are
-    # one act; apps.access owns the export rule.
-    from apps.access.revocation import exports_revoke_out_of_scope
+    """Revoke at once: links already issued die too, as streams re-check grants on use.
 
+    Callers go through apps.actions.staff.grant_revoke, which also shreds in the same
+    transaction a ready export package the holder may no longer have."""
     with transaction.atomic():
         record_event(
             action="grant.revoked",
@@ -124,6 +122,4 @@ def inmate_grant_revoke(*, grant: InmateUserObjectPermission, revoked_by: User) 
                 "case_reference": grant.case_reference,
             },
         )
-        holder = grant.user
         grant.delete()
-        exports_revoke_out_of_scope(user=holder, actor=revoked_by, cause="grant revoked")

@@ -1,24 +1,32 @@
-"""Staff API for recordings: list, detail, playback link, stream. Every fetch is scoped."""
+"""Recordings API: the switch uploads a call's audio; staff list, read, play and stream it.
+Every fetch is scoped (the switch to its own facility's calls, staff through restrict())."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.calls.api import StaffCallOutput
+from apps.audit.scoped import get_in_scope_or_404
 from apps.calls.reads import call_detail_served, call_rows_served
+from apps.calls.selectors import calls_of_switch
+from apps.calls.serializers import StaffCallOutput
 from apps.common.api import user_of
+from apps.common.errors import DomainError
 from apps.common.querysets import Action
-from apps.common.scoping import get_in_scope_or_404
+from apps.facilities.permissions import IsSwitchAccount
+from apps.recordings.errors import ChecksumRequiredError
 from apps.recordings.models import Recording
 from apps.recordings.playback import parse_range, playback_link_issue, recording_stream, stream_cookie_name
+from apps.recordings.selectors import DISPLAY_RELATED, recordings_for
+from apps.recordings.services import recording_store
 
 
 class RecordingOutput(serializers.ModelSerializer[Recording]):
@@ -45,11 +53,8 @@ class RecordingCursor(CursorPagination):
     max_page_size = 200
 
 
-_DISPLAY_RELATED = ["call", "call__facility", "call__inmate", "call__exempt_number__attorney"]
-
-
 def _viewable(request: Request) -> Any:
-    return Recording.objects.restrict(user_of(request), Action.VIEW).select_related(*_DISPLAY_RELATED)
+    return recordings_for(user_of(request), Action.VIEW)
 
 
 class RecordingListView(APIView):
@@ -68,7 +73,7 @@ class RecordingListView(APIView):
             )
             or []
         )
-        rows = Recording.objects.select_related(*_DISPLAY_RELATED).in_bulk([r.pk for r in ids])
+        rows = Recording.objects.select_related(*DISPLAY_RELATED).in_bulk([r.pk for r in ids])
         page = [rows[r.pk] for r in ids]
         call_rows_served(
             user=user,
@@ -147,3 +152,70 @@ class StreamView(APIView):
         else:
             response["Content-Length"] = str(recording.size_bytes)
         return response
+
+
+class RecordingUploadView(APIView):
+    """PUT raw audio with its Content-SHA256. The body is read only after the privilege gate
+    has let the call pass; a body shorter than Content-Length is refused (nothing stored)."""
+
+    permission_classes = [IsSwitchAccount]
+
+    @extend_schema(
+        request={"audio/*": OpenApiTypes.BINARY},
+        responses={201: OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter(
+                "Content-SHA256",
+                str,
+                location=OpenApiParameter.HEADER,
+                required=True,
+                description="hex SHA-256 of the audio; the body must also be as long as Content-Length",
+            )
+        ],
+    )
+    def put(self, request: Request, call_id: int) -> Response:
+        user = user_of(request)
+        call = get_in_scope_or_404(calls_of_switch(user), call_id, actor=user, action="recording.upload")
+        stream = request.stream
+        recording = recording_store(
+            call=call,
+            body=stream if stream is not None else io.BytesIO(),
+            content_type=request.content_type or "",
+            content_length=_content_length(request),
+            expected_sha256=_content_sha256(request),
+            actor=user,
+        )
+        return Response(
+            {
+                "id": recording.pk,
+                "call": call.pk,
+                "size_bytes": recording.size_bytes,
+                "sha256": recording.sha256,
+                "state": recording.state,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class InvalidContentLengthError(DomainError):
+    reason = "invalid_content_length"
+    default_message = "Content-Length must be a non-negative integer."
+
+
+def _content_sha256(request: Request) -> str:
+    """Required from switches: the digest the switch's own recorder computed is what we store
+    and verify on every read, so a truncated or altered upload can never be stored as whole,
+    whatever the transfer framing (Content-Length or chunked)."""
+    value = request.headers.get("Content-SHA256")
+    if not value:
+        raise ChecksumRequiredError()
+    return value
+
+
+def _content_length(request: Request) -> int | None:
+    raw = request.META.get("CONTENT_LENGTH") or ""
+    if raw == "":
+        return None
+    if not raw.isdigit():
+        raise InvalidContentLengthError()
+    return int(raw)

@@ -49,7 +49,6 @@ from apps.recordings.errors import (
 from apps.recordings.models import HoldKind, Recording, RecordingState
 from apps.recordings.quarantine import hold_add
 from apps.recordings.storage import CHUNK_SIZE, get_storage
-from apps.registry.models import CLAIM_QUARANTINE_PREFIX
 from apps.registry.privilege import DECISION_SQL, PrivilegeDecision, decision_params, lock_number
 
 logger = logging.getLogger(__name__)
@@ -216,7 +215,7 @@ def _store_under_lock(
                     hold_add(
                         recording=recording,
                         kind=HoldKind.CLAIM,
-                        reason=f"{CLAIM_QUARANTINE_PREFIX}{decision.claim_id}",
+                        reason=decision.claim_hold_reason,
                         actor=actor,
                         claim_id=decision.claim_id,
                     )

@@ -11,16 +11,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.audit.reads import page_read_record
-from apps.common.api import Pagination, user_of, validated
+from apps.actions import registry as registry_actions
+from apps.audit.paging import audited_page
+from apps.audit.scoped import get_in_scope_or_404
+from apps.common.api import user_of, validated
 from apps.common.errors import NotFoundError
-from apps.common.scoping import get_in_scope_or_404
 from apps.facilities.models import Facility
 from apps.facilities.permissions import IsSwitchAccount, switch_facility
 from apps.registry import services
 from apps.registry.claims import claim_report
 from apps.registry.models import ExemptNumber, ExemptStatus, InmateClaim
 from apps.registry.permissions import IsAttorney, IsRegistryClerk
+from apps.registry.selectors import numbers_of
 
 
 class ExemptNumberOutput(serializers.ModelSerializer[ExemptNumber]):
@@ -53,23 +55,7 @@ class ClerkExemptNumberOutput(ExemptNumberOutput):
 
 
 def _own_numbers(request: Request) -> QuerySet[ExemptNumber]:
-    return ExemptNumber.objects.filter(attorney=user_of(request).attorney).select_related("facility")
-
-
-def _paginated(
-    request: Request,
-    view: APIView,
-    queryset: QuerySet[Any],
-    serializer: type[serializers.BaseSerializer[Any]],
-    *,
-    action: str,
-    filters: dict[str, Any] | None = None,
-) -> Response:
-    """One page, and one audit event for it (its filter and row count)."""
-    paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view) or []
-    page_read_record(actor=user_of(request), action=action, rows=len(page), filters=filters)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
+    return numbers_of(user_of(request).attorney)
 
 
 class AttorneyNumbersView(APIView):
@@ -88,7 +74,7 @@ class AttorneyNumbersView(APIView):
 
     @extend_schema(responses={200: ExemptNumberOutput(many=True)})
     def get(self, request: Request) -> Response:
-        return _paginated(
+        return audited_page(
             request, self, _own_numbers(request), ExemptNumberOutput, action="attorney_numbers.listed"
         )
 
@@ -152,7 +138,7 @@ class RegistryNumbersView(APIView):
             if wanted not in ExemptStatus.values:
                 raise serializers.ValidationError({"status": f"one of {ExemptStatus.values}"})
             queryset = queryset.filter(status=wanted)
-        return _paginated(
+        return audited_page(
             request,
             self,
             queryset,
@@ -174,7 +160,7 @@ class RegistryVerifyView(APIView):
         exempt = get_in_scope_or_404(
             ExemptNumber.objects.all(), number_id, actor=user_of(request), action="exempt_number.verify"
         )
-        exempt, quarantined = services.exempt_number_verify(
+        exempt, quarantined = registry_actions.exempt_number_verify(
             exempt_number_id=exempt.pk,
             clerk=user_of(request),
             effective_until=data["effective_until"],
@@ -198,7 +184,7 @@ class RegistryRenewView(APIView):
         exempt = get_in_scope_or_404(
             ExemptNumber.objects.all(), number_id, actor=user_of(request), action="exempt_number.renew"
         )
-        exempt = services.exempt_number_renewal_approve(
+        exempt = registry_actions.exempt_number_renewal_approve(
             exempt_number_id=exempt.pk, clerk=user_of(request), effective_until=data["effective_until"]
         )
         return Response(ClerkExemptNumberOutput(exempt).data)

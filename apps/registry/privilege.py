@@ -21,7 +21,7 @@ from django.db.models import Q
 from apps.common.db import fetchone_prepared
 from apps.common.locks import advisory_xact_lock
 from apps.common.phone import normalize_phone_number
-from apps.registry.models import ExemptStatus
+from apps.registry.models import CLAIM_QUARANTINE_PREFIX, ExemptStatus
 
 LOCK_NAMESPACE = "exempt-number"
 
@@ -105,6 +105,11 @@ class PrivilegeDecision:
             quarantine_on_arrival=pending,
             claim_id=pending_claim_id if pending else None,
         )
+
+    @property
+    def claim_hold_reason(self) -> str:
+        """The reason of the hold a pending claim puts on audio arriving under it."""
+        return f"{CLAIM_QUARANTINE_PREFIX}{self.claim_id}"
 
 
 def decision_params(number_e164: str, at: datetime, facility_id: int | None) -> dict[str, Any]:

@@ -26,7 +26,6 @@ from apps.audit.services import record_event
 from apps.common.errors import DomainError
 from apps.common.phone import normalize_phone_number
 from apps.facilities.models import Facility
-from apps.recordings.services import recordings_quarantine_for_number
 from apps.registry.errors import (
     AlreadyRegisteredError,
     EffectiveUntilOutOfRangeError,
@@ -99,46 +98,44 @@ def exempt_number_register(
     return exempt
 
 
-def exempt_number_verify(
+def exempt_number_mark_verified(
     *, exempt_number_id: int, clerk: User, effective_until: datetime | None = None
-) -> tuple[ExemptNumber, int]:
-    """Verify a pending registration and quarantine earlier recordings of the number.
+) -> ExemptNumber:
+    """The registry's half of verifying a pending registration, in the caller's transaction:
+    lock the registration and the number (the lock the storage gate takes), check the
+    transition, and save it verified with its window.
 
-    Returns (registration, number of recordings quarantined). Both happen in one transaction
-    under the number's lock, so no upload can slip between them (I1).
+    The whole act, which also quarantines earlier recordings of the number before the
+    transaction commits (I1), is ``apps.actions.registry.exempt_number_verify``.
     """
-    with transaction.atomic():
-        exempt = ExemptNumber.objects.select_for_update().get(pk=exempt_number_id)
-        lock_number(exempt.number)
-        exempt.refresh_from_db()
-        if exempt.status != ExemptStatus.PENDING:
-            raise IllegalTransitionError(status=exempt.status)
-        holder = conflicting_holder(exempt)
-        if holder is not None:
-            raise NumberHeldByAnotherAttorneyError(number=exempt.number, registration_id=holder.pk)
-        now = timezone.now()
-        exempt.status = ExemptStatus.VERIFIED
-        exempt.verified_by = clerk
-        exempt.verified_at = now
-        exempt.effective_from = now
-        exempt.effective_until = window_end(now, effective_until)
-        exempt.save()
-        quarantined = recordings_quarantine_for_number(
-            number=exempt.number,
-            facility_id=exempt.facility_id,
-            reason=f"number verified as attorney line (registration {exempt.pk})",
-            actor=clerk,
-            exempt_number_id=exempt.pk,
-        )
-        record_event(
-            action="exempt_number.verified",
-            actor=clerk,
-            target=exempt,
-            facility_id=exempt.facility_id,
-            details={"number_ref": protect_number(exempt.number), "quarantined": quarantined},
-        )
-        notify_decision(exempt)
-    return exempt, quarantined
+    exempt = ExemptNumber.objects.select_for_update().get(pk=exempt_number_id)
+    lock_number(exempt.number)
+    exempt.refresh_from_db()
+    if exempt.status != ExemptStatus.PENDING:
+        raise IllegalTransitionError(status=exempt.status)
+    holder = conflicting_holder(exempt)
+    if holder is not None:
+        raise NumberHeldByAnotherAttorneyError(number=exempt.number, registration_id=holder.pk)
+    now = timezone.now()
+    exempt.status = ExemptStatus.VERIFIED
+    exempt.verified_by = clerk
+    exempt.verified_at = now
+    exempt.effective_from = now
+    exempt.effective_until = window_end(now, effective_until)
+    exempt.save()
+    return exempt
+
+
+def exempt_number_verified_record(*, exempt: ExemptNumber, clerk: User, quarantined: int) -> None:
+    """The trail and the attorney's notice of a verification (after its quarantine)."""
+    record_event(
+        action="exempt_number.verified",
+        actor=clerk,
+        target=exempt,
+        facility_id=exempt.facility_id,
+        details={"number_ref": protect_number(exempt.number), "quarantined": quarantined},
+    )
+    notify_decision(exempt)
 
 
 def conflicting_holder(exempt: ExemptNumber) -> ExemptNumber | None:
@@ -217,50 +214,44 @@ def exempt_number_renew(*, exempt_number_id: int, actor: User) -> ExemptNumber:
         )
 
 
-def exempt_number_renewal_approve(
+def exempt_number_renewal_extend(
     *, exempt_number_id: int, clerk: User, effective_until: datetime | None = None
-) -> ExemptNumber:
-    """A clerk grants a requested renewal: a new window from the current end (or from now).
+) -> tuple[ExemptNumber, datetime | None]:
+    """The registry's half of granting a requested renewal, in the caller's transaction and
+    under the number's lock: a new window from the current end (or from now).
 
-    A pending renewal keeps the number exempt, so normally nothing was recorded past the old
-    end. If something was (a renewal requested after a lapse, before issue 9), it is
-    quarantined here, in the renewal's transaction and under the number's lock, as a first
-    verification quarantines what came before it.
+    Returns (registration, the end of the old window if it had lapsed, else None). A pending
+    renewal keeps the number exempt, so normally nothing was recorded past the old end; if
+    something was (a renewal requested after a lapse, before issue 9), the whole act,
+    ``apps.actions.registry.exempt_number_renewal_approve``, quarantines it.
     """
-    with transaction.atomic():
-        exempt = ExemptNumber.objects.select_for_update().get(pk=exempt_number_id)
-        lock_number(exempt.number)
-        if exempt.status != ExemptStatus.VERIFIED or exempt.renewal_requested_at is None:
-            raise IllegalTransitionError(status=exempt.status)
-        now = timezone.now()
-        old_end = exempt.effective_until
-        start = max(now, old_end) if old_end else now
-        exempt.effective_until = window_end(start, effective_until)
-        exempt.renewal_requested_at = None
-        exempt.reminder_sent_at = None
-        exempt.save(update_fields=["effective_until", "renewal_requested_at", "reminder_sent_at"])
-        quarantined = 0
-        if old_end is not None and old_end < now:
-            quarantined = recordings_quarantine_for_number(
-                number=exempt.number,
-                facility_id=exempt.facility_id,
-                reason=f"number renewed as attorney line (registration {exempt.pk})",
-                actor=clerk,
-                exempt_number_id=exempt.pk,
-                since=old_end,
-            )
-        record_event(
-            action="exempt_number.renewed",
-            actor=clerk,
-            target=exempt,
-            facility_id=exempt.facility_id,
-            details={
-                "effective_until": exempt.effective_until.isoformat() if exempt.effective_until else None,
-                "quarantined": quarantined,
-            },
-        )
-        notify_decision(exempt)
-    return exempt
+    exempt = ExemptNumber.objects.select_for_update().get(pk=exempt_number_id)
+    lock_number(exempt.number)
+    if exempt.status != ExemptStatus.VERIFIED or exempt.renewal_requested_at is None:
+        raise IllegalTransitionError(status=exempt.status)
+    now = timezone.now()
+    old_end = exempt.effective_until
+    start = max(now, old_end) if old_end else now
+    exempt.effective_until = window_end(start, effective_until)
+    exempt.renewal_requested_at = None
+    exempt.reminder_sent_at = None
+    exempt.save(update_fields=["effective_until", "renewal_requested_at", "reminder_sent_at"])
+    return exempt, (old_end if old_end is not None and old_end < now else None)
+
+
+def exempt_number_renewed_record(*, exempt: ExemptNumber, clerk: User, quarantined: int) -> None:
+    """The trail and the attorney's notice of a granted renewal (after any quarantine)."""
+    record_event(
+        action="exempt_number.renewed",
+        actor=clerk,
+        target=exempt,
+        facility_id=exempt.facility_id,
+        details={
+            "effective_until": exempt.effective_until.isoformat() if exempt.effective_until else None,
+            "quarantined": quarantined,
+        },
+    )
+    notify_decision(exempt)
 
 
 def exempt_number_renewal_decline(*, exempt_number_id: int, clerk: User, reason: str) -> ExemptNumber:

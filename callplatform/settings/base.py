@@ -161,11 +161,11 @@ LOGIN_REDIRECT_URL = "/"
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_LOCKOUT_CALLABLE = "apps.portal.views.locked_out"
+AXES_LOCKOUT_CALLABLE = "apps.portal.views.auth.locked_out"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "apps.common.auth.TokenAuthentication",
+        "apps.facilities.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -507,6 +507,12 @@ if not 5 <= ACCOUNT_RESET_LINK_MINUTES <= 24 * 60:
     raise ImproperlyConfigured("ACCOUNT_RESET_LINK_MINUTES must be between 5 and 1440")
 if not 1 <= EMAIL_CHANGE_LINK_HOURS <= 24 * 7:
     raise ImproperlyConfigured("EMAIL_CHANGE_LINK_HOURS must be between 1 and 168")
+# Who each portal's password reset may reach, as a selector per audience (apps/accounts/emails.py).
+# The staff selector excludes suspended accounts, so it lives in apps.access, above accounts.
+ACCOUNT_RESET_AUDIENCES = {
+    "attorney": "apps.accounts.emails.attorney_accounts",
+    "staff": "apps.access.selectors.staff_accounts",
+}
 # E-mails the account forms send (sign-up, password reset, e-mail change), counted across all
 # of them: per recipient address and per client IP, [(window seconds, limit), ...].
 ACCOUNT_EMAIL_LIMITS: dict[str, list[tuple[int, int]]] = {
@@ -534,7 +540,7 @@ CELERY_BEAT_SCHEDULE["accounts-purge-request-hits"] = {
 # The API accepts a session only from the portal's own pages (Sec-Fetch-Site / Referer); a link
 # from elsewhere must not read as the person who follows it. Tokens are unaffected.
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
-    "apps.common.auth.TokenAuthentication",
+    "apps.facilities.authentication.TokenAuthentication",
     "apps.common.auth.SameOriginSessionAuthentication",
 ]
 # Walking call or recording details one by one: this many distinct records read in the window

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from apps.access.suspensions import LiftNotAllowedError, suspension_lift, user_s
 from apps.audit.models import AuditEvent
 from apps.facilities.models import Facility
 from apps.inmates.services import inmate_grant_create
-from tests.conftest import actor, grant_facility
+from tests.actors import actor, staff_member
 from tests.factories import CallFactory, InmateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,8 +26,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def investigator(facility: Facility) -> Any:
-    who = actor("anomaly-investigator", "investigator")
-    grant_facility(who.user, facility, "view_facility", "view_facility_calls")
+    who = staff_member("anomaly-investigator", "investigator", facility)
     return who
 
 
@@ -57,10 +57,11 @@ def test_repeated_probes_outside_scope_suspend(
 
 
 def test_suspension_kills_sessions_tokens_links_and_pending_exports(
-    facility: Facility, investigator: Any, store_recording: Any
+    facility: Facility, investigator: Any, store_recording: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    admin = actor("anomaly-admin", "facility_admin")
-    grant_facility(admin.user, facility, "manage_facility", "view_facility_calls")
+    admin = staff_member(
+        "anomaly-admin", "facility_admin", facility, perms=["manage_facility", "view_facility_calls"]
+    )
     inmate = InmateFactory(facility=facility)
     recording = store_recording(CallFactory(inmate=inmate))
     inmate_grant_create(
@@ -79,13 +80,59 @@ def test_suspension_kills_sessions_tokens_links_and_pending_exports(
     browser = actor("unused").client
     browser.force_authenticate(None)
     session = investigator.client
-    user_suspend(user=investigator.user, rule="manual", details={})
+    mail.outbox.clear()
+    # The e-mail leaves after the commit (on_commit): run those callbacks as a commit would.
+    with django_capture_on_commit_callbacks(execute=True):
+        user_suspend(user=investigator.user, rule="manual", details={})
     assert investigator.client.get("/api/v1/recordings/").status_code == 401
     assert AuditEvent.objects.filter(action="auth.rejected", actor=investigator.user).exists()
     assert session.get(link.replace("http://testserver", "")).status_code == 401
     assert ExportRequest.objects.get().status == "cancelled"
-    assert len(mail.outbox) == 0 or "suspended" in mail.outbox[0].subject
-    assert user_suspend(user=investigator.user, rule="again", details={}) is None
+    assert [m.subject for m in mail.outbox] == [
+        "[callplatform] account anomaly-investigator suspended (manual)"
+    ]
+    assert link not in mail.outbox[0].body  # a live link must never travel by e-mail
+    with django_capture_on_commit_callbacks(execute=True):
+        assert user_suspend(user=investigator.user, rule="again", details={}) is None
+    assert len(mail.outbox) == 1  # already suspended: no second e-mail
+
+
+def test_a_canary_suspension_emails_compliance_once_and_tells_nothing_about_the_call(
+    facility: Facility, investigator: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The suspension e-mail goes to the compliance desk (never to the suspended user, who
+    would be warned), names the account, the rule and who may lift it, and carries no call
+    data: not the dialed number in any writing, not the inmate, not the recording's key."""
+    settings.COMPLIANCE_EMAILS = ["compliance@example.org", "security-desk@example.org"]
+    User.objects.filter(pk=investigator.user.pk).update(email="insider@example.org")
+    planter = UserFactory(username="planter")
+    canary = canaries_plant(facility=facility, count=1, actor=planter, rng=random.Random(7))[0]
+    analyse_new_events()
+    mail.outbox.clear()
+    assert investigator.client.get(f"/api/v1/recordings/{canary.pk}/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert [h.rule for h in analyse_new_events()] == ["canary"]
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["compliance@example.org", "security-desk@example.org"]
+    assert "insider@example.org" not in [*message.to, *message.cc, *message.bcc]
+    assert message.subject == "[callplatform] account anomaly-investigator suspended (canary)"
+    assert "Anomaly rule 'canary' suspended anomaly-investigator at " in message.body
+    assert "Only an administrator can lift it, with a written reason." in message.body
+    call, inmate = canary.call, canary.call.inmate
+    national = call.dialed_number[2:]  # +1AAANNNNNNN -> AAANNNNNNN
+    text = f"{message.subject}\n{message.body}"
+    digits = "".join(ch for ch in text if ch.isdigit())
+    for secret in (call.dialed_number, national, f"{national[:3]}-{national[3:6]}-{national[6:]}"):
+        assert secret not in text
+    assert national not in digits  # not even spread out as "(718) 555-..."
+    for secret in (inmate.first_name, inmate.last_name, inmate.booking_number, call.switch_call_id):
+        assert secret not in text
+    assert canary.storage_key not in text
+    # A second analysis finds the user already suspended: still one e-mail.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert analyse_new_events() == []
+    assert len(mail.outbox) == 1
 
 
 def test_only_another_administrator_lifts_a_suspension_with_a_reason(investigator: Any) -> None:

@@ -12,11 +12,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.access.models import ExportRequest
+from apps.actions.registry import exempt_number_verify
 from apps.audit.models import AuditEvent
 from apps.facilities.models import Facility
 from apps.inmates.services import inmate_grant_create
-from apps.registry.services import exempt_number_register, exempt_number_verify
-from tests.conftest import actor, grant_facility
+from apps.registry.services import exempt_number_register
+from tests.actors import staff_member
 from tests.factories import AttorneyFactory, CallFactory, InmateFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,10 +25,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def scene(facility: Facility, store_recording: Any) -> dict[str, Any]:
-    admin = actor("exp-admin", "facility_admin")
-    grant_facility(admin.user, facility, "manage_facility", "view_facility_calls", "approve_facility_exports")
-    investigator = actor("exp-investigator", "investigator")
-    grant_facility(investigator.user, facility, "view_facility_calls")
+    admin = staff_member(
+        "exp-admin",
+        "facility_admin",
+        facility,
+        perms=["manage_facility", "view_facility_calls", "approve_facility_exports"],
+    )
+    investigator = staff_member("exp-investigator", "investigator", facility, perms=["view_facility_calls"])
     inmate = InmateFactory(facility=facility)
     recordings = [store_recording(CallFactory(inmate=inmate), f"audio-{i}".encode() * 100) for i in range(3)]
     inmate_grant_create(
@@ -127,8 +131,7 @@ def test_an_approver_needs_the_approve_permission_on_the_facility(
     scene: dict[str, Any], facility: Facility
 ) -> None:
     export_id = _request(scene).json()["id"]
-    colleague = actor("exp-colleague", "investigator")
-    grant_facility(colleague.user, facility, "view_facility_calls")
+    colleague = staff_member("exp-colleague", "investigator", facility, perms=["view_facility_calls"])
     assert colleague.client.post(f"/api/v1/exports/{export_id}/approve/").status_code == 404
 
 

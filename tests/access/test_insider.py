@@ -20,7 +20,7 @@ from apps.audit.chain import audit_seal_pending, verify_chain
 from apps.audit.models import AuditEvent
 from apps.facilities.models import Facility
 from apps.inmates.services import inmate_grant_create
-from tests.conftest import actor, grant_facility
+from tests.actors import staff_member
 from tests.factories import CallFactory, InmateFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,10 +37,13 @@ def test_an_authorized_insider_cannot_pull_recordings_in_bulk(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     settings.PLAYBACK_LINK_SECONDS = 1
-    admin = actor("insider-admin", "facility_admin")
-    grant_facility(admin.user, facility, "manage_facility", "view_facility_calls", "approve_facility_exports")
-    insider = actor("insider", "investigator")
-    grant_facility(insider.user, facility, "view_facility", "view_facility_calls")
+    admin = staff_member(
+        "insider-admin",
+        "facility_admin",
+        facility,
+        perms=["manage_facility", "view_facility_calls", "approve_facility_exports"],
+    )
+    insider = staff_member("insider", "investigator", facility)
     # Others' recordings first in id order: the script sweeps ids upwards, as a scraper would.
     outside = [store_recording(CallFactory(inmate=InmateFactory(facility=other_facility))) for _ in range(5)]
     granted = []

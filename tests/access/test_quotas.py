@@ -17,7 +17,7 @@ from apps.audit.models import AuditEvent
 from apps.facilities.models import Facility
 from apps.inmates.services import inmate_grant_create
 from apps.recordings.models import Recording
-from tests.conftest import Actor, actor, grant_facility
+from tests.actors import Actor, actor, staff_member
 from tests.factories import CallFactory, InmateFactory, token_for
 
 QUOTA = 5
@@ -26,10 +26,10 @@ QUOTA = 5
 @pytest.fixture
 def playable(facility: Facility, store_recording: Any, settings: Any) -> tuple[Actor, Recording]:
     settings.ACCESS_QUOTAS = {**settings.ACCESS_QUOTAS, "playback": [(3600, QUOTA), (86400, 100)]}
-    admin = actor("quota-admin", "facility_admin")
-    grant_facility(admin.user, facility, "manage_facility", "view_facility_calls")
-    investigator = actor("quota-investigator", "investigator")
-    grant_facility(investigator.user, facility, "view_facility_calls")
+    admin = staff_member(
+        "quota-admin", "facility_admin", facility, perms=["manage_facility", "view_facility_calls"]
+    )
+    investigator = staff_member("quota-investigator", "investigator", facility, perms=["view_facility_calls"])
     inmate = InmateFactory(facility=facility)
     recording = store_recording(CallFactory(inmate=inmate))
     inmate_grant_create(
@@ -66,8 +66,7 @@ def test_a_per_role_override_in_the_admin_wins(playable: tuple[Actor, Recording]
 @pytest.mark.django_db
 def test_call_rows_are_counted_too(facility: Facility, settings: Any) -> None:
     settings.ACCESS_QUOTAS = {**settings.ACCESS_QUOTAS, "call_rows": [(3600, 3)]}
-    who = actor("rows", "investigator")
-    grant_facility(who.user, facility, "view_facility_calls")
+    who = staff_member("rows", "investigator", facility, perms=["view_facility_calls"])
     for _ in range(2):
         CallFactory(inmate=InmateFactory(facility=facility))
     assert who.client.get("/api/v1/calls/").status_code == 200

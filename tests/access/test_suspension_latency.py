@@ -11,8 +11,8 @@ from django.contrib.auth.models import User
 
 from apps.access.canaries import canaries_plant
 from apps.facilities.models import Facility
+from tests.actors import staff_member
 from tests.audit.conftest import Worker, wait_until
-from tests.conftest import actor, grant_facility
 from tests.factories import FacilityFactory, UserFactory
 
 TARGET_SECONDS = 5.0
@@ -24,8 +24,7 @@ TARGET_SECONDS = 5.0
 def test_a_canary_hit_suspends_within_five_seconds(workers: Callable[..., Worker], storage: Any) -> None:
     facility: Facility = FacilityFactory(code="latency")
     canary = canaries_plant(facility=facility, count=1, actor=UserFactory(username="latency-planter"))[0]
-    who = actor("latency-investigator", "investigator")
-    grant_facility(who.user, facility, "view_facility", "view_facility_calls")
+    who = staff_member("latency-investigator", "investigator", facility)
     workers()
     time.sleep(2)  # let the worker seal and analyse the planting events first
 

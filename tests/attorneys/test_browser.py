@@ -11,7 +11,7 @@ import pytest
 from django.core import mail
 
 from apps.registry.models import ExemptNumber
-from tests.conftest import actor
+from tests.actors import actor
 from tests.portal.conftest import PASSWORD, screenshot
 
 # The sign-up e-mail goes out from a Celery task: run it in-process (no worker in this test).

@@ -10,10 +10,11 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 
+from apps.actions.registry import exempt_number_verify
 from apps.recordings.models import Recording
 from apps.registry.models import Attorney, Evidence, ExemptNumber
-from apps.registry.services import exempt_number_register, exempt_number_verify
-from tests.conftest import actor, grant_facility
+from apps.registry.services import exempt_number_register
+from tests.actors import actor, grant_facility
 from tests.factories import AttorneyFactory, CallFactory, InmateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

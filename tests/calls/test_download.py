@@ -11,7 +11,7 @@ import pytest
 from apps.audit.models import AuditEvent
 from apps.calls.models import Decision
 from apps.facilities.models import Facility
-from tests.conftest import Actor, actor, grant_facility
+from tests.actors import Actor, actor, grant_facility
 from tests.factories import CallFactory, ExemptNumberFactory, InmateFactory
 
 URL = "/api/v1/calls/download/"

@@ -36,9 +36,7 @@ def test_a_word_outside_the_vocabulary_raises_for_every_model(model: type) -> No
     [(Call, Action.PLAY), (Inmate, Action.PLAY), (Recording, Action.MANAGE), (PrivilegeFlag, Action.MANAGE)],
     ids=lambda v: getattr(v, "__name__", str(v)),
 )
-def test_an_action_the_model_lacks_raises_even_for_the_anonymous(
-    model: type, action: Action
-) -> None:
+def test_an_action_the_model_lacks_raises_even_for_the_anonymous(model: type, action: Action) -> None:
     with pytest.raises(UnsupportedAction, match=action.value):
         model.objects.restrict(UserFactory(username="someone"), action)
     with pytest.raises(UnsupportedAction, match=action.value):

@@ -14,7 +14,6 @@ import struct
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +25,10 @@ from django.utils import timezone
 
 from apps.facilities.models import Facility
 from apps.inmates.models import Inmate, InmateUserObjectPermission
-from apps.inmates.services import inmate_grant_create
 from apps.recordings.models import Recording
-from tests.conftest import REQUIRE_SERVICES, actor, grant_facility
-from tests.factories import CallFactory, FacilityFactory, InmateFactory
+from tests.actors import PASSWORD, Cast, cast_grant
+from tests.conftest import REQUIRE_SERVICES
+from tests.factories import CallFactory, InmateFactory
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -42,7 +41,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PASSWORD = "a-long-test-password"  # tests.factories.UserFactory's
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
@@ -80,17 +78,11 @@ class World:
 
 
 @pytest.fixture
-def world(store_recording: Any) -> World:
-    facility = FacilityFactory(code="home", name="Home Facility")
-    other = FacilityFactory(code="other", name="Other Facility")
-    admin = actor("admin", "facility_admin").user
-    grant_facility(admin, facility, "view_facility", "view_facility_calls", "manage_facility")
-    investigator = actor("investigator", "investigator").user
-    grant_facility(investigator, facility, "view_facility", "view_facility_calls")
-    officer = actor("officer", "privilege_officer").user
-    grant_facility(officer, facility, "view_facility", "view_facility_calls")
-    auditor = actor("auditor", "auditor").user
-    grant_facility(auditor, facility, "view_facility")
+def world(cast: Cast, store_recording: Any) -> World:
+    """The standard cast (tests/actors.py) with inmates and recordings around its grant."""
+    facility, other = cast.facility, cast.other_facility
+    admin, investigator = cast.admin.user, cast.investigator.user
+    officer, auditor = cast.officer.user, cast.auditor.user
     granted_inmate = InmateFactory(
         facility=facility, booking_number="G1", first_name="Gary", last_name="Grant"
     )
@@ -107,13 +99,7 @@ def world(store_recording: Any) -> World:
     Recording.objects.filter(pk=privileged.pk).update(state="quarantined", quarantined_at=timezone.now())
     type(privileged_call).objects.filter(pk=privileged_call.pk).update(privileged=True)
     privileged.refresh_from_db()
-    grant = inmate_grant_create(
-        granted_by=admin,
-        investigator=investigator,
-        inmate=granted_inmate,
-        case_reference="CASE-1",
-        expires_at=timezone.now() + timedelta(days=7),
-    )
+    grant = cast_grant(cast, granted_inmate, case_reference="CASE-1", days=7)
     return World(
         facility,
         other,

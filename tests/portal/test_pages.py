@@ -15,7 +15,7 @@ from apps.audit.models import AuditEvent
 from apps.calls.models import Decision
 from apps.facilities.models import FacilityUserObjectPermission
 from apps.inmates.models import InmateUserObjectPermission
-from tests.conftest import actor, grant_facility
+from tests.actors import actor, staff_member
 from tests.factories import CallFactory, ExemptNumberFactory, InmateFactory, UserFactory
 from tests.portal.conftest import World, logged_in
 
@@ -360,8 +360,9 @@ def test_an_investigator_cannot_revoke_and_is_audited(world: World) -> None:
 
 
 def test_the_staff_list_shows_members_of_managed_facilities(world: World) -> None:
-    stranger_admin = actor("stranger-admin", "facility_admin").user
-    grant_facility(stranger_admin, world.other_facility, "view_facility", "manage_facility")
+    staff_member(
+        "stranger-admin", "facility_admin", world.other_facility, perms=["view_facility", "manage_facility"]
+    )
     r = logged_in(world.admin).get("/staff/")
     assert r.status_code == 200
     names = {m.username for m in r.context["members"]}

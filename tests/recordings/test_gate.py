@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.utils import timezone
 
+from apps.actions.registry import exempt_number_verify
 from apps.audit.models import AuditEvent
 from apps.calls.models import Call
 from apps.inmates.models import Inmate
@@ -19,7 +20,7 @@ from apps.recordings.models import Recording, RecordingState
 from apps.recordings.services import recording_read
 from apps.recordings.storage import RecordingStorage
 from apps.registry.models import ExemptStatus
-from apps.registry.services import exempt_number_register, exempt_number_verify
+from apps.registry.services import exempt_number_register
 from tests.conftest import Switch
 from tests.factories import AttorneyFactory, CallFactory, ExemptNumberFactory, InmateFactory
 

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
+from apps.actions.registry import exempt_number_verify
 from apps.calls.models import Call
 from apps.common.errors import DomainError
 from apps.recordings.models import Recording, RecordingState
 from apps.recordings.services import recording_store
 from apps.recordings.storage import RecordingStorage
 from apps.registry.models import ExemptNumber, ExemptStatus
-from apps.registry.services import exempt_number_verify
 from tests.factories import CallFactory, ExemptNumberFactory, UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

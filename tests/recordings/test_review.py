@@ -9,6 +9,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.actions.registry import exempt_number_verify
 from apps.audit.models import AuditEvent
 from apps.recordings.errors import RecordingIntegrityError
 from apps.recordings.models import QuarantineHold, ReviewDecision, Tombstone
@@ -24,8 +25,8 @@ from apps.recordings.review import (
 from apps.recordings.services import recording_read
 from apps.registry.flags import NotYourNumberError, privilege_flag_accept, privilege_flag_submit
 from apps.registry.models import Attorney, FlagStatus
-from apps.registry.services import exempt_number_register, exempt_number_verify
-from tests.conftest import actor, grant_facility
+from apps.registry.services import exempt_number_register
+from tests.actors import actor, grant_facility
 from tests.factories import CallFactory, InmateFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,14 +11,15 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from apps.actions.registry import exempt_number_verify
 from apps.audit.models import AuditEvent
 from apps.facilities.models import Facility
 from apps.inmates.models import InmateUserObjectPermission
 from apps.inmates.services import inmate_grant_create
 from apps.recordings.models import Recording
 from apps.registry.models import ExemptStatus
-from apps.registry.services import exempt_number_register, exempt_number_verify
-from tests.conftest import Actor, actor, grant_facility
+from apps.registry.services import exempt_number_register
+from tests.actors import Actor, actor, staff_member
 from tests.factories import AttorneyFactory, CallFactory, InmateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,10 +28,10 @@ AUDIO = b"RIFF" + bytes(range(256)) * 40
 
 @pytest.fixture
 def world(facility: Facility, other_facility: Facility, store_recording: Any) -> dict[str, Any]:
-    admin = actor("admin", "facility_admin")
-    grant_facility(admin.user, facility, "view_facility", "view_facility_calls", "manage_facility")
-    investigator = actor("investigator", "investigator")
-    grant_facility(investigator.user, facility, "view_facility", "view_facility_calls")
+    admin = staff_member(
+        "admin", "facility_admin", facility, perms=["view_facility", "view_facility_calls", "manage_facility"]
+    )
+    investigator = staff_member("investigator", "investigator", facility)
     granted_inmate = InmateFactory(facility=facility, booking_number="G1")
     other_inmate = InmateFactory(facility=facility, booking_number="U1")
     granted = store_recording(CallFactory(inmate=granted_inmate), AUDIO)
@@ -167,8 +168,7 @@ def test_privileged_calls_are_masked_except_for_clerks_and_officers(
     assert row["privileged"] is True and row["dialed_number"] is None and row["attorney"] is None
     search = world["investigator"].client.get("/api/v1/calls/", {"number": call.dialed_number}).json()
     assert search["count"] == 0
-    officer = actor("officer", "privilege_officer")
-    grant_facility(officer.user, facility, "view_facility_calls")
+    officer = staff_member("officer", "privilege_officer", facility, perms=["view_facility_calls"])
     seen = officer.client.get(f"/api/v1/calls/{call.pk}/").json()
     assert seen["dialed_number"] == call.dialed_number and "Counsel Person" in seen["attorney"]
     assert ExemptStatus.VERIFIED == "verified"

@@ -21,7 +21,7 @@ from apps.registry.identity import (
 )
 from apps.registry.models import Attorney, BarDispute, ExemptNumber
 from apps.registry.profiles import attorney_signups_expire, attorney_verify_email
-from tests.conftest import actor
+from tests.actors import actor
 from tests.factories import AttorneyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

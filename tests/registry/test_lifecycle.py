@@ -11,6 +11,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from apps.actions.registry import exempt_number_renewal_approve, exempt_number_verify
 from apps.common.errors import DomainError
 from apps.registry.errors import IllegalTransitionError
 from apps.registry.evidence import EvidenceRejectedError, evidence_read, evidence_upload
@@ -21,10 +22,8 @@ from apps.registry.services import (
     exempt_number_register,
     exempt_number_reject,
     exempt_number_renew,
-    exempt_number_renewal_approve,
     exempt_number_renewal_decline,
     exempt_number_revoke,
-    exempt_number_verify,
     exempt_numbers_expire,
     exempt_numbers_send_reminders,
 )

@@ -12,8 +12,9 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from apps.accounts.roles import REGISTRY_CLERK, ensure_role_groups
+from apps.actions.registry import exempt_number_verify
 from apps.registry.models import Attorney, BulkChange, ExemptNumber
-from apps.registry.services import exempt_number_register, exempt_number_reject, exempt_number_verify
+from apps.registry.services import exempt_number_register, exempt_number_reject
 from tests.conftest import wipe_registry
 from tests.factories import AttorneyFactory, CallFactory, UserFactory
 

@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.actions.registry import exempt_number_verify
 from apps.audit.models import AuditEvent
 from apps.facilities.models import Facility
 from apps.registry.errors import (
@@ -20,7 +21,6 @@ from apps.registry.services import (
     exempt_number_register,
     exempt_number_reject,
     exempt_number_revoke,
-    exempt_number_verify,
     exempt_numbers_send_reminders,
 )
 from tests.factories import AttorneyFactory, ExemptNumberFactory, UserFactory

@@ -19,7 +19,7 @@ from apps.accounts.reset_views import ResetConfirmView, ResetRequestView, rate_l
 from apps.accounts.throttle import TooManyRequestsError
 from apps.accounts.tokens import attorney_verify_token, email_change_token
 from apps.attorneys import forms
-from apps.attorneys.views import CLERK_PERMISSION, _attorney, _user, attorney_page
+from apps.attorneys.pages import CLERK_PERMISSION, attorney_of, attorney_page, page_user
 from apps.recordings.review import REVIEW_PERMISSION
 from apps.registry.identity import attorney_profile_update, contact_email_confirm
 from apps.registry.profiles import attorney_signup, attorney_verify_email
@@ -100,7 +100,7 @@ class PasswordResetConfirmView(ResetConfirmView):
 
 @attorney_page
 def profile(request: HttpRequest) -> HttpResponse:
-    attorney = _attorney(request)
+    attorney = attorney_of(request)
     state, _, number = attorney.shown_bar.partition(" ")
     initial = {
         "full_name": attorney.full_name,
@@ -115,7 +115,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         try:
             outcome = attorney_profile_update(
                 attorney=attorney,
-                actor=_user(request),
+                actor=page_user(request),
                 base_url=request.build_absolute_uri("/"),
                 **form.cleaned_data,
             )

@@ -1,5 +1,5 @@
 """The registry desk's decisions on who an attorney is: bar-number disputes and identity
-changes (both listed in the clerk queue, apps.attorneys.views.clerk_queue)."""
+changes (both listed in the clerk queue, apps.attorneys.views.clerk)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from apps.attorneys import forms
-from apps.attorneys.views import _fail, _user, clerk_page
+from apps.attorneys.pages import clerk_page, fail, page_user
+from apps.audit.scoped import get_in_scope_or_404
 from apps.common.errors import DomainError, NotFoundError
-from apps.common.scoping import get_in_scope_or_404
 from apps.registry.identity import bar_dispute_decide, identity_change_decide
 from apps.registry.models import BarDispute, IdentityChangeRequest
 
@@ -19,7 +19,7 @@ from apps.registry.models import BarDispute, IdentityChangeRequest
 @clerk_page
 @require_POST
 def clerk_dispute(request: HttpRequest, dispute_id: int, award_to: str) -> HttpResponse:
-    clerk = _user(request)
+    clerk = page_user(request)
     if award_to not in ("claimant", "holder"):
         raise NotFoundError()
     dispute = get_in_scope_or_404(
@@ -34,7 +34,7 @@ def clerk_dispute(request: HttpRequest, dispute_id: int, award_to: str) -> HttpR
             dispute_id=dispute.pk, clerk=clerk, award_to=award_to, reason=form.cleaned_data["reason"]
         )
     except DomainError as exc:
-        _fail(request, exc)
+        fail(request, exc)
         return redirect("attorneys:clerk-queue")
     bar = f"{decided.bar_state} {decided.bar_number}"
     if award_to == "claimant":
@@ -52,7 +52,7 @@ def clerk_dispute(request: HttpRequest, dispute_id: int, award_to: str) -> HttpR
 @clerk_page
 @require_POST
 def clerk_identity(request: HttpRequest, change_id: int, decision: str) -> HttpResponse:
-    clerk = _user(request)
+    clerk = page_user(request)
     if decision not in ("approve", "reject"):
         raise NotFoundError()
     change = get_in_scope_or_404(
@@ -70,7 +70,7 @@ def clerk_identity(request: HttpRequest, change_id: int, decision: str) -> HttpR
             change_id=change.pk, clerk=clerk, approve=decision == "approve", reason=reason
         )
     except DomainError as exc:
-        _fail(request, exc)
+        fail(request, exc)
         return redirect("attorneys:clerk-queue")
     if dispute is not None:
         messages.warning(

@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.audit.chain import verify_chain
 from apps.audit.witness import get_witness
+from apps.common.s3 import S3_ERRORS
+
+# Reading the witness: a local folder (OSError) or S3.
+WITNESS_ERRORS: tuple[type[Exception], ...] = (OSError, *S3_ERRORS)
 
 
 class Command(BaseCommand):
@@ -31,7 +34,7 @@ class Command(BaseCommand):
         witness = None if options["no_witness"] else get_witness()
         try:
             report = verify_chain(public_key=key, witness=witness)
-        except (OSError, BotoCoreError, ClientError) as exc:
+        except WITNESS_ERRORS as exc:
             raise CommandError(
                 f"cannot read the checkpoint witness ({exc}); retry, or run with --no-witness to check "
                 "the database alone"

@@ -1,0 +1,60 @@
+"""What every attorney-portal page shares: the guards (attorney, registry clerk, privilege
+officer), the logged-in user, the one way a refused act is shown. Not a views module, so every
+view module may import it (import-linter: views are entry points, not libraries)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse_lazy
+
+from apps.common.errors import DomainError, NotFoundError
+from apps.recordings.review import REVIEW_PERMISSION
+from apps.registry.models import Attorney
+
+ViewFunc = Callable[..., HttpResponseBase]
+CLERK_PERMISSION = "registry.verify_exemptnumber"
+
+
+def page_user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101 - guaranteed by login_required
+    return user
+
+
+def _guarded(test: Callable[[User], bool]) -> Callable[[ViewFunc], ViewFunc]:
+    """Login required; users failing ``test`` and missing/foreign objects get the same 404."""
+
+    def decorate(view: ViewFunc) -> ViewFunc:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if not test(page_user(request)):
+                return render(request, "attorneys/not_found.html", status=404)
+            try:
+                return view(request, *args, **kwargs)
+            except NotFoundError:
+                return render(request, "attorneys/not_found.html", status=404)
+
+        return login_required(wrapper, login_url=reverse_lazy("attorneys:login"))
+
+    return decorate
+
+
+attorney_page = _guarded(lambda u: u.is_active and hasattr(u, "attorney"))
+clerk_page = _guarded(lambda u: u.is_active and u.has_perm(CLERK_PERMISSION))
+officer_page = _guarded(lambda u: u.is_active and u.has_perm(REVIEW_PERMISSION))
+
+
+def attorney_of(request: HttpRequest) -> Attorney:
+    return page_user(request).attorney
+
+
+def fail(request: HttpRequest, exc: DomainError) -> None:
+    messages.error(request, exc.message)

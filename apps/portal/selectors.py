@@ -1,0 +1,58 @@
+"""Reads that exist only for a portal page (the dashboard's figures). Reads shared with the API
+live in the selectors of the app that owns the rows."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from apps.calls.models import Call, Decision
+from apps.common.querysets import Action
+from apps.facilities.models import Facility
+from apps.recordings.models import Recording, RecordingState
+
+
+@dataclass(frozen=True)
+class FacilityStats:
+    """Today's figures of one facility; None where the user may not see its calls."""
+
+    facility: Facility
+    calls_today: int | None
+    recorded: int | None
+    exempted: int | None
+    quarantined: int | None
+
+
+def facility_day_stats(user: User, facilities: Iterable[Facility]) -> list[FacilityStats]:
+    """Figures since local midnight (the facility's own timezone) for each of ``facilities``,
+    counted only over the calls and recordings ``user`` may see."""
+    calls = Call.objects.restrict(user, Action.VIEW)
+    quarantined = Recording.objects.restrict(user, Action.VIEW).filter(state=RecordingState.QUARANTINED)
+    sees_calls = set(Facility.objects.restrict(user, Action.VIEW_CALLS).values_list("pk", flat=True))
+    stats = []
+    for facility in facilities:
+        if facility.pk not in sees_calls:
+            stats.append(FacilityStats(facility, None, None, None, None))
+            continue
+        local_now = timezone.now().astimezone(zoneinfo.ZoneInfo(facility.timezone))
+        midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+        today = calls.filter(facility=facility, started_at__gte=midnight).aggregate(
+            total=Count("id"),
+            recorded=Count("id", filter=Q(recording__isnull=False)),
+            exempted=Count("id", filter=Q(decision=Decision.EXEMPT)),
+        )
+        stats.append(
+            FacilityStats(
+                facility,
+                today["total"],
+                today["recorded"],
+                today["exempted"],
+                quarantined.filter(call__facility=facility).count(),
+            )
+        )
+    return stats

@@ -1,0 +1,24 @@
+"""The portal's home: today's figures for each facility the user sees (call figures only
+where they may see calls)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from apps.audit.reads import page_read_record
+from apps.common.querysets import Action
+from apps.facilities.models import Facility
+from apps.portal.pages import page_of, portal_page, portal_user
+from apps.portal.selectors import facility_day_stats
+
+
+@require_GET
+@portal_page
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = portal_user(request)
+    page = page_of(request, Facility.objects.restrict(user, Action.VIEW), per_page=10)
+    stats = facility_day_stats(user, page)
+    page_read_record(actor=user, action="dashboard.viewed", rows=len(stats), page=page.number)
+    return render(request, "portal/dashboard.html", {"page": page, "stats": stats})

@@ -1,0 +1,79 @@
+"""A recording's page and its player: a short-lived link, audited and metered."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from apps.audit.scoped import get_in_scope_or_404
+from apps.calls.reads import call_detail_served
+from apps.common.errors import DomainError, NotFoundError
+from apps.common.querysets import Action
+from apps.portal.crosssite import ask_if_cross_site
+from apps.portal.nav import request_capabilities
+from apps.portal.pages import portal_page, portal_user
+from apps.portal.rows import call_row
+from apps.recordings.models import Recording
+from apps.recordings.playback import PlaybackLink, playback_link_issue
+from apps.recordings.selectors import recordings_for
+
+
+def _recordings(user: User, action: Action) -> QuerySet[Recording]:
+    return Recording.objects.restrict(user, action).select_related(
+        "call__facility", "call__inmate", "call__exempt_number__attorney"
+    )
+
+
+def _render_recording(
+    request: HttpRequest, recording: Recording, link: PlaybackLink | None = None
+) -> HttpResponse:
+    user = portal_user(request)
+    caps = request_capabilities(request)
+    can_play = Recording.objects.restrict(user, Action.PLAY).filter(pk=recording.pk).exists()
+    response = render(
+        request,
+        "portal/recording_detail.html",
+        {
+            "recording": recording,
+            "row": call_row(recording.call, unmasked=caps.unmasked),
+            "can_play": can_play,
+            "show_reason": caps.unmasked,
+            "link": link,
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@portal_page
+@ask_if_cross_site
+def recording_detail(request: HttpRequest, recording_id: int) -> HttpResponse:
+    user = portal_user(request)
+    recording = get_in_scope_or_404(
+        recordings_for(user, Action.VIEW), recording_id, actor=user, action="recording.view"
+    )
+    call_detail_served(user=user, action="recording.viewed", call=recording.call, recording=recording)
+    return _render_recording(request, recording)
+
+
+@require_POST
+@portal_page
+def recording_play(request: HttpRequest, recording_id: int) -> HttpResponse:
+    """Issue a short-lived link (audited by playback_link_issue) and show the player."""
+    user = portal_user(request)
+    recording = get_in_scope_or_404(
+        recordings_for(user, Action.PLAY), recording_id, actor=user, action="recording.play"
+    )
+    try:
+        link = playback_link_issue(user=user, recording=recording)
+    except NotFoundError:
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("portal:recording-detail", recording_id=recording.pk)
+    return _render_recording(request, recording, link)

@@ -1,0 +1,109 @@
+"""Facility staff: the members of the facilities the user manages, assigning a role, and
+removing a member (apps.actions.staff: grants and export packages go with the access)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from apps.accounts.roles import ROLE_FACILITY_PERMISSIONS
+from apps.actions import staff as staff_actions
+from apps.audit.scoped import get_in_scope_or_404
+from apps.common.errors import DomainError, NotFoundError
+from apps.common.querysets import Action
+from apps.facilities.models import Facility
+from apps.facilities.selectors import staff_managed_by, staff_permissions
+from apps.portal.forms import (
+    ROLE_LABELS,
+    StaffAssignForm,
+)
+from apps.portal.nav import request_capabilities
+from apps.portal.pages import page_of, portal_page, portal_user
+
+
+@dataclass(frozen=True)
+class Membership:
+    facility_id: int
+    facility_name: str
+    user_id: int
+    username: str
+    role: str
+    permissions: list[str]
+
+
+def _role_of(codenames: set[str]) -> str:
+    """Roles are not stored per facility, only their permissions: name every role that
+    matches (investigators and privilege officers hold the same facility permissions)."""
+    roles = [
+        ROLE_LABELS[r] for r, perms in ROLE_FACILITY_PERMISSIONS.items() if perms and set(perms) == codenames
+    ]
+    return " or ".join(roles) or "Custom"
+
+
+@require_http_methods(["GET", "POST"])
+@portal_page
+def staff_list(request: HttpRequest) -> HttpResponse:
+    user = portal_user(request)
+    if not request_capabilities(request).manage:
+        raise NotFoundError()
+    form = StaffAssignForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid() and form.member is not None:
+        facility = form.cleaned_data["facility"]
+        role = form.cleaned_data["role"]
+        try:
+            staff_actions.staff_assign(assigned_by=user, user=form.member, facility=facility, role=role)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request, f"{form.member.username} is now {ROLE_LABELS[role]} at {facility.name}."
+            )
+            return redirect("portal:staff")
+
+    page = page_of(request, staff_managed_by(user))
+    perms = staff_permissions((r["content_object_id"], r["user_id"]) for r in page)
+    members = [
+        Membership(
+            facility_id=r["content_object_id"],
+            facility_name=r["content_object__name"],
+            user_id=r["user_id"],
+            username=r["user__username"],
+            role=_role_of(perms.get((r["content_object_id"], r["user_id"]), set())),
+            permissions=sorted(perms.get((r["content_object_id"], r["user_id"]), set())),
+        )
+        for r in page
+    ]
+    return render(
+        request, "portal/staff_list.html", {"form": form, "page": page, "members": members, "me": user.pk}
+    )
+
+
+@require_POST
+@portal_page
+def staff_remove(request: HttpRequest) -> HttpResponse:
+    user = portal_user(request)
+    facility = get_in_scope_or_404(
+        Facility.objects.restrict(user, Action.MANAGE),
+        request.POST.get("facility", ""),
+        actor=user,
+        action="staff.remove",
+    )
+    raw_member = str(request.POST.get("user", ""))
+    member = User.objects.filter(pk=int(raw_member)).first() if raw_member.isdigit() else None
+    if member is None:
+        raise NotFoundError()
+    try:
+        revoked = staff_actions.staff_remove(removed_by=user, user=member, facility=facility).grants_revoked
+    except NotFoundError:
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        extra = f" and revoked {revoked} grant(s)" if revoked else ""
+        messages.success(request, f"Removed {member.username} from {facility.name}{extra}.")
+    return redirect("portal:staff")

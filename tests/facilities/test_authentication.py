@@ -1,0 +1,56 @@
+"""Token authentication (apps/facilities/authentication.py): one query on the call-setup hot path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from apps.audit.models import AuditEvent
+from apps.inmates.models import Inmate
+from tests.conftest import Switch
+
+pytestmark = pytest.mark.django_db
+CALLS = "/api/v1/calls/"
+
+
+def _setup(client: APIClient, inmate: Inmate) -> Any:
+    body = {
+        "switch_call_id": "sw-1",
+        "inmate": inmate.booking_number,
+        "dialed_number": "(718) 555-0142",
+        "started_at": "2026-11-25T10:00:00Z",
+    }
+    return client.post(CALLS, body, format="json")
+
+
+def test_a_call_setup_loads_token_user_switch_account_and_facility_in_one_query(
+    switch: Switch, inmate: Inmate, django_assert_num_queries: Any
+) -> None:
+    # The token with its user, switch account and facility: one query. Then the call: on
+    # PostgreSQL one statement (decision, call and audit event); on SQLite a savepoint around
+    # the call insert and the audit event.
+    call_statements = 1 if connection.vendor == "postgresql" else 4
+    with django_assert_num_queries(1 + call_statements) as captured:
+        response = _setup(switch.client, inmate)
+    assert response.status_code == 201, response.content
+    token_lookup = captured.captured_queries[0]["sql"]
+    assert "authtoken_token" in token_lookup and "facilities_facility" in token_lookup
+
+
+def test_an_unknown_token_is_refused_and_counted_in_the_trail(inmate: Inmate) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    assert _setup(client, inmate).status_code == 401
+    event = AuditEvent.objects.get(action="auth.rejected")
+    assert event.details["reason"] == "unknown_token" and event.actor is None
+
+
+def test_an_inactive_switch_is_refused_and_named_in_the_trail(switch: Switch, inmate: Inmate) -> None:
+    switch.user.is_active = False
+    switch.user.save(update_fields=["is_active"])
+    assert _setup(switch.client, inmate).status_code == 401
+    event = AuditEvent.objects.get(action="auth.rejected", actor=switch.user)
+    assert event.details == {"reason": "inactive", "method": "token"}
