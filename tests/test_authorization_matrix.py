@@ -356,6 +356,26 @@ MATRIX: list[Row] = [
         _by("exempt", "number_id"),
         body=lambda w: {"reason": "matrix"},
     ),
+    # Bulk changes (a registry import, revocations past the daily limit) wait for a second clerk.
+    Row("registry-bulk-changes", "GET", {**API_ANON, "registry_clerk": 200}, 403),
+    Row(
+        "registry-bulk-change-approve",
+        "POST",
+        {**API_ANON, "registry_clerk": 404},  # the world holds no bulk change
+        403,
+        lambda w: {"change_id": 999_999},
+    ),
+    Row(
+        "registry-bulk-change-reject",
+        "POST",
+        {**API_ANON, "registry_clerk": 404},
+        403,
+        lambda w: {"change_id": 999_999},
+        body=lambda w: {"reason": "matrix"},
+    ),
+    Row(
+        "registry-number-revoke", "POST", {**API_ANON, "registry_clerk": 200}, 403, _by("exempt", "number_id")
+    ),
     # --- audit
     Row("audit-events", "GET", {**API_ANON, "auditor": 200}, 403),
     Row("audit-exports", "POST", {**API_ANON, "auditor": 202}, 403, body=lambda w: {}),

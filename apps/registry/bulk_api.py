@@ -2,7 +2,7 @@
 a second clerk, approve, reject; and a clerk's revocation of a registration, which past
 REGISTRY_BULK_REVOCATIONS_PER_DAY answers 202 ``second_clerk_required`` and waits in the queue.
 
-Wired by apps/registry/bulk_urls.py (included under /api/v1/).
+Routed by apps/registry/urls.py (under /api/v1/).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.registry import api
+from apps.registry import api, bulk_api
 
 urlpatterns = [
     path("attorney/numbers/", api.AttorneyNumbersView.as_view(), name="attorney-numbers"),
@@ -36,4 +36,21 @@ urlpatterns = [
         name="registry-number-reject",
     ),
     path("registry/claims/", api.InmateClaimView.as_view(), name="registry-claims"),
+    # Bulk changes wait for a second registry clerk (apps.registry.bulk).
+    path("registry/bulk-changes/", bulk_api.BulkChangesView.as_view(), name="registry-bulk-changes"),
+    path(
+        "registry/bulk-changes/<int:change_id>/approve/",
+        bulk_api.BulkChangeApproveView.as_view(),
+        name="registry-bulk-change-approve",
+    ),
+    path(
+        "registry/bulk-changes/<int:change_id>/reject/",
+        bulk_api.BulkChangeRejectView.as_view(),
+        name="registry-bulk-change-reject",
+    ),
+    path(
+        "registry/numbers/<int:number_id>/revoke/",
+        bulk_api.RegistryRevokeView.as_view(),
+        name="registry-number-revoke",
+    ),
 ]

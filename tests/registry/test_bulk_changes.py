@@ -14,12 +14,13 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.roles import REGISTRY_CLERK, ensure_role_groups
+from apps.actions.registry import exempt_number_verify
 from apps.audit.models import AuditEvent
 from apps.registry.bulk import SameClerkError, bulk_change_approve, bulk_change_reject, bulk_import_propose
 from apps.registry.bulk_limits import SecondClerkRequiredError
 from apps.registry.models import Attorney, BulkChange, ExemptNumber
 from apps.registry.portability import FIELDS
-from apps.registry.services import exempt_number_register, exempt_number_revoke, exempt_number_verify
+from apps.registry.services import exempt_number_register, exempt_number_revoke
 from apps.registry.snapshots import registry_snapshot_take
 from tests.factories import AttorneyFactory, UserFactory, token_for
 
@@ -157,10 +158,9 @@ def test_the_limit_is_per_clerk(attorney: Attorney, clerk: User, second_clerk: U
     assert ExemptNumber.objects.filter(status="revoked").count() == 4
 
 
-# --- the API (its URLs are included by tests/registry/urls_with_bulk.py until wired)
+# --- the API
 
 
-@pytest.mark.urls("tests.registry.urls_with_bulk")
 def test_the_api_revokes_queues_lists_and_approves(
     attorney: Attorney, clerk: User, second_clerk: User, limit_two: None
 ) -> None:
@@ -182,7 +182,6 @@ def test_the_api_revokes_queues_lists_and_approves(
     assert numbers[2].status == "revoked"
 
 
-@pytest.mark.urls("tests.registry.urls_with_bulk")
 def test_the_api_rejects_and_refuses_non_clerks(clerk: User, second_clerk: User) -> None:
     change, _ = bulk_import_propose(text=FILE, fmt="csv", file_name="f.csv", actor=clerk)
     assert change is not None

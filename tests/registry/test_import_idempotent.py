@@ -13,12 +13,13 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from apps.accounts.roles import REGISTRY_CLERK, ensure_role_groups
+from apps.actions.registry import exempt_number_verify
 from apps.audit.models import AuditEvent
 from apps.registry.bulk import ImportInvalidError, bulk_change_approve, bulk_import_propose
 from apps.registry.models import Attorney, BulkChange, ExemptNumber, ListAlarm
 from apps.registry.portability import FIELDS, export_text
 from apps.registry.privilege import is_privileged
-from apps.registry.services import exempt_number_register, exempt_number_verify
+from apps.registry.services import exempt_number_register
 from apps.registry.snapshots import registry_snapshot_take
 from tests.conftest import wipe_registry
 from tests.factories import AttorneyFactory, UserFactory

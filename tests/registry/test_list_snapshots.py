@@ -15,12 +15,13 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from apps.actions.registry import exempt_number_verify
 from apps.audit.models import AuditEvent
 from apps.audit.references import reference
 from apps.facilities.models import Facility
 from apps.registry.alarms import list_alarm_acknowledge, list_alarms_between, open_list_alarms
 from apps.registry.models import Attorney, ExemptNumber, ListAlarm, ListSnapshot, ListSnapshotEntry
-from apps.registry.services import exempt_number_register, exempt_number_revoke, exempt_number_verify
+from apps.registry.services import exempt_number_register, exempt_number_revoke
 from apps.registry.snapshots import numbers_digest, registry_snapshot_take, snapshot_signature_valid
 from apps.registry.tasks import list_snapshot
 from tests.factories import AttorneyFactory
