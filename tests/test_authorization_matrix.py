@@ -474,6 +474,14 @@ MATRIX: list[Row] = [
     ),
     Row("attorneys:clerk-evidence", "GET", PORTAL_ANON, 404, lambda w: {"evidence_id": 999999}),
     Row(
+        "attorneys:clerk-alarm-acknowledge",
+        "POST",
+        PORTAL_ANON,
+        404,
+        lambda w: {"alarm_id": 999999},
+        body=lambda w: {"reason": "matrix"},
+    ),
+    Row(
         "attorneys:clerk-dispute",
         "POST",
         PORTAL_ANON,
@@ -601,6 +609,9 @@ CONTROLS: dict[tuple[str, str], Control] = {
     # Ids no row holds: the allowed role passes the gate, looks up, and finds nothing.
     ("attorneys:clerk-claim", "POST"): Control("registry_clerk", 404),
     ("attorneys:clerk-evidence", "GET"): Control("registry_clerk", 404),
+    ("attorneys:clerk-alarm-acknowledge", "POST"): Control(
+        "registry_clerk", 404, body=lambda w: {"reason": "x"}, form=True
+    ),
     ("attorneys:clerk-dispute", "POST"): Control("registry_clerk", 404, body=lambda w: {"reason": "x"}),
     ("attorneys:clerk-identity", "POST"): Control("registry_clerk", 404),
     ("attorneys:review-confirm", "POST"): Control("privilege_officer", 404),

@@ -36,6 +36,11 @@ urlpatterns = [
     path("clerk/disputes/<int:dispute_id>/<str:award_to>/", identity.clerk_dispute, name="clerk-dispute"),
     path("clerk/identity/<int:change_id>/<str:decision>/", identity.clerk_identity, name="clerk-identity"),
     path("clerk/evidence/<int:evidence_id>/", clerk.clerk_evidence, name="clerk-evidence"),
+    path(
+        "clerk/alarms/<int:alarm_id>/acknowledge/",
+        clerk.clerk_alarm_acknowledge,
+        name="clerk-alarm-acknowledge",
+    ),
     path("review/", officer.review_list, name="review-queue"),
     path("review/<int:recording_id>/propose/", officer.review_propose_view, name="review-propose"),
     path("review/decisions/<int:decision_id>/confirm/", officer.review_confirm_view, name="review-confirm"),

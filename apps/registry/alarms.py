@@ -158,6 +158,22 @@ def open_list_alarms() -> QuerySet[ListAlarm]:
     )
 
 
+def alarm_headline(alarm: ListAlarm) -> str:
+    """One line for a banner: what happened, in counts and days (never a number)."""
+    if alarm.kind == ListAlarmKind.UNEXPLAINED_DROP:
+        return (
+            f"{alarm.unexplained_count} number(s) left the do-not-record list between "
+            f"{alarm.previous_snapshot.day.isoformat()} and {alarm.snapshot.day.isoformat()} without an "
+            "audited revocation, expiry or rejection. Calls to them may be recorded now."
+        )
+    return f"{alarm.get_kind_display()} (alarm {alarm.pk})."
+
+
+def open_alarm_banners(limit: int = 10) -> list[tuple[ListAlarm, str]]:
+    """The open alarms a dashboard shows, each with its headline."""
+    return [(alarm, alarm_headline(alarm)) for alarm in open_list_alarms().order_by("-detected_at")[:limit]]
+
+
 def list_alarms_between(start: datetime, end: datetime) -> QuerySet[ListAlarm]:
     """Alarms detected in [start, end): the "list drops" of the compliance report."""
     return ListAlarm.objects.filter(detected_at__gte=start, detected_at__lt=end).order_by("detected_at")

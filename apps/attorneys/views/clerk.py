@@ -16,6 +16,7 @@ from apps.audit.reads import page_read_record
 from apps.audit.scoped import get_in_scope_or_404
 from apps.common.errors import DomainError, NotFoundError
 from apps.registry import services
+from apps.registry.alarms import list_alarm_acknowledge, open_alarm_banners, open_list_alarms
 from apps.registry.claims import claim_reject, claim_verify
 from apps.registry.errors import EffectiveUntilOutOfRangeError
 from apps.registry.evidence import evidence_read
@@ -56,6 +57,7 @@ def _clerk_queue_page(
             "window_min": settings.REGISTRY_WINDOW_MIN_DAYS,
             "window_max": settings.REGISTRY_WINDOW_MAX_DAYS,
             "reminder_days": settings.REGISTRY_REMINDER_DAYS,
+            "alarms": open_alarm_banners(),
             **identity_queue(),
         },
         status=status,
@@ -116,6 +118,23 @@ def clerk_decide(request: HttpRequest, number_id: int, decision: str) -> HttpRes
         if isinstance(exc, NotFoundError):
             raise
         fail(request, exc)
+    return redirect("attorneys:clerk-queue")
+
+
+@clerk_page
+@require_POST
+def clerk_alarm_acknowledge(request: HttpRequest, alarm_id: int) -> HttpResponse:
+    """A clerk says what was done about a list alarm; it leaves the banners, and stays on record."""
+    clerk = page_user(request)
+    alarm = get_in_scope_or_404(
+        open_list_alarms(), alarm_id, actor=clerk, action="registry.list_alarm_acknowledge"
+    )
+    form = forms.ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say what was done about the alarm before acknowledging it.")
+        return redirect("attorneys:clerk-queue")
+    list_alarm_acknowledge(alarm_id=alarm.pk, user=clerk, note=form.cleaned_data["reason"])
+    messages.success(request, f"Alarm {alarm.pk} acknowledged; it stays in the compliance record.")
     return redirect("attorneys:clerk-queue")
 
 

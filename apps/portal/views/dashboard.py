@@ -12,6 +12,7 @@ from apps.common.querysets import Action
 from apps.facilities.models import Facility
 from apps.portal.pages import page_of, portal_page, portal_user
 from apps.portal.selectors import facility_day_stats
+from apps.registry.alarms import open_alarm_banners
 
 
 @require_GET
@@ -21,4 +22,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     page = page_of(request, Facility.objects.restrict(user, Action.VIEW), per_page=10)
     stats = facility_day_stats(user, page)
     page_read_record(actor=user, action="dashboard.viewed", rows=len(stats), page=page.number)
-    return render(request, "portal/dashboard.html", {"page": page, "stats": stats})
+    # Facility admins see the do-not-record list's open alarms (counts and days, no numbers).
+    alarms = open_alarm_banners() if Facility.objects.restrict(user, Action.MANAGE).exists() else []
+    return render(request, "portal/dashboard.html", {"page": page, "stats": stats, "alarms": alarms})
