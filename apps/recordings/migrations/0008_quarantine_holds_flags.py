@@ -74,7 +74,7 @@ PG_DROP = [
     "DROP FUNCTION IF EXISTS recordings_hold_guard_recording()",
 ]
 # SQLite (the embedded default) gets the same rules. Note: a later migration that makes Django
-# rebuild recordings_recording on SQLite drops its trigger; tests/security/test_flags.py fails then.
+# rebuild recordings_recording on SQLite drops its trigger; tests/attorneys/test_flags.py fails then.
 SQLITE_CREATE = [
     """
     CREATE TRIGGER recordings_hold_guard_recording BEFORE UPDATE OF state ON recordings_recording
