@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterable
+from typing import Protocol
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
@@ -25,9 +26,9 @@ from django.utils import timezone
 
 from apps.audit.services import record_event
 from apps.calls.models import Call
+from apps.facilities.models import Facility
 from apps.recordings.errors import ReleaseRefusedError
 from apps.recordings.models import HoldKind, QuarantineHold, Recording, RecordingState
-from apps.registry.models import PrivilegeFlag
 from apps.registry.privilege import is_privileged, lock_number
 
 # The holds the two-officer review decides (a claim hold belongs to the clerk's claim decision).
@@ -157,7 +158,21 @@ def _summarise(recording: Recording) -> None:
         recording.save(update_fields=["quarantine_reason"])
 
 
-def flag_matches(flag: PrivilegeFlag) -> QuerySet[Recording]:
+class FlaggedCall(Protocol):
+    """What a privilege flag says about a call (registry's PrivilegeFlag has these fields);
+    recordings reads the facts, not the registry's table."""
+
+    pk: int
+    facility_id: int
+    booking_number: str
+    number: str
+    call_date: dt.date
+
+    @property
+    def facility(self) -> Facility: ...
+
+
+def flag_matches(flag: FlaggedCall) -> QuerySet[Recording]:
     """Recordings an attorney's flag is about: the facility, the inmate's booking number, the
     number and the call's local date (in the facility's time zone, which the attorney knows)."""
     tz = zoneinfo.ZoneInfo(flag.facility.timezone)
@@ -171,7 +186,7 @@ def flag_matches(flag: PrivilegeFlag) -> QuerySet[Recording]:
     ).exclude(state=RecordingState.PURGED)
 
 
-def flag_hold(*, flag: PrivilegeFlag, actor: User, include_stored: bool) -> int:
+def flag_hold(*, flag: FlaggedCall, actor: User, include_stored: bool) -> int:
     """Hold every recording ``flag`` matches; return how many it matched.
 
     ``include_stored=False`` (a flag that is only a request) holds just the recordings that are
