@@ -78,6 +78,10 @@ def event_insert_sql(
     ``details``), and its named parameters (prefixed ``audit_``). Used as one more CTE of the
     act's own statement, the event commits with the act exactly as with ``record_event``; the
     columns are the same (tests compare the two). Call ``events_written()`` afterwards.
+
+    ``details`` is built in SQL, so ``scrub`` cannot mask it: the expression must not carry a
+    number or an inmate linked to one (call setup's carries the decision and reason only, and
+    tests/audit/test_sql_events.py fails if its details differ from record_event's scrubbed ones).
     """
     sql = f"""
         INSERT INTO audit_auditevent (created_at, actor_id, actor_label, action, outcome,
