@@ -203,3 +203,14 @@ def test_a_large_export_streams_in_pages(auditor: User, monkeypatch: pytest.Monk
 def test_the_public_key_is_open_to_verifiers(client: object) -> None:
     body = APIClient().get("/api/v1/audit/public-key/").json()
     assert body["algorithm"] == "Ed25519" and len(body["key_id"]) == 16
+
+
+def test_the_api_lists_exactly_the_hashed_event_fields() -> None:
+    """The API's event fields and the canonical (hashed, exported) ones are one set: an auditor's
+    export and the API never disagree about what an event holds (the order may differ)."""
+    from apps.audit.api import EventOutput
+    from apps.audit.canonical import EVENT_FIELDS
+
+    api_fields = [field for field in EventOutput.Meta.fields if field != "revealed"]
+    assert sorted(api_fields) == sorted(EVENT_FIELDS)
+    assert len(api_fields) == len(set(api_fields))
