@@ -116,6 +116,8 @@ def _explained(dropped: dict[str, int], *, since: datetime, until: datetime) -> 
 
 def _notify_compliance(alarm: ListAlarm) -> None:
     """Counts and references only: the mail names no number."""
+    if alarm.previous_snapshot is None or alarm.snapshot is None:  # the database refuses this
+        raise ValueError(f"list alarm {alarm.pk} names no snapshots")
     send_mail(
         subject=(
             f"[callplatform] do-not-record list: {alarm.unexplained_count} number(s) left without explanation"
