@@ -36,6 +36,9 @@ SECTIONS = [
     Section("audit", "bench.audit", "Audit trail"),
     Section("scale", "bench.scale", "Least privilege at scale: recordings list with per-inmate grants"),
     Section("access", "bench.access", "Bulk-export controls: playback links with quota + audit"),
+    Section(
+        "assurance", "bench.assurance", "Nightly assurance run: synthetic setup + refused upload per number"
+    ),
 ]
 
 
@@ -58,6 +61,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--recordings", type=int, default=None, help="scale section: recordings to bulk-load [its default]"
+    )
+    parser.add_argument(
+        "--assurance-numbers",
+        type=int,
+        default=None,
+        help="assurance section: verified numbers to run through setup and the gate [2000]",
     )
     parser.add_argument("--connections", type=int, default=16, help="wrk connections [16]")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads [2]")
@@ -82,6 +91,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         os.environ["BENCH_CONN_MAX_AGE"] = str(args.conn_max_age)  # read by bench.settings
     args.duration = args.duration if args.duration is not None else (3.0 if args.quick else 12.0)
     args.numbers = args.numbers if args.numbers is not None else (5000 if args.quick else 100_000)
+    if args.assurance_numbers is None:
+        args.assurance_numbers = 200 if args.quick else 2000
     args.objects = args.objects if args.objects is not None else (10 if args.quick else 100)
     return args
 

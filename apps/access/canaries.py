@@ -186,7 +186,7 @@ def _dialed_number(facility: Facility, rng: random.Random) -> str:
     """A valid number in an area the facility's calls go to, with a fresh subscriber part;
     never a fictional 555 exchange, never a registered number."""
     recent = list(
-        Call.objects.filter(facility=facility, privileged=False)
+        Call.objects.filter(facility=facility, privileged=False, synthetic=False)
         .order_by("-pk")
         .values_list("dialed_number", flat=True)[:TEMPLATES]
     )

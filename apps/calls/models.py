@@ -16,10 +16,14 @@ class Decision(models.TextChoices):
 
 class CallQuerySet(FacilityScopedQuerySet["Call"]):
     def scope(self, user: User | AnonymousUser, action: Action) -> Q:
-        """A call record is ``view``-able where its facility's calls are (view_facility_calls)."""
+        """A call record is ``view``-able where its facility's calls are (view_facility_calls).
+
+        Synthetic calls (the nightly assurance run, apps/actions/assurance.py) are in no one's
+        scope: every restricted list, count and export leaves them out by construction.
+        """
         if action is not Action.VIEW:
             raise self.unsupported(action)
-        return self.in_facilities(user, Action.VIEW_CALLS)
+        return self.in_facilities(user, Action.VIEW_CALLS) & Q(synthetic=False)
 
 
 class Call(models.Model):
@@ -47,6 +51,9 @@ class Call(models.Model):
         "registry.ExemptNumber", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # A call set up by the nightly assurance run to prove the decision path (never a real
+    # person's call): kept for its audit trail, left out of every list and figure.
+    synthetic = models.BooleanField(default=False, db_default=False)
 
     objects = CallQuerySet.as_manager()
 

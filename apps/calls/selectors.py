@@ -54,8 +54,9 @@ def search_calls(
 
 
 def calls_of_switch(user: Any) -> QuerySet[Call]:
-    """The calls a switch account may act on: those of its own facility, nothing else."""
-    return Call.objects.filter(facility=switch_facility(user))
+    """The calls a switch account may act on: those of its own facility, nothing else (never
+    the assurance run's synthetic calls: no real switch set them up)."""
+    return Call.objects.filter(facility=switch_facility(user), synthetic=False)
 
 
 def calls_visible_to(user: User) -> QuerySet[Call]:

@@ -24,10 +24,10 @@ from apps.registry.privilege import DECISION_SQL, decision_params
 _INSERT_CALL_SQL = f"""
     WITH decision AS ({DECISION_SQL})
     INSERT INTO calls_call (facility_id, inmate_id, switch_call_id, dialed_number,
-        started_at, decision, reason, privileged, exempt_number_id, created_at)
+        started_at, decision, reason, privileged, exempt_number_id, created_at, synthetic)
     SELECT i.facility_id, i.id, %(switch_call_id)s, %(number)s, %(started_at)s,
         CASE WHEN d.privileged THEN 'exempt' ELSE 'record' END,
-        d.reason, d.privileged, d.exempt_number_id, %(created_at)s
+        d.reason, d.privileged, d.exempt_number_id, %(created_at)s, %(synthetic)s
     FROM inmates_inmate i CROSS JOIN decision d
     WHERE i.facility_id = %(facility)s AND i.booking_number = %(booking_number)s
     ON CONFLICT (facility_id, switch_call_id) DO NOTHING
@@ -45,6 +45,7 @@ def call_setup(
     dialed_number: str,
     started_at: datetime,
     actor: User,
+    synthetic: bool = False,
 ) -> tuple[Call, bool]:
     """Decide record/exempt for a new call. Returns (call, created).
 
@@ -56,6 +57,9 @@ def call_setup(
     the call row and its audit event are one statement: one round trip, atomic on its own.
     Elsewhere (SQLite, the embedded default) the same INSERT and ``record_event`` share a
     transaction.
+
+    ``synthetic`` marks the call as the nightly assurance run's (apps/actions/assurance.py) in
+    the very INSERT that creates it, so it is never visible as a real call, not even briefly.
     """
     number = normalize_phone_number(dialed_number, facility.phone_region)
     now = timezone.now()
@@ -65,6 +69,7 @@ def call_setup(
         "booking_number": booking_number,
         "started_at": connection.ops.adapt_datetimefield_value(started_at),
         "created_at": connection.ops.adapt_datetimefield_value(now),
+        "synthetic": synthetic,
     }
     if connection.vendor == "postgresql":
         row = _insert_call_with_event(params, facility=facility, actor=actor)
@@ -85,6 +90,7 @@ def call_setup(
         started_at=started_at,
         **{**values, "privileged": bool(values["privileged"])},
         created_at=now,
+        synthetic=synthetic,
     )
     call._state.adding = False
     call._state.db = connection.alias

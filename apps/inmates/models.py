@@ -13,12 +13,19 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from apps.common.querysets import Action, granted_object_ids, may_hold_grants
 from apps.facilities.models import Facility, FacilityScopedQuerySet
 
+# The nightly assurance run's stand-in caller in each facility (apps/actions/assurance.py):
+# not a person, so it is in no one's scope (no directory, search or grant shows it).
+SYNTHETIC_BOOKING_NUMBER = "ZZ-ASSURANCE-SYNTHETIC"
+
 
 class InmateQuerySet(FacilityScopedQuerySet["Inmate"]):
     """Inmates of the facilities where the user may ``view`` (the directory), ``view_calls`` or
     ``manage``; an inmate's recordings are scoped by RecordingQuerySet, not here."""
 
     actions = frozenset({Action.VIEW, Action.VIEW_CALLS, Action.MANAGE})
+
+    def scope(self, user: User | AnonymousUser, action: Action) -> Q:
+        return super().scope(user, action) & ~Q(booking_number=SYNTHETIC_BOOKING_NUMBER)
 
 
 class Inmate(models.Model):

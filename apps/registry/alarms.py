@@ -9,6 +9,10 @@ or an upgrade that shrank the list) raises one ``ListAlarm`` per comparison: the
 dashboards show until someone acknowledges it, a ``registry.list_drop_unexplained`` event, and
 an e-mail to COMPLIANCE_EMAILS.
 
+The nightly assurance run (issue 11, section 3; apps/actions/assurance.py) raises its failures
+through the same mechanism: ``assurance_alarm_raise`` makes an ``assurance_failure`` ListAlarm
+naming the run, writes ``registry.assurance_failure_alarm`` and mails compliance.
+
 Where dashboards read it: ``open_list_alarms()``. The compliance report (section 8) reads
 ``list_alarms_between(start, end)``.
 """
@@ -27,7 +31,7 @@ from django.utils import timezone
 from apps.audit.models import AuditEvent
 from apps.audit.services import record_event
 from apps.common.errors import ConflictError, DomainError
-from apps.registry.models import ExemptNumber, ListAlarm, ListAlarmKind, ListSnapshot
+from apps.registry.models import AssuranceRun, ExemptNumber, ListAlarm, ListAlarmKind, ListSnapshot
 
 EXPLAINING_ACTIONS = ("exempt_number.revoked", "exempt_number.expired", "exempt_number.rejected")
 REGISTRATION_TARGET = ExemptNumber._meta.label_lower
@@ -112,6 +116,8 @@ def _explained(dropped: dict[str, int], *, since: datetime, until: datetime) -> 
 
 def _notify_compliance(alarm: ListAlarm) -> None:
     """Counts and references only: the mail names no number."""
+    if alarm.previous_snapshot is None or alarm.snapshot is None:  # the database refuses this
+        raise ValueError(f"list alarm {alarm.pk} names no snapshots")
     send_mail(
         subject=(
             f"[callplatform] do-not-record list: {alarm.unexplained_count} number(s) left without explanation"
@@ -121,6 +127,52 @@ def _notify_compliance(alarm: ListAlarm) -> None:
             f"between the snapshots of {alarm.previous_snapshot.day} and {alarm.snapshot.day}.\n"
             f"{alarm.dropped_count} number(s) left it; {alarm.unexplained_count} of them without an "
             f"audited revocation, expiry or rejection (list alarm {alarm.pk}).\n"
+            "Calls to those numbers may be recorded now. A registry clerk sees which numbers they "
+            "are on the clerk dashboard; acknowledge the alarm once it is resolved."
+        ),
+        from_email=None,
+        recipient_list=settings.COMPLIANCE_EMAILS,
+        fail_silently=True,
+    )
+
+
+def assurance_alarm_raise(run: AssuranceRun) -> ListAlarm:
+    """One alarm for a run that found failures (in the caller's transaction): the banner row,
+    a ``registry.assurance_failure_alarm`` event and, on commit, an e-mail to compliance."""
+    details = run.failure_details
+    alarm = ListAlarm.objects.create(
+        kind=ListAlarmKind.ASSURANCE_FAILURE,
+        detected_at=run.finished_at or timezone.now(),
+        assurance_run=run,
+        previous_count=run.numbers_checked,
+        current_count=run.numbers_checked,
+        dropped_count=0,
+        unexplained_count=run.failures,
+        unexplained=details,
+        facility_ids=sorted({d["facility_id"] for d in details if d.get("facility_id") is not None}),
+    )
+    record_event(
+        action="registry.assurance_failure_alarm",
+        target=alarm,
+        details={
+            "assurance_run_id": run.pk,
+            "numbers_checked": run.numbers_checked,
+            "failures": run.failures,
+            "failure_refs": [d["number_ref"] for d in details[:EVENT_REFS_MAX]],
+        },
+    )
+    transaction.on_commit(lambda: _notify_assurance_failure(alarm, run))
+    return alarm
+
+
+def _notify_assurance_failure(alarm: ListAlarm, run: AssuranceRun) -> None:
+    """Counts and references only: the mail names no number."""
+    send_mail(
+        subject=f"[callplatform] assurance run: {run.failures} verified number(s) not protected",
+        message=(
+            f"The assurance run {run.pk} of {run.started_at:%Y-%m-%d %H:%M} UTC checked "
+            f"{run.numbers_checked} verified number(s) through call setup and the storage gate; "
+            f"{run.failures} of them failed (list alarm {alarm.pk}).\n"
             "Calls to those numbers may be recorded now. A registry clerk sees which numbers they "
             "are on the clerk dashboard; acknowledge the alarm once it is resolved."
         ),
@@ -154,7 +206,7 @@ def open_list_alarms() -> QuerySet[ListAlarm]:
     """Alarms nobody has acknowledged yet, newest first: the banner on the clerk and admin
     dashboards. It holds counts and references, never clear numbers."""
     return ListAlarm.objects.filter(acknowledged_at__isnull=True).select_related(
-        "snapshot", "previous_snapshot"
+        "snapshot", "previous_snapshot", "assurance_run"
     )
 
 

@@ -60,6 +60,9 @@ class ListSnapshotEntry(models.Model):
 class ListAlarmKind(models.TextChoices):
     # Numbers left the verified list without an audited revocation, expiry or rejection.
     UNEXPLAINED_DROP = "unexplained_drop"
+    # The nightly assurance run (issue 11, section 3) found numbers whose call setup would be
+    # recorded, or whose synthetic upload the gate did not refuse.
+    ASSURANCE_FAILURE = "assurance_failure"
 
 
 class ListAlarm(models.Model):
@@ -71,13 +74,24 @@ class ListAlarm(models.Model):
 
     kind = models.CharField(max_length=32, choices=ListAlarmKind.choices)
     detected_at = models.DateTimeField()
-    snapshot = models.ForeignKey(ListSnapshot, on_delete=models.PROTECT, related_name="alarms")
-    previous_snapshot = models.ForeignKey(ListSnapshot, on_delete=models.PROTECT, related_name="+")
+    # An unexplained drop names the two snapshots compared; an assurance failure names its run.
+    snapshot = models.ForeignKey(
+        ListSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="alarms"
+    )
+    previous_snapshot = models.ForeignKey(
+        ListSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    assurance_run = models.ForeignKey(
+        "registry.AssuranceRun", null=True, blank=True, on_delete=models.PROTECT, related_name="alarms"
+    )
+    # For an assurance failure: previous_count = current_count = numbers checked,
+    # dropped_count = 0, unexplained_count = numbers that failed.
     previous_count = models.PositiveIntegerField()
     current_count = models.PositiveIntegerField()
     dropped_count = models.PositiveIntegerField()
     unexplained_count = models.PositiveIntegerField()
-    # Keyed references only (``number_ref:...``) with the registration each one had.
+    # Keyed references only (``number_ref:...``) with the registration each one had (and, for
+    # an assurance failure, the facility and the stage that failed).
     unexplained = models.JSONField(default=list)
     # Facilities of the facility-scoped registrations among them (empty: all global).
     facility_ids = models.JSONField(default=list)
@@ -91,6 +105,14 @@ class ListAlarm(models.Model):
         ordering = ["-detected_at"]
         constraints = [
             models.UniqueConstraint(fields=["kind", "snapshot"], name="list_alarm_one_per_snapshot"),
+            models.UniqueConstraint(fields=["assurance_run"], name="list_alarm_one_per_assurance_run"),
+            models.CheckConstraint(
+                name="list_alarm_names_its_source",
+                condition=models.Q(
+                    kind="unexplained_drop", snapshot__isnull=False, previous_snapshot__isnull=False
+                )
+                | models.Q(kind="assurance_failure", assurance_run__isnull=False),
+            ),
             models.CheckConstraint(
                 name="list_alarm_acknowledged_has_who_and_when",
                 condition=models.Q(acknowledged_by__isnull=True, acknowledged_at__isnull=True)

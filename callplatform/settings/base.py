@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from callplatform.settings import safety
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "apps.demo",
     "apps.portal",
     "apps.attorneys",
+    "apps.actions",
 ]
 
 MIDDLEWARE = [
@@ -586,3 +588,25 @@ CELERY_BEAT_SCHEDULE["registry-list-snapshot"] = {
 REGISTRY_BULK_REVOCATIONS_PER_DAY = env.int("REGISTRY_BULK_REVOCATIONS_PER_DAY", default=10)
 if REGISTRY_BULK_REVOCATIONS_PER_DAY < 0:
     raise ImproperlyConfigured("REGISTRY_BULK_REVOCATIONS_PER_DAY must be >= 0")
+
+# --- Synthetic assurance calls, every night (issue 11, section 3; apps/actions/assurance.py)
+# Global registrations are checked once, in this facility (a code); empty: the first by code.
+ASSURANCE_GLOBAL_FACILITY = env.str("ASSURANCE_GLOBAL_FACILITY", default="")
+# The run starts at this UTC hour each night (beat crontab).
+ASSURANCE_RUN_HOUR_UTC = env.int("ASSURANCE_RUN_HOUR_UTC", default=3)
+if not 0 <= ASSURANCE_RUN_HOUR_UTC <= 23:
+    raise ImproperlyConfigured("ASSURANCE_RUN_HOUR_UTC must be between 0 and 23")
+# Per run, at most this many failures get their own ``assurance.failure`` event and their
+# details kept on the run row (the counts are always exact): a list broken wholesale must not
+# flood the trail.
+ASSURANCE_FAILURE_EVENTS_MAX = env.int("ASSURANCE_FAILURE_EVENTS_MAX", default=500)
+ASSURANCE_FAILURE_DETAILS_MAX = env.int("ASSURANCE_FAILURE_DETAILS_MAX", default=1000)
+if ASSURANCE_FAILURE_EVENTS_MAX < 1 or ASSURANCE_FAILURE_DETAILS_MAX < 1:
+    raise ImproperlyConfigured("ASSURANCE_FAILURE_EVENTS_MAX and ASSURANCE_FAILURE_DETAILS_MAX must be >= 1")
+# The run is one long task (1.3M numbers take hours, see bench/assurance.py), far past the
+# default CELERY_TASK_TIME_LIMIT: it gets its own limit.
+ASSURANCE_RUN_TIME_LIMIT = env.int("ASSURANCE_RUN_TIME_LIMIT", default=6 * 3600)
+CELERY_BEAT_SCHEDULE["actions-assurance-run"] = {
+    "task": "actions.assurance_run",
+    "schedule": crontab(minute=0, hour=ASSURANCE_RUN_HOUR_UTC),
+}

@@ -22,8 +22,9 @@ class Command(BaseCommand):
         out = self.stdout.write
         out("")
         out(self.style.SUCCESS("callplatform demo is ready"))
+        calls = Call.objects.filter(synthetic=False).count()  # not the assurance run's
         out(
-            f"  calls: {Call.objects.count()}  recordings: {Recording.objects.count()}  "
+            f"  calls: {calls}  recordings: {Recording.objects.count()}  "
             f"audit events: {AuditEvent.objects.count()}"
         )
         out(f"  Facility portal (staff):  {base}/")
