@@ -260,8 +260,3 @@ def synthetic_identity(facility: Facility) -> _Identity:
         user.set_unusable_password()
         user.save(update_fields=["password"])
     return _Identity(facility=facility, inmate=inmate, switch_user=user)
-
-
-def last_assurance_run() -> AssuranceRun | None:
-    """The last finished run, for the clerk dashboard: numbers checked, failures, duration."""
-    return AssuranceRun.objects.filter(finished_at__isnull=False).order_by("-finished_at", "-pk").first()

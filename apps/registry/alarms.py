@@ -212,11 +212,17 @@ def open_list_alarms() -> QuerySet[ListAlarm]:
 
 def alarm_headline(alarm: ListAlarm) -> str:
     """One line for a banner: what happened, in counts and days (never a number)."""
-    if alarm.kind == ListAlarmKind.UNEXPLAINED_DROP:
+    if alarm.kind == ListAlarmKind.UNEXPLAINED_DROP and alarm.snapshot and alarm.previous_snapshot:
         return (
             f"{alarm.unexplained_count} number(s) left the do-not-record list between "
             f"{alarm.previous_snapshot.day.isoformat()} and {alarm.snapshot.day.isoformat()} without an "
             "audited revocation, expiry or rejection. Calls to them may be recorded now."
+        )
+    if alarm.kind == ListAlarmKind.ASSURANCE_FAILURE and alarm.assurance_run:
+        run = alarm.assurance_run
+        return (
+            f"The assurance run of {run.started_at:%Y-%m-%d} checked {run.numbers_checked} number(s): "
+            f"{run.failures} would have been recorded or stored. Treat them as unprotected until fixed."
         )
     return f"{alarm.get_kind_display()} (alarm {alarm.pk})."
 

@@ -25,7 +25,7 @@ class AssuranceStatus(models.TextChoices):
 
 class AssuranceRun(models.Model):
     """One run of the nightly assurance job: shown on the clerk dashboard
-    (``apps.actions.assurance.last_assurance_run``), counted by the compliance report."""
+    (``apps.registry.selectors.last_assurance_run``), counted by the compliance report."""
 
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)

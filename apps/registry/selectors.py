@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 
 from apps.audit.models import AuditEvent
-from apps.registry.models import Attorney, ClaimStatus, ExemptNumber, ExemptStatus, InmateClaim
+from apps.registry.models import AssuranceRun, Attorney, ClaimStatus, ExemptNumber, ExemptStatus, InmateClaim
 
 
 def numbers_of(attorney: Attorney) -> QuerySet[ExemptNumber]:
@@ -45,3 +45,8 @@ def claims_pending() -> QuerySet[InmateClaim]:
         .select_related("facility", "inmate")
         .order_by("created_at")
     )
+
+
+def last_assurance_run() -> AssuranceRun | None:
+    """The last finished run, for the clerk dashboard: numbers checked, failures, duration."""
+    return AssuranceRun.objects.filter(finished_at__isnull=False).order_by("-finished_at", "-pk").first()

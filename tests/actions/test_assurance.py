@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from apps.access.anomaly import analyse_new_events
-from apps.actions.assurance import assurance_run, last_assurance_run
+from apps.actions.assurance import assurance_run
 from apps.actions.registry import exempt_number_verify
 from apps.actions.tasks import nightly_assurance_run
 from apps.audit.models import AuditEvent
@@ -30,6 +30,7 @@ from apps.portal.selectors import facility_day_stats
 from apps.recordings.models import Recording
 from apps.registry.alarms import open_list_alarms
 from apps.registry.models import Attorney, ExemptNumber, ListAlarmKind
+from apps.registry.selectors import last_assurance_run
 from apps.registry.services import exempt_number_register
 from tests.actors import Cast
 
@@ -252,3 +253,25 @@ def test_beat_runs_it_nightly_and_the_dashboard_reads_the_last_run(
     assert result["numbers_checked"] == 5 and result["failures"] == 0
     last = last_assurance_run()
     assert last is not None and last.pk == result["run"] and last.trigger == "beat"
+
+
+def test_the_clerk_queue_shows_the_last_run_and_its_failure_alarm(
+    listed: dict[str, ExemptNumber], clerk: User
+) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(clerk)
+    assert (
+        "No assurance run has finished yet" in client.get(reverse("attorneys:clerk-queue")).content.decode()
+    )
+
+    break_decision(listed[HOME_ONLY])
+    run = assurance_run()
+    page = client.get(reverse("attorneys:clerk-queue")).content.decode()
+    assert "5 number(s) checked, <strong>1 failure(s)</strong>" in page
+    [alarm] = open_list_alarms()
+    assert f'id="alarm-{alarm.pk}"' in page
+    assert f"The assurance run of {run.started_at:%Y-%m-%d} checked 5 number(s): 1 would have been" in page
+    assert not E164.search(page.split('id="assurance"')[1].split("</section>")[0])

@@ -22,7 +22,12 @@ from apps.registry.errors import EffectiveUntilOutOfRangeError
 from apps.registry.evidence import evidence_read
 from apps.registry.identity import identity_queue
 from apps.registry.models import Evidence, ExemptNumber, InmateClaim
-from apps.registry.selectors import claims_pending, registrations_pending, renewals_requested
+from apps.registry.selectors import (
+    claims_pending,
+    last_assurance_run,
+    registrations_pending,
+    renewals_requested,
+)
 
 
 @clerk_page
@@ -58,6 +63,7 @@ def _clerk_queue_page(
             "window_max": settings.REGISTRY_WINDOW_MAX_DAYS,
             "reminder_days": settings.REGISTRY_REMINDER_DAYS,
             "alarms": open_alarm_banners(),
+            "assurance": last_assurance_run(),
             **identity_queue(),
         },
         status=status,
