@@ -280,6 +280,14 @@ MATRIX: list[Row] = [
         "recording-playback", "POST", {**API_ANON, "investigator": 200}, 404, _by("recording", "recording_id")
     ),
     Row("recording-stream", "GET", {**API_ANON, "investigator": 403}, 404, _by("recording", "recording_id")),
+    # "This sounds privileged - stop": whoever may play it (the case's rollback undoes the stop).
+    Row(
+        "recording-stop-privileged",
+        "POST",
+        {**API_ANON, "investigator": 200},
+        404,
+        _by("recording", "recording_id"),
+    ),
     Row("inmate-list", "GET", {**API_ANON, **ALL_AUTH_OK}, 200),
     Row("inmate-detail", "GET", {**API_ANON, **staff(200), "auditor": 200}, 404, _by("inmate", "inmate_id")),
     Row("grant-list", "GET", {**API_ANON, **ALL_AUTH_OK}, 200),
@@ -425,6 +433,15 @@ MATRIX: list[Row] = [
         "portal:recording-play",
         "POST",
         {**PORTAL_ANON, "investigator": 200},
+        404,
+        _by("recording", "recording_id"),
+    ),
+    # 400: the investigator reached the recording (everyone else 404) and the stop was then
+    # refused for want of its confirmation box (a JSON body carries no form field).
+    Row(
+        "portal:recording-stop",
+        "POST",
+        {**PORTAL_ANON, "investigator": 400},
         404,
         _by("recording", "recording_id"),
     ),

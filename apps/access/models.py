@@ -15,6 +15,9 @@ class QuotaKind(models.TextChoices):
     PLAYBACK_BYTES = "playback_bytes", "bytes of audio"
     CALL_ROWS = "call_rows", "call records returned"
     EXPORT_REQUEST = "export_request", "export requests"
+    # Presses of "This sounds privileged - stop" that quarantined something: a user pressing
+    # it on many recordings is a signal (a refusal is audited as quota.exceeded).
+    STOP_PRESS = "stop_press", "privilege stops"
 
 
 class QuotaAccount(models.Model):

@@ -8,6 +8,10 @@ call ``exports_revoke_out_of_scope`` in their own transaction, so a package that
 deserved is destroyed at once rather than waiting for a download that may never come. A grant
 that merely expires needs no job for this: the download's re-check catches it.
 
+A recording stopped as sounding privileged (apps.actions.privilege_stop) is pulled from every
+export not yet downloaded by ``exports_pull_recording``: see there for why the whole export is
+revoked rather than the recording dropped from it.
+
 Revoking destroys the package's wrapped key in the transaction (crypto-shredding: the file is
 unreadable from that commit on) and deletes the file after commit; it is audited as
 ``export.revoked`` with the cause.
@@ -15,12 +19,13 @@ unreadable from that commit on) and deletes the file after commit; it is audited
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from apps.access.models import ExportRequest, ExportStatus, Suspension
+from apps.access.models import ExportItem, ExportRequest, ExportStatus, Suspension
 from apps.access.packages import package_delete
 from apps.audit.services import record_event
 from apps.common.querysets import Action
@@ -88,3 +93,42 @@ def exports_revoke_out_of_scope(*, user: User, actor: User | None, cause: str) -
             export_shred(export=export, cause=problem, actor=actor, details={"after": cause})
             revoked += 1
     return revoked
+
+
+# Every state before the package has left: a request (pending, approved), a build in progress,
+# a package waiting for its one download.
+NOT_YET_DOWNLOADED = (ExportStatus.PENDING, ExportStatus.APPROVED, ExportStatus.BUILDING, ExportStatus.READY)
+
+
+@dataclass(frozen=True)
+class PulledExports:
+    revoked: list[int]  # stopped before anything left
+    already_downloaded: list[int]  # left already: for the privilege review's exposure account
+
+
+def exports_pull_recording(*, recording_id: int, actor: User, cause: str) -> PulledExports:
+    """Inside the caller's transaction: revoke every export not yet downloaded that contains the
+    recording, and name the ones already downloaded.
+
+    The whole export is revoked (its package and key destroyed, its requester told why), not
+    the recording dropped from it, because dropping cannot take audio back out: a ready package
+    already holds it, a build in progress may have read it into its file, and an approval was
+    given for the set as it was. Revoking is also the one rule that holds whatever the state
+    moves to meanwhile: the rows are locked here, and a build that finishes afterwards finds its
+    export no longer ``building`` and deletes its file (apps.access.exports.export_build). A
+    pending request is revoked too, for the same single rule; asking again without the
+    recording is one form away.
+    """
+    export_ids = ExportItem.objects.filter(recording_id=recording_id).values_list("export_id", flat=True)
+    pending = (
+        ExportRequest.objects.select_for_update()
+        .filter(pk__in=list(export_ids), status__in=NOT_YET_DOWNLOADED)
+        .select_related("requested_by")
+        .order_by("pk")
+    )
+    revoked = []
+    for export in pending:
+        export_shred(export=export, cause=cause, actor=actor, details={"recording_id": recording_id})
+        revoked.append(export.pk)
+    downloaded = ExportRequest.objects.filter(pk__in=list(export_ids), status=ExportStatus.DOWNLOADED)
+    return PulledExports(revoked=revoked, already_downloaded=sorted(downloaded.values_list("pk", flat=True)))

@@ -23,6 +23,7 @@ urlpatterns = [
     path("calls/download/", calls.call_download, name="call-download"),
     path("recordings/<int:recording_id>/", recordings.recording_detail, name="recording-detail"),
     path("recordings/<int:recording_id>/play/", recordings.recording_play, name="recording-play"),
+    path("recordings/<int:recording_id>/stop/", recordings.recording_stop, name="recording-stop"),
     path("grants/", grants.grant_list, name="grant-list"),
     path("grants/new/", grants.grant_create, name="grant-create"),
     path("grants/<int:grant_id>/revoke/", grants.grant_revoke, name="grant-revoke"),

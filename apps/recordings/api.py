@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.actions.privilege_stop import StopResult, recording_stop_privileged
 from apps.audit.scoped import get_in_scope_or_404
 from apps.calls.reads import call_detail_served, call_rows_served
 from apps.calls.selectors import calls_of_switch
@@ -25,7 +26,7 @@ from apps.facilities.permissions import IsSwitchAccount
 from apps.recordings.errors import ChecksumRequiredError
 from apps.recordings.models import Recording
 from apps.recordings.playback import parse_range, playback_link_issue, recording_stream, stream_cookie_name
-from apps.recordings.selectors import DISPLAY_RELATED, recordings_for
+from apps.recordings.selectors import DISPLAY_RELATED, recordings_for, stoppable_by
 from apps.recordings.services import recording_store
 
 
@@ -152,6 +153,40 @@ class StreamView(APIView):
         else:
             response["Content-Length"] = str(recording.size_bytes)
         return response
+
+
+def stop_output(result: StopResult) -> dict[str, Any]:
+    press = result.press
+    return {
+        "recording": press.recording_id,
+        "state": "quarantined",
+        "hold": press.hold_id,
+        "pressed_by": press.pressed_by.get_username(),
+        "pressed_at": press.pressed_at,
+        "heard": {
+            "bytes_served": press.bytes_served,
+            "bytes_heard": press.bytes_heard,
+            "seconds_heard": press.seconds_heard,
+            "listeners": press.listeners,
+        },
+        "exports_pulled": press.exports_pulled,
+        "exports_already_downloaded": press.exports_already_downloaded,
+        "officers_notified": press.officers_notified,
+        "repeated": not result.created,
+    }
+
+
+class StopPrivilegedView(APIView):
+    """ "This sounds privileged - stop" (apps.actions.privilege_stop): for anyone who may play
+    the recording; 200 with what the stop did (again, unchanged, on a second press)."""
+
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, recording_id: int) -> Response:
+        user = user_of(request)
+        recording = get_in_scope_or_404(
+            stoppable_by(user), recording_id, actor=user, action="recording.stop_privileged"
+        )
+        return Response(stop_output(recording_stop_privileged(user=user, recording=recording)))
 
 
 class RecordingUploadView(APIView):

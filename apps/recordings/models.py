@@ -130,6 +130,9 @@ class HoldKind(models.TextChoices):
     PRIVILEGED = "privileged"
     # An attorney flagged the call: only the two-officer privilege review lifts it.
     FLAG = "flag"
+    # Someone playing it pressed "This sounds privileged - stop" (a StopPress row says who and
+    # how much had been heard): only the two-officer privilege review lifts it.
+    STOP_BUTTON = "stop_button"
 
 
 class HoldOutcome(models.TextChoices):
@@ -198,6 +201,12 @@ class QuarantineHold(models.Model):
                 condition=models.Q(closed_at__isnull=True, kind="privileged"),
                 name="hold_one_open_privileged",
             ),
+            # Two presses (a double click, two listeners at once) are one stop, one review item.
+            models.UniqueConstraint(
+                fields=["recording"],
+                condition=models.Q(closed_at__isnull=True, kind="stop_button"),
+                name="hold_one_open_stop_button",
+            ),
         ]
         indexes = [
             models.Index(
@@ -208,6 +217,34 @@ class QuarantineHold(models.Model):
     def __str__(self) -> str:
         state = "open" if self.closed_at is None else self.outcome
         return f"{self.kind} hold on recording {self.recording_id} ({state})"
+
+
+class StopPress(models.Model):
+    """A press of "This sounds privileged - stop" that quarantined a recording
+    (apps.actions.privilege_stop): who pressed, when, how much of the audio had been served
+    (from the ranges the stream audited), and what the press pulled and told. One per stop
+    hold; a second press while that hold is open answers with this row."""
+
+    recording = models.ForeignKey(Recording, on_delete=models.PROTECT, related_name="stop_presses")
+    hold = models.OneToOneField(QuarantineHold, on_delete=models.PROTECT, related_name="stop_press")
+    pressed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    pressed_at = models.DateTimeField(default=timezone.now)
+    # Every byte the stream served (re-fetches counted again) / the distinct bytes among them.
+    bytes_served = models.BigIntegerField(default=0)
+    bytes_heard = models.BigIntegerField(default=0)
+    # bytes_heard / (size / duration); NULL when the call's duration is unknown.
+    seconds_heard = models.FloatField(null=True, blank=True)
+    listeners = models.PositiveIntegerField(default=0)
+    exports_pulled = models.JSONField(default=list, blank=True)
+    exports_already_downloaded = models.JSONField(default=list, blank=True)
+    officers_notified = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-pressed_at", "-id"]
+        indexes = [models.Index(fields=["pressed_by", "pressed_at"])]
+
+    def __str__(self) -> str:
+        return f"stop of recording {self.recording_id} by {self.pressed_by_id}"
 
 
 class RecordingUserObjectPermission(UserObjectPermissionBase):

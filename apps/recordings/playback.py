@@ -10,6 +10,12 @@ spends it (a PlaybackRedemption row) and answers with a short HttpOnly cookie, s
 recording's stream path, which the browser's <audio> player sends with its Range requests. A
 URL copied from a log is therefore spent, and one link cannot be streamed again and again on a
 single quota charge. API clients keep the cookie between Range requests (curl -c/-b).
+
+A stream in flight re-checks too: a player asks for ``bytes=0-`` and reads the one response as
+it plays, so between chunks the stream asks again (at most every STREAM_RECHECK_SECONDS)
+whether its user may still play the recording, and ends short of Content-Length if not. That
+is how "This sounds privileged - stop" (apps.actions.privilege_stop) stops audio already on
+its way, not only the player's next request.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +40,7 @@ from apps.access.quotas import metered
 from apps.audit.models import Outcome
 from apps.audit.services import record_event
 from apps.common.errors import DomainError, NotFoundError
+from apps.common.querysets import Action
 from apps.recordings.errors import IntegrityFailedError, RecordingIntegrityError
 from apps.recordings.models import PlaybackRedemption, Recording
 from apps.recordings.services import recording_plaintext
@@ -198,4 +206,17 @@ def recording_stream(
         first = next(chunks, b"")
     except RecordingIntegrityError as exc:
         raise IntegrityFailedError() from exc
-    return itertools.chain([first], chunks), granted
+    return _while_playable(itertools.chain([first], chunks), user=user, recording_id=recording.pk), granted
+
+
+def _while_playable(chunks: Iterator[bytes], *, user: User, recording_id: int) -> Iterator[bytes]:
+    """Pass ``chunks`` on while ``user`` may still play the recording (re-checked between
+    chunks, at most every STREAM_RECHECK_SECONDS); stop as soon as they may not."""
+    interval = settings.STREAM_RECHECK_SECONDS
+    checked = time.monotonic()
+    for n, chunk in enumerate(chunks):
+        if n and time.monotonic() - checked >= interval:
+            if not Recording.objects.restrict(user, Action.PLAY).filter(pk=recording_id).exists():
+                return
+            checked = time.monotonic()
+        yield chunk

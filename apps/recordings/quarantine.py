@@ -6,8 +6,8 @@ decides the others. A recording is released only when no hold is open, and never
 number is privileged; the database refuses a ``stored`` recording with an open hold, so code
 that forgets this rule fails instead of leaking (migration 0008).
 
-Who lifts which hold: a claim hold, the registry clerk's decision on that claim; a privileged
-or flag hold, only the two-officer privilege review (apps.recordings.review). Purging closes
+Who lifts which hold: a claim hold, the registry clerk's decision on that claim; a privileged,
+flag or stop-button hold, only the two-officer privilege review (apps.recordings.review). Purging closes
 every hold and is reached only through that review: no single person shreds evidence.
 
 Every function here runs inside the deciding transaction and under the number's lock.
@@ -32,7 +32,7 @@ from apps.recordings.models import HoldKind, QuarantineHold, Recording, Recordin
 from apps.registry.privilege import is_privileged, lock_number
 
 # The holds the two-officer review decides (a claim hold belongs to the clerk's claim decision).
-REVIEWED_KINDS = (HoldKind.PRIVILEGED, HoldKind.FLAG)
+REVIEWED_KINDS = (HoldKind.PRIVILEGED, HoldKind.FLAG, HoldKind.STOP_BUTTON)
 
 
 def open_holds(recording: Recording) -> QuerySet[QuarantineHold]:

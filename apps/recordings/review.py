@@ -11,9 +11,9 @@ Officers also decide attorneys' flag requests (apps.registry.flags) from the sam
 
 from __future__ import annotations
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from apps.audit.services import record_event
@@ -75,6 +75,25 @@ def review_queue(user: User) -> QuerySet[Recording]:
         .filter(Exists(held.filter(kind__in=REVIEWED_KINDS)) | ~Exists(held))
         .select_related("call", "inmate", "facility")
     )
+
+
+def review_officers(recording: Recording) -> list[User]:
+    """The privilege officers whose review queue shows ``recording`` (active, holding the review
+    permission through a role or directly, and able to see the recording's facility)."""
+    app_label, codename = REVIEW_PERMISSION.split(".")
+    perm = Permission.objects.get(content_type__app_label=app_label, codename=codename)
+    holders = (
+        User.objects.filter(is_active=True)
+        .filter(Q(groups__permissions=perm) | Q(user_permissions=perm) | Q(is_superuser=True))
+        .distinct()
+        .order_by("pk")
+    )
+    return [
+        officer
+        for officer in holders
+        if officer.has_perm(REVIEW_PERMISSION)
+        and Recording.objects.restrict(officer, Action.VIEW).filter(pk=recording.pk).exists()
+    ]
 
 
 def recording_purge(*, recording: Recording, actor: User, reason: str, confirmed_by: User) -> None:

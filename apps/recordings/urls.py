@@ -9,4 +9,9 @@ urlpatterns = [
     path("recordings/<int:recording_id>/", api.RecordingDetailView.as_view(), name="recording-detail"),
     path("recordings/<int:recording_id>/playback/", api.PlaybackView.as_view(), name="recording-playback"),
     path("recordings/<int:recording_id>/stream/", api.StreamView.as_view(), name="recording-stream"),
+    path(
+        "recordings/<int:recording_id>/stop-privileged/",
+        api.StopPrivilegedView.as_view(),
+        name="recording-stop-privileged",
+    ),
 ]

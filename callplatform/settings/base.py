@@ -308,7 +308,15 @@ ACCESS_QUOTAS: dict[str, list[tuple[int, int]]] = {
         (86400, env.int("QUOTA_CALL_ROWS_PER_DAY", default=10000)),
     ],
     "export_request": [(3600, 3), (86400, 10)],
+    "stop_press": [(3600, env.int("STOP_BUTTON_PER_HOUR", default=5))],
 }
+# "This sounds privileged - stop": presses per user per hour (apps.actions.privilege_stop).
+STOP_BUTTON_PER_HOUR = ACCESS_QUOTAS["stop_press"][0][1]
+if STOP_BUTTON_PER_HOUR < 1:
+    raise ImproperlyConfigured("STOP_BUTTON_PER_HOUR must be at least 1: the button must work")
+# How often a stream in flight re-checks that its user may still play the recording (a stop,
+# a quarantine or a revoked grant cuts it within this many seconds).
+STREAM_RECHECK_SECONDS = env.float("STREAM_RECHECK_SECONDS", default=1.0)
 # Rows one call-list download (CSV/JSON) may hold; every row also counts against call_rows.
 CALL_DOWNLOAD_MAX_ROWS = env.int("CALL_DOWNLOAD_MAX_ROWS", default=1000)
 EXPORT_MAX_RECORDINGS = env.int("EXPORT_MAX_RECORDINGS", default=25)

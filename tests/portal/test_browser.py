@@ -155,3 +155,25 @@ def test_password_guessing_ends_on_a_clear_lockout_page(
     assert nav.value is not None and nav.value.status == 429
     assert page.locator("h1").inner_text() == "Too many failed logins"
     screenshot(page, "17-locked-out")
+
+
+def test_an_investigator_presses_this_sounds_privileged_stop(
+    world: World, live_server: Any, browser_page: Any
+) -> None:
+    page, base = browser_page, live_server.url
+    browser_login(page, base, "investigator")
+    open_by_address(page, f"{base}/recordings/{world.granted.pk}/")
+    page.click("#play")
+    page.wait_for_selector("audio#player")
+    page.click("#stop")  # the confirmation box is required: the browser refuses to send
+    assert page.locator("#stop-result").count() == 0
+    page.check("#stop-confirm")
+    page.click("#stop")
+    page.wait_for_selector("#stop-result")
+    screenshot(page, "18-recording-stopped")
+    text = page.locator("#stop-result").inner_text()
+    assert "Stopped." in text and "officer" in text
+    assert page.locator("audio#player").count() == 0
+    world.granted.refresh_from_db()
+    assert world.granted.state == "quarantined"
+    assert AuditEvent.objects.filter(action="recording.stop_pressed", actor=world.investigator).exists()

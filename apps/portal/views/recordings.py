@@ -1,4 +1,5 @@
-"""A recording's page and its player: a short-lived link, audited and metered."""
+"""A recording's page and its player: a short-lived link, audited and metered; and the player's
+"This sounds privileged - stop" button (apps.actions.privilege_stop)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from apps.actions.privilege_stop import StopResult, recording_stop_privileged
 from apps.audit.scoped import get_in_scope_or_404
 from apps.calls.reads import call_detail_served
 from apps.common.errors import DomainError, NotFoundError
@@ -19,7 +21,7 @@ from apps.portal.pages import portal_page, portal_user
 from apps.portal.rows import call_row
 from apps.recordings.models import Recording
 from apps.recordings.playback import PlaybackLink, playback_link_issue
-from apps.recordings.selectors import recordings_for
+from apps.recordings.selectors import recordings_for, stoppable_by
 
 
 def _recordings(user: User, action: Action) -> QuerySet[Recording]:
@@ -29,7 +31,12 @@ def _recordings(user: User, action: Action) -> QuerySet[Recording]:
 
 
 def _render_recording(
-    request: HttpRequest, recording: Recording, link: PlaybackLink | None = None
+    request: HttpRequest,
+    recording: Recording,
+    link: PlaybackLink | None = None,
+    *,
+    stopped: StopResult | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     user = portal_user(request)
     caps = request_capabilities(request)
@@ -43,7 +50,9 @@ def _render_recording(
             "can_play": can_play,
             "show_reason": caps.unmasked,
             "link": link,
+            "stopped": stopped,
         },
+        status=status,
     )
     response["Cache-Control"] = "no-store"
     return response
@@ -77,3 +86,20 @@ def recording_play(request: HttpRequest, recording_id: int) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("portal:recording-detail", recording_id=recording.pk)
     return _render_recording(request, recording, link)
+
+
+@require_POST
+@portal_page
+def recording_stop(request: HttpRequest, recording_id: int) -> HttpResponse:
+    """The player's "This sounds privileged - stop": needs its confirmation box ticked; then
+    says what the stop did and whom it told."""
+    user = portal_user(request)
+    recording = get_in_scope_or_404(
+        stoppable_by(user), recording_id, actor=user, action="recording.stop_privileged"
+    )
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the box to confirm that this call sounds privileged, then press stop.")
+        return _render_recording(request, recording, status=400)
+    result = recording_stop_privileged(user=user, recording=recording)
+    recording.refresh_from_db()
+    return _render_recording(request, recording, stopped=result)
