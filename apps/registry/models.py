@@ -375,7 +375,13 @@ class PrivilegeFlag(models.Model):
         return f"privilege flag {self.pk} ({self.number} on {self.call_date})"
 
 
-# The list guard's models (snapshots, alarms, bulk changes) live in their own module.
+# The list guard's models (snapshots, alarms, bulk changes) and the switches' decision list
+# (issue 11, section 2) live in their own modules.
+from apps.registry.decision_models import (  # noqa: E402, F401
+    DecisionListEntry,
+    DecisionListVersion,
+    SwitchListHolding,
+)
 from apps.registry.guard_models import (  # noqa: E402, F401
     BulkChange,
     BulkChangeKind,
