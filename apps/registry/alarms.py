@@ -84,7 +84,7 @@ def list_drops_check(*, previous: ListSnapshot, current: ListSnapshot) -> ListAl
             "unexplained_refs": [u["number_ref"] for u in unexplained[:EVENT_REFS_MAX]],
         },
     )
-    transaction.on_commit(lambda: _notify_compliance(alarm))
+    transaction.on_commit(lambda: _notify_compliance(alarm, previous=previous, current=current))
     return alarm
 
 
@@ -110,7 +110,7 @@ def _explained(dropped: dict[str, int], *, since: datetime, until: datetime) -> 
     return explained
 
 
-def _notify_compliance(alarm: ListAlarm) -> None:
+def _notify_compliance(alarm: ListAlarm, *, previous: ListSnapshot, current: ListSnapshot) -> None:
     """Counts and references only: the mail names no number."""
     send_mail(
         subject=(
@@ -118,7 +118,7 @@ def _notify_compliance(alarm: ListAlarm) -> None:
         ),
         message=(
             f"The verified list went from {alarm.previous_count} to {alarm.current_count} numbers "
-            f"between the snapshots of {alarm.previous_snapshot.day} and {alarm.snapshot.day}.\n"
+            f"between the snapshots of {previous.day} and {current.day}.\n"
             f"{alarm.dropped_count} number(s) left it; {alarm.unexplained_count} of them without an "
             f"audited revocation, expiry or rejection (list alarm {alarm.pk}).\n"
             "Calls to those numbers may be recorded now. A registry clerk sees which numbers they "

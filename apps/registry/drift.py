@@ -19,6 +19,7 @@ episode with its own alarm.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -146,7 +147,7 @@ def switch_drift_check(*, now: datetime | None = None) -> list[ListAlarm]:
                     "max_staleness_seconds": settings.DECISION_LIST_MAX_STALENESS,
                 },
             )
-            transaction.on_commit(lambda alarm=alarm, switch=switch: _notify_compliance(alarm, switch))
+            transaction.on_commit(functools.partial(_notify_compliance, alarm, switch))
             raised.append(alarm)
     return raised
 
