@@ -271,6 +271,14 @@ MATRIX: list[Row] = [
         content_type="audio/wav",
     ),
     # --- staff API
+    Row("switch-decision-list", "GET", {**API_ANON, "switch": 200}, 403),
+    Row(
+        "switch-decision-list-held",
+        "POST",
+        {**API_ANON, "switch": 200},
+        403,
+        body=lambda w: {"version": 1},
+    ),
     Row("call-setup", "GET", {**API_ANON, **ALL_AUTH_OK}, 200),
     Row("call-download", "GET", {**API_ANON, **ALL_AUTH_OK}, 200),
     Row("call-detail", "GET", {**API_ANON, **staff(200)}, 404, _by("call", "call_id")),

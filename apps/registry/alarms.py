@@ -88,7 +88,7 @@ def list_drops_check(*, previous: ListSnapshot, current: ListSnapshot) -> ListAl
             "unexplained_refs": [u["number_ref"] for u in unexplained[:EVENT_REFS_MAX]],
         },
     )
-    transaction.on_commit(lambda: _notify_compliance(alarm))
+    transaction.on_commit(lambda: _notify_compliance(alarm, previous=previous, current=current))
     return alarm
 
 
@@ -114,7 +114,7 @@ def _explained(dropped: dict[str, int], *, since: datetime, until: datetime) -> 
     return explained
 
 
-def _notify_compliance(alarm: ListAlarm) -> None:
+def _notify_compliance(alarm: ListAlarm, *, previous: ListSnapshot, current: ListSnapshot) -> None:
     """Counts and references only: the mail names no number."""
     if alarm.previous_snapshot is None or alarm.snapshot is None:  # the database refuses this
         raise ValueError(f"list alarm {alarm.pk} names no snapshots")
@@ -124,7 +124,7 @@ def _notify_compliance(alarm: ListAlarm) -> None:
         ),
         message=(
             f"The verified list went from {alarm.previous_count} to {alarm.current_count} numbers "
-            f"between the snapshots of {alarm.previous_snapshot.day} and {alarm.snapshot.day}.\n"
+            f"between the snapshots of {previous.day} and {current.day}.\n"
             f"{alarm.dropped_count} number(s) left it; {alarm.unexplained_count} of them without an "
             f"audited revocation, expiry or rejection (list alarm {alarm.pk}).\n"
             "Calls to those numbers may be recorded now. A registry clerk sees which numbers they "
@@ -206,7 +206,7 @@ def open_list_alarms() -> QuerySet[ListAlarm]:
     """Alarms nobody has acknowledged yet, newest first: the banner on the clerk and admin
     dashboards. It holds counts and references, never clear numbers."""
     return ListAlarm.objects.filter(acknowledged_at__isnull=True).select_related(
-        "snapshot", "previous_snapshot", "assurance_run"
+        "snapshot", "previous_snapshot", "assurance_run", "switch__facility", "switch__user"
     )
 
 
@@ -223,6 +223,12 @@ def alarm_headline(alarm: ListAlarm) -> str:
         return (
             f"The assurance run of {run.started_at:%Y-%m-%d} checked {run.numbers_checked} number(s): "
             f"{run.failures} would have been recorded or stored. Treat them as unprotected until fixed."
+        )
+    if alarm.kind == ListAlarmKind.SWITCH_DRIFT and alarm.stale_since and alarm.switch:
+        return (
+            f"The switch of {alarm.switch.facility.name} ({alarm.switch.user.username}) still holds "
+            f"decision list version {alarm.held_version} (current {alarm.current_version}) since "
+            f"{alarm.stale_since:%Y-%m-%d %H:%M} UTC: it may record calls to numbers added since."
         )
     return f"{alarm.get_kind_display()} (alarm {alarm.pk})."
 

@@ -63,18 +63,27 @@ class ListAlarmKind(models.TextChoices):
     # The nightly assurance run (issue 11, section 3) found numbers whose call setup would be
     # recorded, or whose synthetic upload the gate did not refuse.
     ASSURANCE_FAILURE = "assurance_failure"
+    # A switch has held a decision list older than DECISION_LIST_MAX_STALENESS (section 2;
+    # apps/registry/drift.py). One per switch and stale episode.
+    SWITCH_DRIFT = "switch_drift"
 
 
 class ListAlarm(models.Model):
-    """An alarm about the list itself, raised once per comparison and shown on the clerk and
-    admin dashboards until a person acknowledges it (``open_list_alarms``).
+    """An alarm about the list itself, shown on the clerk and admin dashboards until a person
+    acknowledges it (``open_list_alarms``).
+
+    - ``unexplained_drop``: raised once per snapshot comparison; the snapshot and count fields.
+    - ``switch_drift``: a switch's decision list is stale past the allowed age (section 2);
+      ``switch``, ``held_version`` (None: it never reported one), ``current_version`` and
+      ``stale_since`` (when its copy first missed a change of its facility's list).
 
     The compliance report (issue 11, section 8) counts these per period (``list_alarms_between``).
     """
 
     kind = models.CharField(max_length=32, choices=ListAlarmKind.choices)
     detected_at = models.DateTimeField()
-    # An unexplained drop names the two snapshots compared; an assurance failure names its run.
+    # An unexplained drop names the two snapshots compared; an assurance failure names its
+    # run; a drift alarm names its switch (below).
     snapshot = models.ForeignKey(
         ListSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="alarms"
     )
@@ -85,16 +94,24 @@ class ListAlarm(models.Model):
         "registry.AssuranceRun", null=True, blank=True, on_delete=models.PROTECT, related_name="alarms"
     )
     # For an assurance failure: previous_count = current_count = numbers checked,
-    # dropped_count = 0, unexplained_count = numbers that failed.
-    previous_count = models.PositiveIntegerField()
-    current_count = models.PositiveIntegerField()
-    dropped_count = models.PositiveIntegerField()
-    unexplained_count = models.PositiveIntegerField()
+    # dropped_count = 0, unexplained_count = numbers that failed. Unused (0) by drift alarms.
+    previous_count = models.PositiveIntegerField(default=0)
+    current_count = models.PositiveIntegerField(default=0)
+    dropped_count = models.PositiveIntegerField(default=0)
+    unexplained_count = models.PositiveIntegerField(default=0)
     # Keyed references only (``number_ref:...``) with the registration each one had (and, for
     # an assurance failure, the facility and the stage that failed).
     unexplained = models.JSONField(default=list)
-    # Facilities of the facility-scoped registrations among them (empty: all global).
+    # Facilities of the facility-scoped registrations among them (empty: all global); for a
+    # drift alarm, the switch's facility.
     facility_ids = models.JSONField(default=list)
+    # Drift alarms only. PROTECT: an alarm outlives the switch account (deactivate, not delete).
+    switch = models.ForeignKey(
+        "facilities.SwitchAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    held_version = models.PositiveIntegerField(null=True, blank=True)
+    current_version = models.PositiveIntegerField(null=True, blank=True)
+    stale_since = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -106,12 +123,19 @@ class ListAlarm(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["kind", "snapshot"], name="list_alarm_one_per_snapshot"),
             models.UniqueConstraint(fields=["assurance_run"], name="list_alarm_one_per_assurance_run"),
+            # One drift alarm per switch and stale episode (an episode starts at stale_since).
+            models.UniqueConstraint(
+                fields=["switch", "stale_since"],
+                condition=models.Q(kind="switch_drift"),
+                name="list_alarm_one_per_drift_episode",
+            ),
             models.CheckConstraint(
-                name="list_alarm_names_its_source",
-                condition=models.Q(
-                    kind="unexplained_drop", snapshot__isnull=False, previous_snapshot__isnull=False
-                )
-                | models.Q(kind="assurance_failure", assurance_run__isnull=False),
+                name="list_alarm_kind_has_its_fields",
+                condition=(
+                    models.Q(kind="unexplained_drop", snapshot__isnull=False, previous_snapshot__isnull=False)
+                    | models.Q(kind="assurance_failure", assurance_run__isnull=False)
+                    | models.Q(kind="switch_drift", switch__isnull=False, stale_since__isnull=False)
+                ),
             ),
             models.CheckConstraint(
                 name="list_alarm_acknowledged_has_who_and_when",
@@ -128,6 +152,8 @@ class ListAlarm(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.kind == ListAlarmKind.SWITCH_DRIFT:
+            return f"list alarm {self.pk} (switch_drift, switch {self.switch_id} holds v{self.held_version})"
         return f"list alarm {self.pk} ({self.kind}, {self.unexplained_count} unexplained)"
 
 

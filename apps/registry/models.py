@@ -375,9 +375,14 @@ class PrivilegeFlag(models.Model):
         return f"privilege flag {self.pk} ({self.number} on {self.call_date})"
 
 
-# The list guard's models (snapshots, alarms, bulk changes) and the assurance run's live in
-# their own modules.
+# The list guard's models (snapshots, alarms, bulk changes), the assurance run's and the
+# switches' decision list (issue 11) live in their own modules.
 from apps.registry.assurance_models import AssuranceRun, AssuranceStatus  # noqa: E402, F401
+from apps.registry.decision_models import (  # noqa: E402, F401
+    DecisionListEntry,
+    DecisionListVersion,
+    SwitchListHolding,
+)
 from apps.registry.guard_models import (  # noqa: E402, F401
     BulkChange,
     BulkChangeKind,

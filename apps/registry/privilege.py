@@ -34,6 +34,10 @@ REGISTRATION_COVERS_SQL = """e.status = 'verified' AND e.effective_from <= {at}
             AND (e.effective_until IS NULL OR e.effective_until > {at}
                  OR e.renewal_requested_at IS NOT NULL OR e.reminder_sent_at IS NULL)"""
 
+# When an inmate claim ``c`` makes its number privileged for the claim's facility (a pending
+# claim does not: its audio is stored straight into quarantine instead).
+CLAIM_COVERS_SQL = "c.status = 'verified'"
+
 # One row for (number, at, facility): privileged?, why, and which registration or claim.
 # - A verified registration counts if it is global or for this facility and it covers ``at``
 #   (REGISTRATION_COVERS_SQL).
@@ -44,8 +48,7 @@ REGISTRATION_COVERS_SQL = """e.status = 'verified' AND e.effective_from <= {at}
 # Portable SQL (PostgreSQL and SQLite); the comparisons yield booleans on both. The inner
 # LIMIT (it yields one row anyway) keeps PostgreSQL from inlining each lookup wherever its
 # result is used, which multiplied the planning cost.
-DECISION_SQL = (
-    """
+DECISION_SQL = """
 SELECT
     (d.exempt_number_id IS NOT NULL OR d.verified_claim_id IS NOT NULL) AS privileged,
     CASE WHEN d.exempt_number_id IS NOT NULL THEN 'verified_attorney_number'
@@ -60,15 +63,16 @@ FROM (
           WHERE e.number = %(number)s AND {covers}
             AND (e.facility_id IS NULL OR e.facility_id = %(facility)s)) AS exempt_number_id,
         (SELECT MIN(c.id) FROM registry_inmateclaim c
-          WHERE c.number = %(number)s AND c.status = 'verified'
+          WHERE c.number = %(number)s AND {claim_covers}
             AND (CAST(%(facility)s AS bigint) IS NULL OR c.facility_id = %(facility)s)) AS verified_claim_id,
         (SELECT MIN(c.id) FROM registry_inmateclaim c
           WHERE c.number = %(number)s AND c.status = 'pending'
             AND (CAST(%(facility)s AS bigint) IS NULL OR c.facility_id = %(facility)s)) AS pending_claim_id
     LIMIT 1
 ) d
-"""
-).replace("{covers}", REGISTRATION_COVERS_SQL.format(at="%(at)s"))
+""".replace("{covers}", REGISTRATION_COVERS_SQL.format(at="%(at)s")).replace(
+    "{claim_covers}", CLAIM_COVERS_SQL
+)
 
 
 def registration_lapsed(at: datetime) -> Q:

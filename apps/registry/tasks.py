@@ -6,6 +6,8 @@ from datetime import datetime
 
 from celery import shared_task
 
+from apps.registry.decision_list import decision_list_publish as publish_version
+from apps.registry.drift import switch_drift_check as drift_check
 from apps.registry.profiles import attorney_signups_expire
 from apps.registry.services import exempt_numbers_expire, exempt_numbers_send_reminders
 from apps.registry.snapshots import registry_snapshot_take
@@ -35,3 +37,15 @@ def list_snapshot() -> dict[str, object]:
         "created": outcome.created,
         "alarm": outcome.alarm.pk if outcome.alarm else None,
     }
+
+
+@shared_task(name="registry.decision_list_publish")
+def decision_list_publish() -> int:
+    """Beat: publish a new decision-list version if the covered set changed; the latest version."""
+    return publish_version().number
+
+
+@shared_task(name="registry.switch_drift_check")
+def switch_drift_check() -> list[int]:
+    """Beat: raise the drift alarm for switches stale past DECISION_LIST_MAX_STALENESS (ids)."""
+    return [alarm.pk for alarm in drift_check()]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.registry import api, bulk_api
+from apps.registry import api, bulk_api, decision_api
 
 urlpatterns = [
     path("attorney/numbers/", api.AttorneyNumbersView.as_view(), name="attorney-numbers"),
@@ -52,5 +52,12 @@ urlpatterns = [
         "registry/numbers/<int:number_id>/revoke/",
         bulk_api.RegistryRevokeView.as_view(),
         name="registry-number-revoke",
+    ),
+    # The switch's offline decision list (issue 11, section 2; apps.registry.decision_list).
+    path("switch/decision-list/", decision_api.DecisionListView.as_view(), name="switch-decision-list"),
+    path(
+        "switch/decision-list/held/",
+        decision_api.DecisionListHeldView.as_view(),
+        name="switch-decision-list-held",
     ),
 ]

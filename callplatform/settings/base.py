@@ -618,3 +618,51 @@ CELERY_BEAT_SCHEDULE["actions-assurance-run"] = {
     "task": "actions.assurance_run",
     "schedule": crontab(minute=0, hour=ASSURANCE_RUN_HOUR_UTC),
 }
+
+
+# --- Switches that must decide without us (issue 11, section 2; apps/registry/decision_list.py)
+def _decision_list_key() -> bytes:
+    """The server secret each decision-list version's HMAC key is derived from (HKDF, per
+    version and facility). Dedicated: neither the reference key of the trail nor the signing
+    key may double as it, so a switch's leaked list key tells nothing about either."""
+    raw = env.str("DECISION_LIST_KEY", default="")
+    if not raw:
+        # WARNING: embedded default only (derived from SECRET_KEY, like the keys above).
+        return safety.derived_key(safety.DECISION_LIST_KEY_PURPOSE, SECRET_KEY)
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured("DECISION_LIST_KEY must be base64") from exc
+    if len(key) < 32:
+        raise ImproperlyConfigured("DECISION_LIST_KEY must decode to at least 32 bytes")
+    return key
+
+
+DECISION_LIST_KEY = _decision_list_key()
+# A list is valid this long after it was served; past it the switch must treat its copy as
+# unknown and fall back to "do not record" (README, "Switches").
+DECISION_LIST_VALID_FOR_SECONDS = env.int("DECISION_LIST_VALID_FOR_SECONDS", default=86400)
+if not 300 <= DECISION_LIST_VALID_FOR_SECONDS <= 7 * 86400:
+    raise ImproperlyConfigured("DECISION_LIST_VALID_FOR_SECONDS must be between 300 and 604800")
+# A delta is served only from a base (and under a key) at most this old; older answers 410
+# full_required. It bounds how long one version's HMAC key stays in use on a switch.
+DECISION_LIST_DELTA_MAX_AGE_SECONDS = env.int("DECISION_LIST_DELTA_MAX_AGE_SECONDS", default=7 * 86400)
+if DECISION_LIST_DELTA_MAX_AGE_SECONDS < 3600:
+    raise ImproperlyConfigured("DECISION_LIST_DELTA_MAX_AGE_SECONDS must be at least 3600")
+# A switch whose reported list has missed a change of its facility's list for longer than this
+# raises the drift alarm (apps/registry/drift.py).
+DECISION_LIST_MAX_STALENESS = env.int("DECISION_LIST_MAX_STALENESS", default=6 * 3600)
+if DECISION_LIST_MAX_STALENESS < 60:
+    raise ImproperlyConfigured("DECISION_LIST_MAX_STALENESS must be at least 60 (seconds)")
+# Beat publishes a new version when the covered set changed (also done on each fetch), and
+# checks every switch for drift.
+DECISION_LIST_PUBLISH_EVERY_SECONDS = env.float("DECISION_LIST_PUBLISH_EVERY_SECONDS", default=60.0)
+SWITCH_DRIFT_CHECK_EVERY_SECONDS = env.float("SWITCH_DRIFT_CHECK_EVERY_SECONDS", default=300.0)
+CELERY_BEAT_SCHEDULE["registry-decision-list-publish"] = {
+    "task": "registry.decision_list_publish",
+    "schedule": DECISION_LIST_PUBLISH_EVERY_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["registry-switch-drift-check"] = {
+    "task": "registry.switch_drift_check",
+    "schedule": SWITCH_DRIFT_CHECK_EVERY_SECONDS,
+}

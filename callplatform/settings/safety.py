@@ -20,6 +20,7 @@ EMBEDDED_SECRET_KEY = "insecure-embedded-default-do-not-use-in-production"  # no
 MASTER_KEY_PURPOSE = b"recordings-master-key:"
 SIGNING_KEY_PURPOSE = b"audit-signing-key:"
 REFERENCE_KEY_PURPOSE = b"audit-reference-key:"
+DECISION_LIST_KEY_PURPOSE = b"decision-list-key:"
 
 # E-mail backends that deliver nothing: a production start would drop every verification,
 # reset and suspension notice (or keep them in memory or in files nobody reads).
@@ -83,6 +84,7 @@ def production_problems(
         ("RECORDINGS_MASTER_KEY", MASTER_KEY_PURPOSE),
         ("AUDIT_SIGNING_KEY", SIGNING_KEY_PURPOSE),
         ("AUDIT_REFERENCE_KEY", REFERENCE_KEY_PURPOSE),
+        ("DECISION_LIST_KEY", DECISION_LIST_KEY_PURPOSE),
     ):
         if problem := _derived_key_problem(name, environ.get(name, ""), purpose, secret_key):
             problems.append(problem)

@@ -35,6 +35,7 @@ def _production_env(tmp_path: Path, **changes: str | None) -> dict[str, str]:
         "RECORDINGS_MASTER_KEY": _b64(secrets.token_bytes(32)),
         "AUDIT_SIGNING_KEY": _b64(secrets.token_bytes(32)),
         "AUDIT_REFERENCE_KEY": _b64(secrets.token_bytes(32)),
+        "DECISION_LIST_KEY": _b64(secrets.token_bytes(32)),
         "ALLOWED_HOSTS": "calls.example.org",
         "EMAIL_URL": "smtp+tls://mailer:pw@mail.example.org:587",
         "DATABASE_URL": "postgres://callplatform:pw@127.0.0.1:5432/callplatform",
@@ -79,6 +80,8 @@ def _derived(purpose: bytes, key: str) -> str:
         ("signing_key_from_own_key", "AUDIT_SIGNING_KEY is derived from SECRET_KEY"),
         ("missing_reference_key", "AUDIT_REFERENCE_KEY is missing"),
         ("reference_key_from_public_key", "AUDIT_REFERENCE_KEY is derived from SECRET_KEY"),
+        ("missing_decision_list_key", "DECISION_LIST_KEY is missing"),
+        ("decision_list_key_from_public_key", "DECISION_LIST_KEY is derived from SECRET_KEY"),
         ("debug", "DEBUG is on"),
         ("no_allowed_hosts", "ALLOWED_HOSTS is empty"),
         ("blank_allowed_hosts", "ALLOWED_HOSTS is empty"),
@@ -113,6 +116,10 @@ def test_production_refuses_to_start(tmp_path: Path, case: str, expected: str) -
         "missing_reference_key": {"AUDIT_REFERENCE_KEY": None},
         "reference_key_from_public_key": {
             "AUDIT_REFERENCE_KEY": _derived(b"audit-reference-key:", PUBLIC_KEY)
+        },
+        "missing_decision_list_key": {"DECISION_LIST_KEY": None},
+        "decision_list_key_from_public_key": {
+            "DECISION_LIST_KEY": _derived(b"decision-list-key:", PUBLIC_KEY)
         },
         "debug": {"DEBUG": "true"},
         "no_allowed_hosts": {"ALLOWED_HOSTS": None},
