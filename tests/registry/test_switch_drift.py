@@ -210,3 +210,22 @@ def test_the_gate_refuses_audio_to_a_number_added_after_the_switch_list(
     )
     assert upload.status_code == 403 and upload.json()["reason"] == "privileged"
     assert not Recording.objects.filter(call_id=setup.json()["id"]).exists()
+
+
+def test_the_drift_alarm_shows_on_the_clerk_queue_and_admin_dashboards(
+    behind: tuple[int, datetime], max_age: timedelta, switch: Switch, clerk: User, cast: Any
+) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    _, since = behind
+    [alarm] = switch_drift_check(now=since + max_age + timedelta(seconds=1))
+    wanted = (
+        f"The switch of {switch.facility.name} (switch-home) still holds decision list version 1 "
+        f"(current 2) since {since:%Y-%m-%d %H:%M} UTC"
+    )
+    for user, page in ((clerk, "attorneys:clerk-queue"), (cast.admin.user, "portal:dashboard")):
+        client = Client()
+        client.force_login(user)
+        body = client.get(reverse(page)).content.decode()
+        assert f'id="alarm-{alarm.pk}"' in body and wanted in body, page
