@@ -380,6 +380,7 @@ MATRIX: list[Row] = [
         {**API_ANON, "registry_clerk": 404},  # the world holds no bulk change
         403,
         lambda w: {"change_id": 999_999},
+        body=lambda w: {"digest": "0" * 64},  # the approver names the change as they saw it
     ),
     Row(
         "registry-bulk-change-reject",

@@ -20,6 +20,7 @@ Where dashboards read it: ``open_list_alarms()``. The compliance report (section
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -33,7 +34,17 @@ from apps.audit.services import record_event
 from apps.common.errors import ConflictError, DomainError
 from apps.registry.models import AssuranceRun, ExemptNumber, ListAlarm, ListAlarmKind, ListSnapshot
 
-EXPLAINING_ACTIONS = ("exempt_number.revoked", "exempt_number.expired", "exempt_number.rejected")
+EXPIRED = "exempt_number.expired"
+EXPLAINING_ACTIONS = ("exempt_number.revoked", EXPIRED, "exempt_number.rejected")
+# The audited acts that set a registration's end (each records ``effective_until``), and among
+# them the ones that give the attorney notice (only then may the registration lapse).
+NOTICE_ACTIONS = ("exempt_number.reminder_sent", "exempt_number.renewal_declined")
+WINDOW_ACTIONS = (
+    "exempt_number.verified",
+    "exempt_number.renewed",
+    "exempt_number.imported",
+    *NOTICE_ACTIONS,
+)
 REGISTRATION_TARGET = ExemptNumber._meta.label_lower
 # The alarm's event names at most this many references (the alarm row holds them all).
 EVENT_REFS_MAX = 500
@@ -42,15 +53,35 @@ _CHUNK = 500  # ids per IN (...) (SQLite's parameter limit)
 
 def list_drops_check(*, previous: ListSnapshot, current: ListSnapshot) -> ListAlarm | None:
     """Compare two snapshots; raise (and return) the alarm if a drop is unexplained. Runs in the
-    caller's transaction (the one that took ``current``)."""
-    before = dict(previous.entries.values_list("number_ref", "registration_id"))
-    now_refs = set(current.entries.values_list("number_ref", flat=True))
-    dropped = {ref: registration for ref, registration in before.items() if ref not in now_refs}
+    caller's transaction (the one that took ``current``).
+
+    A number drops if it left the list, or (both snapshots recording scopes) if its scope
+    narrowed: from every facility to one, or from one facility to another. The facilities it
+    no longer covers record its calls again, which is a drop for them.
+    """
+    before = {ref: (reg, facility) for ref, reg, facility in _entries(previous)}
+    now = {ref: facility for ref, _, facility in _entries(current)}
+    scoped = previous.entries_version >= 2 and current.entries_version >= 2
+    dropped: dict[str, int] = {}
+    narrowed_to: dict[str, int] = {}
+    for ref, (registration, facility) in before.items():
+        if ref not in now:
+            dropped[ref] = registration
+            continue
+        after = now[ref]
+        # NULL is every facility: scoped where it was global, or moved to another facility.
+        if scoped and after is not None and after != facility:
+            dropped[ref] = registration
+            narrowed_to[ref] = after
     if not dropped:
         return None
     explained = _explained(dropped, since=previous.taken_at, until=current.taken_at)
     unexplained = [
-        {"number_ref": ref, "registration_id": registration}
+        {
+            "number_ref": ref,
+            "registration_id": registration,
+            **({"narrowed_to_facility_id": narrowed_to[ref]} if ref in narrowed_to else {}),
+        }
         for ref, registration in sorted(dropped.items())
         if ref not in explained
     ]
@@ -92,26 +123,88 @@ def list_drops_check(*, previous: ListSnapshot, current: ListSnapshot) -> ListAl
     return alarm
 
 
+def _entries(snapshot: ListSnapshot) -> list[tuple[str, int, int | None]]:
+    """(reference, registration, facility or None = every facility) of each entry."""
+    return list(snapshot.entries.values_list("number_ref", "registration_id", "facility_id"))
+
+
 def _explained(dropped: dict[str, int], *, since: datetime, until: datetime) -> set[str]:
     """The references among ``dropped`` whose registration has an explaining event in
-    (since, until]."""
+    (since, until]. An expiry explains only a lapse at an end the services set (``_audited_lapse``)."""
     by_registration: dict[str, list[str]] = {}
     for ref, registration in dropped.items():
         by_registration.setdefault(str(registration), []).append(ref)
     ids = list(by_registration)
     explained: set[str] = set()
     for start in range(0, len(ids), _CHUNK):
-        events = AuditEvent.objects.filter(
-            target_type=REGISTRATION_TARGET,
-            target_id__in=ids[start : start + _CHUNK],
-            action__in=EXPLAINING_ACTIONS,
-            created_at__gt=since,
-            created_at__lte=until,
-        ).values_list("target_id", "details")
-        for target_id, details in events:
+        events = list(
+            AuditEvent.objects.filter(
+                target_type=REGISTRATION_TARGET,
+                target_id__in=ids[start : start + _CHUNK],
+                action__in=EXPLAINING_ACTIONS,
+                created_at__gt=since,
+                created_at__lte=until,
+            ).values_list("id", "target_id", "action", "created_at", "details")
+        )
+        windows = _window_events([e[1] for e in events if e[2] == EXPIRED])
+        for event_id, target_id, action, created_at, details in events:
+            if action == EXPIRED and not _audited_lapse(
+                windows.get(target_id, []), (created_at, event_id), details or {}
+            ):
+                continue
             named = (details or {}).get("number_ref")
             explained.update(ref for ref in by_registration[target_id] if named in (None, ref))
     return explained
+
+
+def _window_events(
+    target_ids: list[str],
+) -> dict[str, list[tuple[tuple[datetime, int], str, dict[str, Any]]]]:
+    """Per registration, its window-setting events in order: ((created_at, id), action, details)."""
+    out: dict[str, list[tuple[tuple[datetime, int], str, dict[str, Any]]]] = {}
+    if not target_ids:
+        return out
+    events = (
+        AuditEvent.objects.filter(
+            target_type=REGISTRATION_TARGET, target_id__in=set(target_ids), action__in=WINDOW_ACTIONS
+        )
+        .order_by("created_at", "id")
+        .values_list("target_id", "created_at", "id", "action", "details")
+    )
+    for target_id, created_at, event_id, action, details in events:
+        out.setdefault(target_id, []).append(((created_at, event_id), action, details or {}))
+    return out
+
+
+def _audited_lapse(
+    windows: list[tuple[tuple[datetime, int], str, dict[str, Any]]],
+    expired_at: tuple[datetime, int],
+    expired: dict[str, Any],
+) -> bool:
+    """Did the registration lapse at an end an audited act set?
+
+    The expiry job writes its own audited ``exempt_number.expired`` for whatever the row says,
+    so a window shortened (and marked reminded) by a raw UPDATE would be "explained" by it.
+    A registration lapses only after notice (``registration_lapsed``): after a verification, a
+    renewal or an import, the last act that set its end must be a reminder or a declined
+    renewal, and the end it recorded must be the one the expiry lapsed at.
+    """
+    before = [(action, details) for at, action, details in windows if at < expired_at]
+    if not before:
+        return False
+    action, details = before[-1]
+    return action in NOTICE_ACTIONS and _same_instant(
+        details.get("effective_until"), expired.get("effective_until")
+    )
+
+
+def _same_instant(a: object, b: object) -> bool:
+    if not isinstance(a, str) or not isinstance(b, str):
+        return False
+    try:
+        return datetime.fromisoformat(a) == datetime.fromisoformat(b)
+    except ValueError:
+        return False
 
 
 def _notify_compliance(alarm: ListAlarm, *, previous: ListSnapshot, current: ListSnapshot) -> None:

@@ -5,11 +5,21 @@ A registry import, or a clerk's revocations past REGISTRY_BULK_REVOCATIONS_PER_D
 registry clerk's approval applies it (the database refuses ``decided_by = proposed_by``), in
 one transaction, through the same services and with the same per-registration audit events as
 a single change, so the list guard (apps/registry/alarms.py) sees every drop explained.
+
+The approver approves what they saw. A clerk's revocation batch keeps growing while it waits
+(each revocation past the limit joins the clerk's open batch), so an approval naming only the
+batch id would also apply whatever was queued after the approver looked. Every listing shows
+the change's ``digest`` (``bulk_change_digest``: SHA-256 over its kind and what approval would
+apply) and approval must repeat it; a change that differs answers 409 ``bulk_change_changed``
+and stays pending, to be looked at again. We chose a digest over freezing the batch at its first
+listing because it also holds for an approver who never listed (they cannot produce the digest
+without seeing the content) and keeps one open batch per clerk (the database constraint).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -18,6 +28,7 @@ from django.utils import timezone
 
 from apps.accounts.roles import REGISTRY_CLERK
 from apps.audit.commands import holds_role
+from apps.audit.scoped import get_in_scope_or_404
 from apps.audit.services import record_event
 from apps.common.errors import ConflictError, DomainError, NotFoundError
 from apps.registry.errors import IllegalTransitionError
@@ -35,6 +46,15 @@ class SameClerkError(DomainError):
     status_code = 403
     reason = "second_clerk_required"
     default_message = "A bulk change is approved or rejected by a registry clerk other than its proposer."
+
+
+class BulkChangeChangedError(DomainError):
+    status_code = 409
+    reason = "bulk_change_changed"
+    default_message = (
+        "The bulk change is no longer the one you reviewed (more was queued into it): list it again "
+        "and approve with its current digest."
+    )
 
 
 class NotAClerkError(DomainError):
@@ -95,10 +115,29 @@ def _counts(report: ImportReport) -> dict[str, int]:
     }
 
 
+def bulk_change_digest(change: BulkChange) -> str:
+    """SHA-256 of what approving ``change`` would apply: for revocations the sorted registration
+    ids, for an import its file (text, format, strict). Shown with every listing; approval
+    must repeat it (see the module docstring)."""
+    if change.kind == BulkChangeKind.REVOCATIONS:
+        content: dict[str, object] = {"registration_ids": sorted(change.payload.get("registration_ids", []))}
+    else:
+        content = {key: change.payload.get(key) for key in ("format", "text", "strict")}
+    canonical = json.dumps({"kind": change.kind, **content}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def bulk_change_found(change_id: int, clerk: User, *, action: str) -> None:
+    """404 for an unknown change, audited (``access.denied``) like every scoped fetch. Called
+    before the deciding transaction, which would otherwise roll the denial event back."""
+    _require_clerk(clerk)
+    get_in_scope_or_404(BulkChange.objects.all(), change_id, actor=clerk, action=action)
+
+
 def _pending(change_id: int, clerk: User) -> BulkChange:
     _require_clerk(clerk)
     change = BulkChange.objects.select_for_update().filter(pk=change_id).first()
-    if change is None:
+    if change is None:  # found just before (bulk_change_found), and never deleted
         raise NotFoundError()
     if change.status != BulkChangeStatus.PENDING:
         raise ConflictError(f"The bulk change is already {change.status}.", status=change.status)
@@ -107,12 +146,23 @@ def _pending(change_id: int, clerk: User) -> BulkChange:
     return change
 
 
-def bulk_change_approve(*, change_id: int, clerk: User) -> BulkChange:
-    """A second clerk applies the change, all or nothing. An import is planned again against
-    the registry as it is now; if it no longer applies cleanly the change stays pending and
-    ImportInvalidError lists why."""
+def bulk_change_approve(*, change_id: int, clerk: User, digest: str | None = None) -> BulkChange:
+    """A second clerk applies the change they reviewed, all or nothing.
+
+    ``digest`` is the ``bulk_change_digest`` the clerk was shown; without it, or if the change
+    differs now (revocations queued since), BulkChangeChangedError (409) and nothing is applied.
+    (It defaults to None only so that a caller forgetting it gets that refusal, not a TypeError.)
+    An import is planned again against the registry as it is now; if it no longer applies
+    cleanly the change stays pending and ImportInvalidError lists why."""
+    bulk_change_found(change_id, clerk, action="bulk_change.approve")
     with transaction.atomic():
         change = _pending(change_id, clerk)
+        # Under the row lock the revoke path also takes (bulk_limits), so nothing joins the
+        # batch between this comparison and the approval.
+        current = bulk_change_digest(change)
+        if digest is None or digest.strip().lower() != current:
+            # The current digest is not echoed: the clerk must look at the change again.
+            raise BulkChangeChangedError(bulk_change_id=change.pk)
         proposer = change.proposed_by
         if change.kind == BulkChangeKind.IMPORT:
             report = apply_import(
@@ -142,7 +192,12 @@ def bulk_change_approve(*, change_id: int, clerk: User) -> BulkChange:
             action="registry.bulk_change_approved",
             actor=clerk,
             target=change,
-            details={"kind": change.kind, "proposed_by": proposer.get_username(), **_summary(result)},
+            details={
+                "kind": change.kind,
+                "proposed_by": proposer.get_username(),
+                "digest": current,
+                **_summary(result),
+            },
         )
     return change
 
@@ -175,6 +230,7 @@ def bulk_change_reject(*, change_id: int, clerk: User, reason: str) -> BulkChang
     reason = reason.strip()
     if not reason:
         raise DomainError("A reason is required to reject a bulk change.")
+    bulk_change_found(change_id, clerk, action="bulk_change.reject")
     with transaction.atomic():
         change = _pending(change_id, clerk)
         change.status = BulkChangeStatus.REJECTED

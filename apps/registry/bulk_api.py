@@ -1,5 +1,6 @@
 """Registry clerks' API for bulk changes (issue 11, section 1): the queue of changes waiting for
-a second clerk, approve, reject; and a clerk's revocation of a registration, which past
+a second clerk, approve (with the ``digest`` the queue showed: the approver approves what they
+saw, see apps/registry/bulk.py), reject; and a clerk's revocation of a registration, which past
 REGISTRY_BULK_REVOCATIONS_PER_DAY answers 202 ``second_clerk_required`` and waits in the queue.
 
 Routed by apps/registry/urls.py (under /api/v1/).
@@ -16,10 +17,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.audit.scoped import get_in_scope_or_404
 from apps.audit.services import record_event
 from apps.common.api import user_of, validated
-from apps.common.errors import NotFoundError
-from apps.registry.bulk import bulk_change_approve, bulk_change_reject, pending_bulk_changes
+from apps.registry.bulk import (
+    bulk_change_approve,
+    bulk_change_digest,
+    bulk_change_reject,
+    pending_bulk_changes,
+)
 from apps.registry.models import BulkChange, ExemptNumber
 from apps.registry.permissions import IsRegistryClerk
 from apps.registry.services import exempt_number_revoke
@@ -36,6 +42,13 @@ class BulkChangeOutput(serializers.ModelSerializer[BulkChange]):
     )
     registration_ids = serializers.SerializerMethodField()
     file = serializers.SerializerMethodField()
+    digest = serializers.SerializerMethodField(
+        help_text=(
+            "SHA-256 of what approval applies (the sorted registration ids of a revocation batch, "
+            "or the import's file). Approve with it: if more was queued since, approval answers "
+            "409 `bulk_change_changed`."
+        )
+    )
 
     class Meta:
         model = BulkChange
@@ -47,6 +60,7 @@ class BulkChangeOutput(serializers.ModelSerializer[BulkChange]):
             "proposed_at",
             "file",
             "registration_ids",
+            "digest",
             "preview",
             "decided_by",
             "decided_at",
@@ -56,6 +70,9 @@ class BulkChangeOutput(serializers.ModelSerializer[BulkChange]):
 
     def get_registration_ids(self, change: BulkChange) -> list[int]:
         return list(change.payload.get("registration_ids", []))
+
+    def get_digest(self, change: BulkChange) -> str:
+        return bulk_change_digest(change)
 
     def get_file(self, change: BulkChange) -> str:
         return str(change.payload.get("file", ""))
@@ -74,17 +91,40 @@ class BulkChangesView(APIView):
                 action="registry.bulk_changes_listed",
                 actor=user_of(request),
                 target_type="registry.bulkchange",
-                details={"ids": [c.pk for c in changes]},
+                # What each change was when shown: an approval names one of these digests.
+                details={
+                    "ids": [c.pk for c in changes],
+                    "digests": {str(c.pk): bulk_change_digest(c) for c in changes},
+                },
             )
         return Response({"results": BulkChangeOutput(changes, many=True).data})
 
 
 class BulkChangeApproveView(APIView):
+    """Apply a pending change, as reviewed: ``digest`` is the one the queue showed for it. A
+    change that grew since (revocations queued after the listing) answers 409
+    ``bulk_change_changed`` and stays pending; list it again to see what it holds now."""
+
     permission_classes = [IsRegistryClerk]
 
-    @extend_schema(request=None, responses={200: BulkChangeOutput})
+    class Input(serializers.Serializer[Any]):
+        digest = serializers.RegexField(
+            r"^[0-9a-fA-F]{64}$",
+            help_text="The `digest` of the change as listed (GET /api/v1/registry/bulk-changes/).",
+        )
+
+    @extend_schema(
+        request=Input,
+        responses={200: BulkChangeOutput},
+        description=(
+            "Approve (apply) a pending bulk change reviewed by a second registry clerk. The body "
+            "repeats the `digest` the listing showed; 409 `bulk_change_changed` if the change differs "
+            "now (e.g. revocations queued after the listing): nothing is applied."
+        ),
+    )
     def post(self, request: Request, change_id: int) -> Response:
-        change = bulk_change_approve(change_id=change_id, clerk=user_of(request))
+        data = validated(self.Input, request)
+        change = bulk_change_approve(change_id=change_id, clerk=user_of(request), digest=data["digest"])
         return Response(BulkChangeOutput(change).data)
 
 
@@ -109,7 +149,8 @@ class RegistryRevokeView(APIView):
 
     @extend_schema(request=None, responses={200: None, 202: None})
     def post(self, request: Request, number_id: int) -> Response:
-        if not ExemptNumber.objects.filter(pk=number_id).exists():
-            raise NotFoundError()
+        get_in_scope_or_404(
+            ExemptNumber.objects.all(), number_id, actor=user_of(request), action="exempt_number.revoke"
+        )
         exempt = exempt_number_revoke(exempt_number_id=number_id, actor=user_of(request))
         return Response({"id": exempt.pk, "status": exempt.status})

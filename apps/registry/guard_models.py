@@ -21,8 +21,10 @@ class ListSnapshot(models.Model):
     """ "On ``day`` the verified list held ``count`` numbers whose sorted E.164 forms hash to
     ``numbers_sha256``", signed with the audit checkpoint key (Ed25519).
 
-    ``entries_sha256`` covers the entries (keyed reference and registration of each number), so
-    the signature also vouches for what a later comparison explains drops against.
+    ``entries_sha256`` covers the entries (keyed reference, registration and scope of each
+    number), so the signature also vouches for what a later comparison explains drops against.
+    ``entries_version`` says what the entries hold: 1 (before migration 0009) reference and
+    registration only; 2 also the scope, so a narrowed scope counts as a drop.
     """
 
     day = models.DateField(unique=True)
@@ -32,6 +34,7 @@ class ListSnapshot(models.Model):
     entries_sha256 = models.CharField(max_length=64)
     key_id = models.CharField(max_length=16)
     signature = models.CharField(max_length=128)
+    entries_version = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         ordering = ["-day"]
@@ -41,12 +44,16 @@ class ListSnapshot(models.Model):
 
 
 class ListSnapshotEntry(models.Model):
-    """One exempt number of a snapshot: its keyed reference and the registration that covered
-    it (a plain id, not a foreign key: the snapshot must outlive whatever happens to the row)."""
+    """One exempt number of a snapshot: its keyed reference, the registration that covered it
+    and that registration's scope (plain ids, not foreign keys: the snapshot must outlive
+    whatever happens to the rows)."""
 
     snapshot = models.ForeignKey(ListSnapshot, on_delete=models.PROTECT, related_name="entries")
     number_ref = models.CharField(max_length=48)
     registration_id = models.BigIntegerField()
+    # The facility the registration was scoped to; NULL = every facility (a global one). Only
+    # meaningful in a snapshot of entries_version >= 2 (older entries left it NULL, unknown).
+    facility_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -133,7 +133,13 @@ def exempt_number_verified_record(*, exempt: ExemptNumber, clerk: User, quaranti
         actor=clerk,
         target=exempt,
         facility_id=exempt.facility_id,
-        details={"number_ref": protect_number(exempt.number), "quarantined": quarantined},
+        details={
+            "number_ref": protect_number(exempt.number),
+            # Every act that sets the end records it: the list guard explains an expiry only at
+            # an end the services set (apps/registry/alarms.py).
+            "effective_until": exempt.effective_until.isoformat() if exempt.effective_until else None,
+            "quarantined": quarantined,
+        },
     )
     notify_decision(exempt)
 
@@ -304,7 +310,11 @@ def _expire_if_lapsed(exempt: ExemptNumber, now: datetime) -> bool:
         action="exempt_number.expired",
         target=exempt,
         facility_id=exempt.facility_id,
-        details={"number_ref": protect_number(exempt.number)},
+        # The end it lapsed at: the list guard checks that an audited act set it.
+        details={
+            "number_ref": protect_number(exempt.number),
+            "effective_until": exempt.effective_until.isoformat() if exempt.effective_until else None,
+        },
     )
     return True
 

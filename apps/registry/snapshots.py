@@ -3,9 +3,10 @@ unnoticed").
 
 Once a day (beat runs ``registry.list_snapshot`` hourly; the first run of a day takes it,
 later runs find it taken) the registry states what it exempts: the count, the SHA-256 of the
-sorted E.164 numbers, the date, and per number its keyed reference and the registration that
-covered it. The statement is signed with the audit checkpoint key (apps/audit/signing.py), so
-the same public key verifies both, and the rows are append-only (migration 0007).
+sorted E.164 numbers, the date, and per number its keyed reference, the registration that
+covered it and that registration's scope (its facility, or every facility: a narrowed scope is
+a drop too). The statement is signed with the audit checkpoint key (apps/audit/signing.py), so
+the same public key verifies both, and the rows are append-only (migrations 0007, 0009).
 
 "Exempt today" is the registry's one rule, ``REGISTRATION_COVERS_SQL`` (apps/registry/
 privilege.py) at the moment of the snapshot: nothing here restates it.
@@ -38,10 +39,18 @@ from apps.registry.services import exempt_numbers_expire
 # Every registration that covers the instant (one per number: at most one verified row per
 # number, see ExemptNumber's constraints), global and facility-scoped alike.
 COVERED_SQL = (
-    "SELECT e.number, e.id FROM registry_exemptnumber e WHERE "  # noqa: S608 - constant SQL, no input
+    "SELECT e.number, e.id, e.facility_id FROM registry_exemptnumber e WHERE "  # noqa: S608 - constant SQL, no input
     + REGISTRATION_COVERS_SQL.format(at="%(at)s")
     + " ORDER BY e.number, e.id"
 )
+
+
+# What a new snapshot's entries hold (ListSnapshot.entries_version): 2 = reference,
+# registration and scope. Version 1 snapshots (before registry migration 0009) have no scope.
+ENTRIES_VERSION = 2
+
+# (keyed reference or E.164 number, registration id, facility id or None = every facility)
+Entry = tuple[str, int, int | None]
 
 
 @dataclass(frozen=True)
@@ -51,15 +60,16 @@ class SnapshotOutcome:
     alarm: ListAlarm | None = None
 
 
-def verified_list(at: datetime) -> list[tuple[str, int]]:
-    """(E.164 number, covering registration id) of every number exempt at ``at``, sorted."""
+def verified_list(at: datetime) -> list[Entry]:
+    """(E.164 number, covering registration id, its facility or None) of every number exempt at
+    ``at``, sorted."""
     with connection.cursor() as cursor:
         cursor.execute(COVERED_SQL, {"at": connection.ops.adapt_datetimefield_value(at)})
         rows = cursor.fetchall()
-    seen: dict[str, int] = {}
-    for number, registration_id in rows:
-        seen.setdefault(number, registration_id)
-    return sorted(seen.items())
+    seen: dict[str, Entry] = {}
+    for number, registration_id, facility_id in rows:
+        seen.setdefault(number, (number, registration_id, facility_id))
+    return [seen[number] for number in sorted(seen)]
 
 
 def numbers_digest(numbers: list[str]) -> str:
@@ -68,31 +78,51 @@ def numbers_digest(numbers: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(numbers)).encode()).hexdigest()
 
 
-def entries_digest(entries: list[tuple[str, int]]) -> str:
-    """SHA-256 of the sorted ``"<number_ref> <registration_id>"`` lines of a snapshot."""
-    return hashlib.sha256("\n".join(sorted(f"{ref} {reg}" for ref, reg in entries)).encode()).hexdigest()
+def entries_digest(entries: list[Entry], *, version: int = ENTRIES_VERSION) -> str:
+    """SHA-256 of the sorted lines of a snapshot's entries: ``"<number_ref> <registration_id>
+    <facility_id or *>"`` (``*`` = every facility); version 1, ``"<number_ref> <registration_id>"``."""
+    if version >= 2:
+        lines = [f"{ref} {reg} {'*' if facility is None else facility}" for ref, reg, facility in entries]
+    else:
+        lines = [f"{ref} {reg}" for ref, reg, _ in entries]
+    return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
 
 
 def snapshot_payload(
-    *, day: date, taken_at: datetime, count: int, numbers_sha256: str, entries_sha256: str
+    *,
+    day: date,
+    taken_at: datetime,
+    count: int,
+    numbers_sha256: str,
+    entries_sha256: str,
+    entries_version: int = ENTRIES_VERSION,
 ) -> bytes:
-    """The exact bytes a snapshot's signature covers."""
-    return canonical_bytes(
-        {
-            "kind": "registry.list_snapshot",
-            "day": day.isoformat(),
-            "taken_at": format_time(taken_at),
-            "count": count,
-            "numbers_sha256": numbers_sha256,
-            "entries_sha256": entries_sha256,
-        }
-    )
+    """The exact bytes a snapshot's signature covers. The version is signed too (from 2 on; a
+    version 1 payload is the one those snapshots were signed with), so a scoped snapshot cannot
+    be passed off as an unscoped one."""
+    statement: dict[str, object] = {
+        "kind": "registry.list_snapshot",
+        "day": day.isoformat(),
+        "taken_at": format_time(taken_at),
+        "count": count,
+        "numbers_sha256": numbers_sha256,
+        "entries_sha256": entries_sha256,
+    }
+    if entries_version >= 2:
+        statement["entries_version"] = entries_version
+    return canonical_bytes(statement)
+
+
+def snapshot_entries(snapshot: ListSnapshot) -> list[Entry]:
+    """The entries stored with ``snapshot`` as (reference, registration, facility or None)."""
+    return list(snapshot.entries.values_list("number_ref", "registration_id", "facility_id"))
 
 
 def snapshot_signature_valid(snapshot: ListSnapshot, *, public_key: bytes | None = None) -> bool:
     """Does the signature hold over the snapshot *and* the entries stored with it?"""
-    entries = list(snapshot.entries.values_list("number_ref", "registration_id"))
-    if len(entries) != snapshot.count or entries_digest(entries) != snapshot.entries_sha256:
+    entries = snapshot_entries(snapshot)
+    version = snapshot.entries_version
+    if len(entries) != snapshot.count or entries_digest(entries, version=version) != snapshot.entries_sha256:
         return False
     payload = snapshot_payload(
         day=snapshot.day,
@@ -100,6 +130,7 @@ def snapshot_signature_valid(snapshot: ListSnapshot, *, public_key: bytes | None
         count=snapshot.count,
         numbers_sha256=snapshot.numbers_sha256,
         entries_sha256=snapshot.entries_sha256,
+        entries_version=version,
     )
     return signing.verify_signature(
         public_key=public_key or signing.public_key_bytes(), payload=payload, signature_b64=snapshot.signature
@@ -124,18 +155,18 @@ def registry_snapshot_take(*, actor: User | None = None, day: date | None = None
         if existing is not None:
             return SnapshotOutcome(existing, created=False)
         covered = verified_list(now)
-        refs = [(reference("number", number), registration_id) for number, registration_id in covered]
+        refs = [(reference("number", number), reg, facility) for number, reg, facility in covered]
         # The clear value behind each reference, for registry clerks who must see which numbers
         # an alarm names (as protect_number does, in bulk).
         ProtectedValue.objects.bulk_create(
             [
                 ProtectedValue(ref=ref, kind="number", value=number)
-                for (number, _), (ref, _) in zip(covered, refs, strict=True)
+                for (number, _, _), (ref, _, _) in zip(covered, refs, strict=True)
             ],
             ignore_conflicts=True,
             batch_size=1000,
         )
-        numbers_sha256 = numbers_digest([number for number, _ in covered])
+        numbers_sha256 = numbers_digest([number for number, _, _ in covered])
         entries_sha256 = entries_digest(refs)
         payload = snapshot_payload(
             day=day,
@@ -152,9 +183,15 @@ def registry_snapshot_take(*, actor: User | None = None, day: date | None = None
             entries_sha256=entries_sha256,
             key_id=signing.key_id(signing.public_key_bytes()),
             signature=signing.sign(payload),
+            entries_version=ENTRIES_VERSION,
         )
         ListSnapshotEntry.objects.bulk_create(
-            [ListSnapshotEntry(snapshot=snapshot, number_ref=ref, registration_id=reg) for ref, reg in refs],
+            [
+                ListSnapshotEntry(
+                    snapshot=snapshot, number_ref=ref, registration_id=reg, facility_id=facility
+                )
+                for ref, reg, facility in refs
+            ],
             batch_size=1000,
         )
         record_event(

@@ -79,7 +79,20 @@ def test_a_formula_safe_registry_export_imports_back_unchanged(
     second = UserFactory(username="clerk-2")
     second.groups.add(ensure_role_groups()[REGISTRY_CLERK])
     change = BulkChange.objects.get(status="pending")
-    call_command("registry_bulk", "approve", str(change.pk), "--as", second.username, stdout=io.StringIO())
+    from apps.registry.bulk import bulk_change_digest
+
+    # The second clerk approves the change as listed (``registry_bulk list`` shows its digest).
+    digest = bulk_change_digest(change)
+    call_command(
+        "registry_bulk",
+        "approve",
+        str(change.pk),
+        "--digest",
+        digest,
+        "--as",
+        second.username,
+        stdout=io.StringIO(),
+    )
     imported = ExemptNumber.objects.select_related("attorney").get()
     assert imported.number == "+12125550188" and imported.label == "-2+3"
     assert imported.attorney.full_name == FORMULA

@@ -15,7 +15,12 @@ from django.utils import timezone
 from apps.accounts.roles import REGISTRY_CLERK, ensure_role_groups
 from apps.actions.registry import exempt_number_verify
 from apps.audit.models import AuditEvent
-from apps.registry.bulk import ImportInvalidError, bulk_change_approve, bulk_import_propose
+from apps.registry.bulk import (
+    ImportInvalidError,
+    bulk_change_approve,
+    bulk_change_digest,
+    bulk_import_propose,
+)
 from apps.registry.models import Attorney, BulkChange, ExemptNumber, ListAlarm
 from apps.registry.portability import FIELDS, export_text
 from apps.registry.privilege import is_privileged
@@ -52,10 +57,15 @@ def run_import(path: Path, clerk: User, *extra: str) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
+def approve(change: BulkChange, second: User) -> BulkChange:
+    """The second clerk approves the change as listed (with its digest)."""
+    return bulk_change_approve(change_id=change.pk, clerk=second, digest=bulk_change_digest(change))
+
+
 def import_and_approve(path: Path, clerk: User, second: User) -> BulkChange:
     run_import(path, clerk)
     change = BulkChange.objects.get(status="pending")
-    return bulk_change_approve(change_id=change.pk, clerk=second)
+    return approve(change, second)
 
 
 def system_a(clerk: User, tmp_path: Path) -> Path:
@@ -106,7 +116,7 @@ def test_conflicting_rows_are_reported_with_their_lines_and_skipped(
     out, err = run_import(path, clerk)
     assert f"conflict: line 3: {NUMBERS[1]} is verified here for another attorney" in err
     assert "1 conflicting (skipped), 1 to import" in out
-    change = bulk_change_approve(change_id=BulkChange.objects.get().pk, clerk=second_clerk)
+    change = approve(BulkChange.objects.get(), second_clerk)
     assert change.result["imported"] == 1 and len(change.result["conflicts"]) == 1
     assert ExemptNumber.objects.get(number=NUMBERS[1]).attorney.bar_number == "7654321"
 
@@ -153,7 +163,7 @@ def test_an_import_that_no_longer_applies_at_approval_changes_nothing(
     # Meanwhile another attorney's registration of the second number is verified here.
     verified(AttorneyFactory(bar_number="7654321"), clerk, NUMBERS[1])
     with pytest.raises(ImportInvalidError) as caught:
-        bulk_change_approve(change_id=change.pk, clerk=second_clerk)
+        approve(change, second_clerk)
     assert caught.value.extra["errors"][0].startswith("line 3:")
     assert ExemptNumber.objects.count() == 1
     change.refresh_from_db()
@@ -183,7 +193,7 @@ def test_system_a_into_system_b_leaves_every_number_of_a_exempt(
     out, err = run_import(path, clerk)
     assert "1 identical (skipped), 2 conflicting (skipped), 0 to import, 1 pending here to verify" in out
     assert "line 3:" in err and "line 5:" in err
-    bulk_change_approve(change_id=BulkChange.objects.get(status="pending").pk, clerk=second_clerk)
+    approve(BulkChange.objects.get(status="pending"), second_clerk)
     now = timezone.now()
     assert all(is_privileged(number, now).privileged for number, status in a_rows if status == "verified")
     # Twice: nothing more.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,8 +21,17 @@ from apps.audit.references import reference
 from apps.facilities.models import Facility
 from apps.registry.alarms import list_alarm_acknowledge, list_alarms_between, open_list_alarms
 from apps.registry.models import Attorney, ExemptNumber, ListAlarm, ListSnapshot, ListSnapshotEntry
-from apps.registry.services import exempt_number_register, exempt_number_revoke
-from apps.registry.snapshots import numbers_digest, registry_snapshot_take, snapshot_signature_valid
+from apps.registry.services import (
+    exempt_number_register,
+    exempt_number_revoke,
+    exempt_numbers_send_reminders,
+)
+from apps.registry.snapshots import (
+    entries_digest,
+    numbers_digest,
+    registry_snapshot_take,
+    snapshot_signature_valid,
+)
 from apps.registry.tasks import list_snapshot
 from tests.factories import AttorneyFactory
 
@@ -180,17 +189,137 @@ def test_a_revocation_between_snapshots_raises_no_alarm(
     assert ListSnapshot.objects.get(day=DAY2).count == 3 and not ListAlarm.objects.exists()
 
 
-def test_an_expiry_between_snapshots_raises_no_alarm(listed: list[ExemptNumber]) -> None:
-    registry_snapshot_take(day=DAY1)
-    # Time passes: the window ended after the attorney was reminded (the services' own fields).
-    now = timezone.now()
-    ExemptNumber.objects.filter(pk=listed[1].pk).update(
-        effective_until=now, reminder_sent_at=now - timedelta(days=30)
-    )
+class Clock:
+    """``timezone.now`` pinned, moved only by the test (every service reads it)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = timezone.now()
+        monkeypatch.setattr(timezone, "now", lambda: self.now)
+
+    def to(self, at: datetime) -> None:
+        assert at >= self.now  # time only moves forward
+        self.now = at
+
+
+def short_window(attorney: Attorney, clerk: User, number: str, clock: Clock) -> ExemptNumber:
+    """Verified for the shortest window a clerk may choose (the others run a year)."""
+    exempt = exempt_number_register(attorney=attorney, number=number, actor=attorney.user)
+    end = clock.now + timedelta(days=settings.REGISTRY_WINDOW_MIN_DAYS)
+    return exempt_number_verify(exempt_number_id=exempt.pk, clerk=clerk, effective_until=end)[0]
+
+
+def lapse_through_the_services(exempt: ExemptNumber, clock: Clock) -> None:
+    """Time passes: the reminder job tells the attorney, then the (audited) end goes by."""
+    assert exempt.effective_until is not None
+    clock.to(exempt.effective_until - timedelta(days=settings.REGISTRY_REMINDER_DAYS))
+    assert exempt_numbers_send_reminders() == 1
+    exempt.refresh_from_db()
+    assert exempt.effective_until is not None
+    clock.to(exempt.effective_until + timedelta(seconds=1))
+
+
+def test_an_expiry_between_snapshots_raises_no_alarm(
+    listed: list[ExemptNumber], attorney: Attorney, clerk: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock(monkeypatch)
+    short = short_window(attorney, clerk, "+12125550105", clock)
+    assert registry_snapshot_take(day=DAY1).snapshot.count == 5
+    lapse_through_the_services(short, clock)
     assert drop_alarm_take() is None
-    listed[1].refresh_from_db()
-    assert listed[1].status == "expired"
-    assert AuditEvent.objects.filter(action="exempt_number.expired", target_id=str(listed[1].pk)).exists()
+    short.refresh_from_db()
+    assert short.status == "expired" and ListSnapshot.objects.get(day=DAY2).count == 4
+    expired = AuditEvent.objects.get(action="exempt_number.expired", target_id=str(short.pk))
+    assert expired.details["effective_until"] == short.effective_until.isoformat()  # type: ignore[union-attr]
+
+
+def test_an_end_moved_behind_the_back_after_the_reminder_is_unexplained(
+    listed: list[ExemptNumber], attorney: Attorney, clerk: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reminder was real, but the end it announced was pulled in by a raw UPDATE: the lapse
+    # is not at an end any audited act set.
+    clock = Clock(monkeypatch)
+    short = short_window(attorney, clerk, "+12125550105", clock)
+    registry_snapshot_take(day=DAY1)
+    clock.to(clock.now + timedelta(days=settings.REGISTRY_WINDOW_MIN_DAYS - settings.REGISTRY_REMINDER_DAYS))
+    assert exempt_numbers_send_reminders() == 1
+    ExemptNumber.objects.filter(pk=short.pk).update(effective_until=clock.now + timedelta(days=1))
+    clock.to(clock.now + timedelta(days=2))
+    alarm = drop_alarm_take()
+    assert alarm is not None and alarm.unexplained_count == 1
+    assert alarm.unexplained == [
+        {"number_ref": reference("number", short.number), "registration_id": short.pk}
+    ]
+
+
+def test_verification_records_the_end_it_set(listed: list[ExemptNumber]) -> None:
+    event = AuditEvent.objects.get(action="exempt_number.verified", target_id=str(listed[0].pk))
+    assert event.details["effective_until"] == listed[0].effective_until.isoformat()  # type: ignore[union-attr]
+
+
+# --- scope
+
+
+def test_entries_carry_the_scope_and_the_signature_covers_it(
+    attorney: Attorney, clerk: User, facility: Facility
+) -> None:
+    wide = verified(attorney, clerk, NUMBERS[0])
+    narrow = verified(attorney, clerk, NUMBERS[1], facility=facility)
+    snapshot = registry_snapshot_take(day=DAY1).snapshot
+    assert snapshot.entries_version == 2 and snapshot_signature_valid(snapshot)
+    assert set(snapshot.entries.values_list("registration_id", "facility_id")) == {
+        (wide.pk, None),
+        (narrow.pk, facility.pk),
+    }
+    entries = [
+        (ref, reg, None)
+        for ref, reg, _ in snapshot.entries.values_list("number_ref", "registration_id", "facility_id")
+    ]
+    # The stored digest is not the one of the same entries with every scope widened.
+    assert entries_digest(entries) != snapshot.entries_sha256
+    snapshot.entries_version = 1  # passed off as a snapshot without scopes
+    assert not snapshot_signature_valid(snapshot)
+
+
+def test_a_scope_narrowed_or_moved_behind_the_back_is_unexplained(
+    listed: list[ExemptNumber], facility: Facility, other_facility: Facility
+) -> None:
+    ExemptNumber.objects.filter(pk=listed[1].pk).update(facility=facility)
+    registry_snapshot_take(day=DAY1)
+    ExemptNumber.objects.filter(pk=listed[0].pk).update(facility=facility)  # global -> one
+    ExemptNumber.objects.filter(pk=listed[1].pk).update(facility=other_facility)  # one -> another
+    alarm = drop_alarm_take()
+    assert alarm is not None and alarm.unexplained_count == 2 and alarm.current_count == 4
+    assert alarm.unexplained == sorted(
+        [
+            {
+                "number_ref": reference("number", listed[0].number),
+                "registration_id": listed[0].pk,
+                "narrowed_to_facility_id": facility.pk,
+            },
+            {
+                "number_ref": reference("number", listed[1].number),
+                "registration_id": listed[1].pk,
+                "narrowed_to_facility_id": other_facility.pk,
+            },
+        ],
+        key=lambda u: str(u["number_ref"]),
+    )
+
+
+def test_a_widened_scope_is_no_drop(listed: list[ExemptNumber], facility: Facility) -> None:
+    ExemptNumber.objects.filter(pk=listed[1].pk).update(facility=facility)
+    registry_snapshot_take(day=DAY1)
+    ExemptNumber.objects.filter(pk=listed[1].pk).update(facility=None)
+    assert drop_alarm_take() is None
+
+
+def test_a_scope_narrowed_by_revoking_and_registering_again_is_explained(
+    listed: list[ExemptNumber], attorney: Attorney, clerk: User, facility: Facility
+) -> None:
+    registry_snapshot_take(day=DAY1)
+    exempt_number_revoke(exempt_number_id=listed[0].pk, actor=attorney.user)
+    verified(attorney, clerk, NUMBERS[0], facility=facility)
+    assert drop_alarm_take() is None
 
 
 def test_rows_deleted_behind_the_services_back_raise_one_alarm(

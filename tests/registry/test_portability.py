@@ -44,7 +44,20 @@ def _approved_by_a_second_clerk(out: str) -> None:
     assert f"bulk change {change.pk} is pending" in out
     second = UserFactory(username="clerk-2")
     second.groups.add(ensure_role_groups()[REGISTRY_CLERK])
-    call_command("registry_bulk", "approve", str(change.pk), "--as", second.username, stdout=io.StringIO())
+    from apps.registry.bulk import bulk_change_digest
+
+    # The second clerk approves the change as listed (``registry_bulk list`` shows its digest).
+    digest = bulk_change_digest(change)
+    call_command(
+        "registry_bulk",
+        "approve",
+        str(change.pk),
+        "--digest",
+        digest,
+        "--as",
+        second.username,
+        stdout=io.StringIO(),
+    )
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
