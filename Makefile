@@ -16,7 +16,7 @@ demo: venv
 	@$(MANAGE) collectstatic --noinput -v0
 	@$(DEMO_MAIL) $(MANAGE) seed_demo
 	@echo "--- simulating calls through the switch API"
-	@$(DEMO_MAIL) $(MANAGE) simulate_calls --calls $${CALLS:-200}
+	@$(DEMO_MAIL) $(MANAGE) simulate_calls --calls $${CALLS:-200} --run-key $${RUN_KEY:-demo}
 	@echo "--- e-mails the demo sent are in $${VAR_DIR:-var}/mail/ (the running server prints its own)"
 	@$(MANAGE) demo_summary
 	@if [ -z "$$NO_SERVE" ]; then $(MANAGE) runserver $${DEMO_ADDR:-127.0.0.1:8000}; fi

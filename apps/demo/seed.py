@@ -1,4 +1,7 @@
-"""Demo data: facilities, inmates, attorneys with verified numbers, one user per role.
+"""Demo data: facilities, inmates, attorneys with verified numbers, one user per role, a second
+facility admin, privilege officer and registry clerk (a suspended admin can be lifted by the
+other; the privilege review and bulk changes need two people), and one case grant so the
+investigator can play (and stop) a recording out of the box.
 
 Idempotent. Demo passwords are derived (HMAC) from a random secret made on the first run and
 kept in VAR_DIR/demo-secret (mode 0600), so a re-run gives the same logins, and nobody can work
@@ -14,6 +17,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -26,8 +30,10 @@ from rest_framework.authtoken.models import Token
 
 from apps.accounts.roles import ROLE_FACILITY_PERMISSIONS, ROLES, ensure_role_groups
 from apps.actions.registry import exempt_number_verify
+from apps.common.errors import DomainError
 from apps.facilities.models import Facility, SwitchAccount
-from apps.inmates.models import Inmate
+from apps.inmates.models import Inmate, InmateUserObjectPermission
+from apps.inmates.services import inmate_grant_create
 from apps.registry.models import Attorney, ExemptNumber, ExemptStatus
 from apps.registry.services import exempt_number_register
 
@@ -92,6 +98,18 @@ ATTORNEYS = [
 ]
 
 
+# The second person of each two-person job (issue 15: "the demo has a second admin", "seed two
+# officers"; issue 11: a bulk change takes effect only when a second clerk approves it).
+SECOND_USERS = {
+    "facility_admin": "demo-facility-admin-2",
+    "privilege_officer": "demo-privilege-officer-2",
+    "registry_clerk": "demo-registry-clerk-2",
+}
+# The investigator's case grant (issue 15 item 3): the first inmate of the first facility.
+GRANT_CASE_REFERENCE = "DEMO-CASE-1"
+GRANT_DAYS = 30
+
+
 def _demo_secret() -> bytes:
     """This installation's random demo secret, made once. Written aside and linked into place,
     so two first runs at once agree and nobody ever reads a half-written file."""
@@ -122,13 +140,18 @@ class SeedResult:
     inmates: list[dict[str, str]] = field(default_factory=list)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     attorneys: list[dict[str, Any]] = field(default_factory=list)
+    # role -> the second user of that role (same shape as ``users``)
+    second_users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    grants: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "facilities": self.facilities,
             "inmates": self.inmates,
             "users": self.users,
+            "second_users": self.second_users,
             "attorneys": self.attorneys,
+            "grants": self.grants,
         }
 
 
@@ -140,6 +163,51 @@ def _user(username: str, *, email: str = "") -> tuple[User, str]:
         user.save(update_fields=["password"])
     token, _ = Token.objects.get_or_create(user=user)
     return user, token.key
+
+
+def _staff(username: str, role: str, groups: dict[str, Any], facilities: list[Facility]) -> dict[str, Any]:
+    user, token = _user(username, email=f"{username}@example.org")
+    user.groups.add(groups[role])
+    for facility in facilities:
+        for perm in ROLE_FACILITY_PERMISSIONS[role]:
+            assign_perm(f"facilities.{perm}", user, facility)
+    return {
+        "username": user.username,
+        "password": demo_password(user.username),
+        "token": token,
+        "facilities": [f.code for f in facilities],
+    }
+
+
+def _investigator_grant(result: SeedResult, facility: Facility) -> dict[str, str]:
+    """One case grant for the investigator, made by an admin through the grant service (audited
+    as ``grant.created``); renewed only when it has expired, so a re-run changes nothing. The
+    second admin grants when the first cannot (suspended by the canary, say)."""
+    investigator = User.objects.get(username=result.users["investigator"]["username"])
+    inmate = Inmate.objects.get(facility=facility, booking_number=result.inmates[0]["booking_number"])
+    current = InmateUserObjectPermission.objects.filter(
+        user=investigator, content_object=inmate, expires_at__gt=timezone.now()
+    ).first()
+    if current is None:
+        admins = [result.users["facility_admin"], result.second_users["facility_admin"]]
+        for admin in admins:
+            try:
+                current = inmate_grant_create(
+                    granted_by=User.objects.get(username=admin["username"]),
+                    investigator=investigator,
+                    inmate=inmate,
+                    case_reference=GRANT_CASE_REFERENCE,
+                    expires_at=timezone.now() + timedelta(days=GRANT_DAYS),
+                )
+                break
+            except DomainError:
+                continue
+    return {
+        "investigator": investigator.username,
+        "facility": facility.code,
+        "inmate": inmate.booking_number,
+        "case_reference": current.case_reference if current else "",
+    }
 
 
 def ensure_demo_allowed() -> None:
@@ -179,17 +247,10 @@ def _seed() -> SeedResult:
             result.inmates.append({"facility": code, "booking_number": booking})
 
     for role in ROLES:
-        user, token = _user(f"demo-{role.replace('_', '-')}", email=f"{role}@example.org")
-        user.groups.add(groups[role])
-        for facility in facilities:
-            for perm in ROLE_FACILITY_PERMISSIONS[role]:
-                assign_perm(f"facilities.{perm}", user, facility)
-        result.users[role] = {
-            "username": user.username,
-            "password": demo_password(user.username),
-            "token": token,
-            "facilities": [f.code for f in facilities],
-        }
+        result.users[role] = _staff(f"demo-{role.replace('_', '-')}", role, groups, facilities)
+    for role, username in SECOND_USERS.items():
+        result.second_users[role] = _staff(username, role, groups, facilities)
+    result.grants.append(_investigator_grant(result, facilities[0]))
 
     clerk = User.objects.get(username="demo-registry-clerk")
     for username, full_name, state, bar, firm, numbers in ATTORNEYS:

@@ -30,11 +30,22 @@ from apps.access.canaries import canaries_plant
 from apps.access.models import Canary
 from apps.audit.models import AuditEvent
 from apps.calls.models import Call
+from apps.demo.privilege_scenes import PrivilegeReport, PrivilegeScenes
 from apps.demo.seed import SeedResult
 from apps.facilities.models import Facility
 from apps.recordings.models import Recording, RecordingState
 from apps.recordings.storage import get_storage
 from apps.registry.models import ClaimStatus, ExemptNumber, ExemptStatus, InmateClaim
+
+
+def call_id_prefix(run_key: str) -> str:
+    return f"sim-{run_key}-"
+
+
+def run_key_used(run_key: str) -> int:
+    """How many calls an earlier run under ``run_key`` set up (0: the key is new)."""
+    return Call.objects.filter(switch_call_id__startswith=call_id_prefix(run_key)).count()
+
 
 AREA_CODES = ["212", "718", "917", "312", "713", "214", "415", "602"]
 
@@ -56,6 +67,7 @@ def number_formats(e164: str) -> list[str]:
 
 @dataclass
 class SimulationReport:
+    run_key: str = ""
     calls: int = 0
     recorded: int = 0
     exempted_at_setup: int = 0
@@ -84,8 +96,10 @@ class SimulationReport:
     def lines(self) -> list[str]:
         rejected = ", ".join(f"{k}={v}" for k, v in sorted(self.rejected_requests.items()))
         return [
-            f"calls set up ................ {self.calls}",
-            f"canaries planted among them . {self.canaries_planted}",
+            f"run key ..................... {self.run_key}",
+            f"calls set up by the switch .. {self.calls}",
+            f"canary calls planted ........ {self.canaries_planted}"
+            f" (calls added by this run: {self.calls + self.canaries_planted})",
             f"recorded and stored ......... {self.recorded}",
             f"exempted at setup ........... {self.exempted_at_setup}",
             f"refused at the storage gate . {self.refused_at_gate}"
@@ -105,15 +119,17 @@ class SimulationReport:
 
 
 class Simulator:
-    def __init__(self, seed: SeedResult, *, rng_seed: int | None = None) -> None:
+    def __init__(self, seed: SeedResult, *, rng_seed: int | None = None, run_key: str | None = None) -> None:
         self.seed = seed
         self.rng = random.Random(rng_seed)
         random.seed(rng_seed)
         self.switches = {f["code"]: self._client(f["switch_token"]) for f in seed.facilities}
         self.clerk = self._client(seed.users["registry_clerk"]["token"])
         self.attorney = self._client(seed.attorneys[0]["token"])
-        self.report = SimulationReport()
-        self.run_tag = os.urandom(4).hex()
+        # Every call of a run carries its key in switch_call_id (see run_key_used).
+        self.run_tag = run_key or os.urandom(4).hex()
+        self.report = SimulationReport(run_key=self.run_tag)
+        self.privilege: PrivilegeReport | None = None
         self.counter = 0
 
     @staticmethod
@@ -122,8 +138,9 @@ class Simulator:
 
     def run(self, calls: int, attorney_share: float = 0.08) -> SimulationReport:
         first_event = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        # (number, the facility a scoped registration covers, or None: every facility)
         attorney_numbers = list(
-            ExemptNumber.objects.filter(status=ExemptStatus.VERIFIED).values_list("number", flat=True)
+            ExemptNumber.objects.filter(status=ExemptStatus.VERIFIED).values_list("number", "facility__code")
         )
         plant_at = self._canary_moments(calls)
         for i in range(calls):
@@ -131,7 +148,7 @@ class Simulator:
                 self._plant_canary(code)
             roll = self.rng.random()
             if roll < attorney_share and attorney_numbers:
-                self._attorney_call(self.rng.choice(attorney_numbers))
+                self._attorney_call(*self.rng.choice(attorney_numbers))
             elif roll < attorney_share + 0.02:
                 self._verified_mid_call()
             elif roll < attorney_share + 0.03:
@@ -142,6 +159,8 @@ class Simulator:
                 self._ordinary_call()
             if i % 25 == 0:
                 self._bad_request()
+        # Issue 11's privilege assurance, after the mix so that it covers what the mix verified.
+        self.privilege = PrivilegeScenes(self).play()
         self.report.audit_events = AuditEvent.objects.filter(id__gt=first_event).count()
         self._check_invariant()
         return self.report
@@ -173,8 +192,9 @@ class Simulator:
         self._upload(call, expect=201)
         return call
 
-    def _attorney_call(self, e164: str) -> None:
-        call = self._setup(self.rng.choice(number_formats(e164)))
+    def _attorney_call(self, e164: str, facility: str | None = None) -> None:
+        """A call to a verified number: in any facility, or in its own for a scoped one."""
+        call = self._setup(self.rng.choice(number_formats(e164)), facility=facility)
         assert call["record"] is False, f"verified number {e164} was not exempted: {call}"
         self.report.exempted_at_setup += 1
         self._end(call)
@@ -269,20 +289,22 @@ class Simulator:
         self.report.rejected_requests[r.json()["reason"]] += 1
 
     # --- API steps
-    def _setup_body(self, facility: str, dialed: str) -> dict[str, Any]:
+    def _setup_body(self, facility: str, dialed: str, inmate: str | None = None) -> dict[str, Any]:
         self.counter += 1
-        inmate = self.rng.choice([i for i in self.seed.inmates if i["facility"] == facility])
+        if inmate is None:
+            inmates = [i["booking_number"] for i in self.seed.inmates if i["facility"] == facility]
+            inmate = self.rng.choice(inmates)
         return {
-            "switch_call_id": f"sim-{self.run_tag}-{self.counter}",
-            "inmate": inmate["booking_number"],
+            "switch_call_id": f"{call_id_prefix(self.run_tag)}{self.counter}",
+            "inmate": inmate,
             "dialed_number": dialed,
             "started_at": (timezone.now() - timedelta(minutes=5)).isoformat(),
         }
 
-    def _setup(self, dialed: str, facility: str | None = None) -> dict[str, Any]:
+    def _setup(self, dialed: str, facility: str | None = None, inmate: str | None = None) -> dict[str, Any]:
         facility = facility or self.rng.choice(self.seed.facilities)["code"]
         r = self.switches[facility].post(
-            "/api/v1/calls/", self._setup_body(facility, dialed), content_type="application/json"
+            "/api/v1/calls/", self._setup_body(facility, dialed, inmate), content_type="application/json"
         )
         assert r.status_code == 201, r.content
         self.report.calls += 1

@@ -26,7 +26,12 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {len(result.facilities)} facilities, {len(result.inmates)} inmates, "
-                f"{len(result.users)} staff users, {len(result.attorneys)} attorneys."
+                f"{len(result.users) + len(result.second_users)} staff users ({len(result.users)} roles, a "
+                f"second {', '.join(r.replace('_', ' ') for r in result.second_users)}), "
+                f"{len(result.attorneys)} attorneys, {len(result.grants)} investigator case grant."
             )
         )
-        self.stdout.write("Logins and tokens are not printed; use --json to see them.")
+        self.stdout.write(
+            "Logins: `demo_summary` prints them (make demo does, at the end); "
+            "`seed_demo --json` prints logins and API tokens (secrets)."
+        )
