@@ -18,7 +18,7 @@ def test_seed_demo_prints_the_documented_json_and_is_idempotent() -> None:
     out = io.StringIO()
     call_command("seed_demo", "--json", stdout=out)
     data = json.loads(out.getvalue())
-    assert set(data) == {"facilities", "inmates", "users", "attorneys"}
+    assert set(data) == {"facilities", "inmates", "users", "second_users", "attorneys", "grants"}
     assert set(data["users"]) == {
         "facility_admin",
         "investigator",
