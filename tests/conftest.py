@@ -10,6 +10,7 @@ when the service is missing, so a green run really ran against them.
 
 from __future__ import annotations
 
+import importlib
 import os
 import uuid
 import zoneinfo
@@ -80,6 +81,9 @@ def _sqlite_flush_passes_the_audit_triggers() -> Iterator[None]:
         return
     operations = type(connection.ops)
     create, drop = sqlite_triggers()
+    # The prompt texts are append-only too (apps/facilities/migrations/0002_prompt_texts.py).
+    prompts = importlib.import_module("apps.facilities.migrations.0002_prompt_texts")
+    create, drop = [*create, *prompts.SQLITE_APPEND_ONLY], [*drop, *prompts.SQLITE_APPEND_ONLY_DROP]
     original = operations.sql_flush
 
     def sql_flush(self: Any, style: Any, tables: Any, **options: Any) -> list[str]:

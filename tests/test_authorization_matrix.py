@@ -459,6 +459,10 @@ MATRIX: list[Row] = [
     Row("portal:grant-revoke", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404, _by("grant", "grant_id")),
     Row("portal:staff", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404),
     Row("portal:staff-remove", "POST", PORTAL_ANON, 404),
+    # Prompt texts: only facility admins; a JSON body carries no form field, so the admin's
+    # POST gets the form back (200) and publishes nothing.
+    Row("portal:prompt-list", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404),
+    Row("portal:prompt-list", "POST", {**PORTAL_ANON, "facility_admin": 200}, 404),
     Row("portal:export-list", "GET", PORTAL_ANON, 200),
     Row(
         "portal:export-approve",

@@ -23,6 +23,7 @@ from apps.calls.selectors import CallSearch, calls_of_switch, calls_visible_to, 
 from apps.calls.serializers import StaffCallOutput
 from apps.common.api import Pagination, user_of, validated, validated_query
 from apps.common.visibility import can_see_privileged_details
+from apps.facilities.models import PromptKind
 from apps.facilities.permissions import IsSwitchAccount, switch_facility
 
 _SAFE_ID = r"^[A-Za-z0-9._:-]+$"
@@ -35,11 +36,34 @@ SEARCH_PARAMETERS = [
 ]
 
 
+class PromptOutput(serializers.Serializer[Any]):
+    """The prompt the switch must play before connecting (issue 11, section 7)."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=PromptKind.choices)
+    version = serializers.IntegerField()
+
+
+class PromptPlayedInput(serializers.Serializer[Any]):
+    """What the switch played: the id and version call setup named (or another, reported as is)."""
+
+    id = serializers.IntegerField(min_value=1)
+    version = serializers.IntegerField(min_value=1)
+
+
 class CallOutput(serializers.Serializer[Call]):
     id = serializers.IntegerField()
     record = serializers.SerializerMethodField()
     privileged = serializers.BooleanField()
     reason = serializers.CharField()
+    prompt = PromptOutput(
+        allow_null=True,
+        help_text=(
+            "Play this prompt before connecting: the recording notice when `record` is true, the "
+            "private-call notice when it is false. Report it back in `prompt_played` at the end. "
+            "Null only for calls set up before prompts existed."
+        ),
+    )
 
     def get_record(self, call: Call) -> bool:
         return call.decision == "record" and not call.privileged
@@ -139,10 +163,20 @@ class CallEndView(APIView):
 
     class Input(serializers.Serializer[Any]):
         ended_at = serializers.DateTimeField()
+        # Optional so that switches older than prompts can still end calls (an unended call
+        # loses its duration, which is worse than an unreported prompt); absent or null is
+        # stored as "not reported" and said so in the call.end event.
+        prompt_played = PromptPlayedInput(required=False, allow_null=True)
 
     @extend_schema(request=Input, responses={200: CallOutput})
     def post(self, request: Request, call_id: int) -> Response:
         data = validated(self.Input, request)
         call = _switch_call(request, call_id, "call.end")
-        call = services.call_end(call=call, ended_at=data["ended_at"], actor=user_of(request))
+        played = data.get("prompt_played")
+        call = services.call_end(
+            call=call,
+            ended_at=data["ended_at"],
+            actor=user_of(request),
+            prompt_played=services.PromptReport(**played) if played else None,
+        )
         return Response(CallOutput(call).data)

@@ -24,6 +24,7 @@ from django.utils import timezone
 from apps.calls.errors import TooManyCallRowsError
 from apps.calls.masking import MASKING_RELATED, shown_attorney, shown_number
 from apps.calls.models import Call
+from apps.calls.prompts import PROMPT_RELATED, prompt_label
 from apps.calls.reads import call_rows_served
 from apps.common.csvsafe import SafeDictWriter
 
@@ -40,6 +41,8 @@ COLUMNS = [
     "duration_seconds",
     "decision",
     "privileged",
+    "prompt",
+    "prompt_played",
 ]
 
 
@@ -64,7 +67,7 @@ def call_download(
     Raises TooManyCallRowsError (400, nothing charged) or QuotaExceededError (429, audited).
     """
     limit = settings.CALL_DOWNLOAD_MAX_ROWS
-    related = ("facility", "inmate", *MASKING_RELATED)
+    related = ("facility", "inmate", *MASKING_RELATED, *PROMPT_RELATED)
     ordered = calls.select_related(*related).order_by("-started_at", "-id")
     found = list(ordered[: limit + 1])  # one more than allowed tells "too many" without a COUNT
     if len(found) > limit:
@@ -102,6 +105,8 @@ def call_record(call: Call, *, unmasked: bool) -> dict[str, Any]:
         "duration_seconds": call.duration_seconds,
         "decision": call.decision,
         "privileged": call.privileged,
+        "prompt": prompt_label(call.prompt),
+        "prompt_played": prompt_label(call.prompt_played),
     }
 
 

@@ -19,3 +19,15 @@ class InvalidCallEndError(DomainError):
 class TooManyCallRowsError(DomainError):
     reason = "too_many_rows"
     default_message = "The search matches more calls than one download may hold; narrow it."
+
+
+class UnknownPromptError(DomainError):
+    """A prompt the facility does not have (another facility's is the same: not one of ours)."""
+
+    reason = "unknown_prompt"
+    default_message = "prompt_played names no prompt of this facility."
+
+
+class PromptVersionError(DomainError):
+    reason = "prompt_version_mismatch"
+    default_message = "prompt_played.version is not the version of that prompt id."

@@ -54,6 +54,30 @@ class Call(models.Model):
     # A call set up by the nightly assurance run to prove the decision path (never a real
     # person's call): kept for its audit trail, left out of every list and figure.
     synthetic = models.BooleanField(default=False, db_default=False)
+    # What the caller was told (issue 11, section 7). ``prompt`` is the version call setup named
+    # to the switch, chosen in the very INSERT that decides the call (the recording notice for a
+    # recorded call, the private-call notice otherwise); null only for calls set up before
+    # prompts existed. ``prompt_played`` is what the switch reported at the end of the call;
+    # null with ``prompt_reported_at`` null means "not reported" (an older switch). A played
+    # prompt other than ``prompt`` is a mismatch, kept as it is and audited (call.prompt_mismatch).
+    # No indexes: two more writes on the hottest insert, and nothing searches calls by prompt.
+    prompt = models.ForeignKey(
+        "facilities.PromptText",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    prompt_played = models.ForeignKey(
+        "facilities.PromptText",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    prompt_reported_at = models.DateTimeField(null=True, blank=True)
 
     objects = CallQuerySet.as_manager()
 
@@ -72,6 +96,11 @@ class Call(models.Model):
                 condition=models.Q(dialed_number__regex=r"^\+[1-9][0-9]{1,14}$"),
             ),
             models.CheckConstraint(
+                name="call_prompt_played_has_report_time",
+                condition=models.Q(prompt_played__isnull=True, prompt_reported_at__isnull=True)
+                | models.Q(prompt_played__isnull=False, prompt_reported_at__isnull=False),
+            ),
+            models.CheckConstraint(
                 name="call_end_after_start",
                 condition=models.Q(ended_at__isnull=True) | models.Q(ended_at__gte=models.F("started_at")),
             ),
@@ -84,3 +113,8 @@ class Call(models.Model):
 
     def __str__(self) -> str:
         return f"call {self.switch_call_id} @ {self.facility_id}"
+
+    @property
+    def prompt_mismatch(self) -> bool:
+        """The switch reported playing another prompt than the one call setup named."""
+        return self.prompt_reported_at is not None and self.prompt_played_id != self.prompt_id

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from apps.calls.masking import MASKING_RELATED, hidden_calls_q
 from apps.calls.models import Call
+from apps.calls.prompts import PROMPT_RELATED
 from apps.common.phone import normalize_phone_number
 from apps.common.querysets import Action
 from apps.facilities.permissions import switch_facility
@@ -61,4 +62,6 @@ def calls_of_switch(user: Any) -> QuerySet[Call]:
 
 def calls_visible_to(user: User) -> QuerySet[Call]:
     """Calls the user may see, with what a row shows and the masking rule reads."""
-    return Call.objects.restrict(user, Action.VIEW).select_related("facility", "inmate", *MASKING_RELATED)
+    return Call.objects.restrict(user, Action.VIEW).select_related(
+        "facility", "inmate", *MASKING_RELATED, *PROMPT_RELATED
+    )

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from apps.calls.downloads import COLUMNS
 from apps.calls.masking import shown_attorney, shown_number
 from apps.calls.models import Call
+from apps.calls.prompts import prompt_label
 from apps.common.visibility import can_see_privileged_details
 
 
@@ -19,6 +20,10 @@ class StaffCallOutput(serializers.ModelSerializer[Call]):
     inmate = serializers.SlugRelatedField(slug_field="booking_number", read_only=True)  # type: ignore[var-annotated]
     dialed_number = serializers.SerializerMethodField()
     attorney = serializers.SerializerMethodField()
+    prompt = serializers.SerializerMethodField(help_text="The prompt call setup named, as 'kind vN'.")
+    prompt_played = serializers.SerializerMethodField(
+        help_text="The prompt the switch reported playing, as 'kind vN'; null when not reported."
+    )
 
     class Meta:
         model = Call
@@ -35,3 +40,9 @@ class StaffCallOutput(serializers.ModelSerializer[Call]):
 
     def get_attorney(self, call: Call) -> str | None:
         return shown_attorney(call, unmasked=self._unmasked())
+
+    def get_prompt(self, call: Call) -> str | None:
+        return prompt_label(call.prompt)
+
+    def get_prompt_played(self, call: Call) -> str | None:
+        return prompt_label(call.prompt_played)

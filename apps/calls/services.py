@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,30 +11,49 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.audit.services import event_insert_sql, events_written, record_event
-from apps.calls.errors import CallConflictError, InvalidCallEndError, UnknownInmateError
+from apps.calls.errors import (
+    CallConflictError,
+    InvalidCallEndError,
+    PromptVersionError,
+    UnknownInmateError,
+    UnknownPromptError,
+)
 from apps.calls.models import Call
 from apps.common.db import fetchone_prepared
 from apps.common.phone import normalize_phone_number
-from apps.facilities.models import Facility
+from apps.facilities.models import Facility, PromptKind, PromptText
 from apps.registry.privilege import DECISION_SQL, decision_params
 
 # The call row, decided by the registry's own rule (``DECISION_SQL``) in the same statement:
 # no decision can be taken on one snapshot and written on another. ON CONFLICT makes a retry
 # of the same switch_call_id insert nothing (then the caller looks the call up). No row is
 # inserted when the inmate is unknown (the JOIN finds nothing). Portable (PostgreSQL, SQLite).
+#
+# The prompt the switch must play rides in the same statement (issue 11, section 7): the
+# facility's current version of the notice that matches the decision, read from the unique
+# (facility, kind, version) index, so the prompt named is the one current when the call was
+# decided (no cache to go stale after a publish, no extra round trip). RETURNING reads its
+# version and kind back for the answer.
+_PROMPT_KIND_SQL = f"""CASE WHEN d.privileged THEN '{PromptKind.PRIVATE_CALL_NOTICE.value}'
+    ELSE '{PromptKind.RECORDING_NOTICE.value}' END"""
 _INSERT_CALL_SQL = f"""
     WITH decision AS ({DECISION_SQL})
     INSERT INTO calls_call (facility_id, inmate_id, switch_call_id, dialed_number,
-        started_at, decision, reason, privileged, exempt_number_id, created_at, synthetic)
+        started_at, decision, reason, privileged, exempt_number_id, created_at, synthetic, prompt_id)
     SELECT i.facility_id, i.id, %(switch_call_id)s, %(number)s, %(started_at)s,
         CASE WHEN d.privileged THEN 'exempt' ELSE 'record' END,
-        d.reason, d.privileged, d.exempt_number_id, %(created_at)s, %(synthetic)s
+        d.reason, d.privileged, d.exempt_number_id, %(created_at)s, %(synthetic)s,
+        (SELECT p.id FROM facilities_prompttext p
+         WHERE p.facility_id = %(facility)s AND p.kind = {_PROMPT_KIND_SQL}
+         ORDER BY p.version DESC LIMIT 1)
     FROM inmates_inmate i CROSS JOIN decision d
     WHERE i.facility_id = %(facility)s AND i.booking_number = %(booking_number)s
     ON CONFLICT (facility_id, switch_call_id) DO NOTHING
-    RETURNING id, inmate_id, decision, reason, privileged, exempt_number_id
+    RETURNING id, inmate_id, decision, reason, privileged, exempt_number_id, prompt_id,
+        (SELECT p.kind FROM facilities_prompttext p WHERE p.id = calls_call.prompt_id) AS prompt_kind,
+        (SELECT p.version FROM facilities_prompttext p WHERE p.id = calls_call.prompt_id) AS prompt_version
 """  # noqa: S608 - constant SQL, values are parameters
-_CALL_COLUMNS = ("id", "inmate_id", "decision", "reason", "privileged", "exempt_number_id")
+_CALL_COLUMNS = ("id", "inmate_id", "decision", "reason", "privileged", "exempt_number_id", "prompt_id")
 Row = tuple[Any, ...]
 
 
@@ -82,7 +102,8 @@ def call_setup(
         if existing is None:
             raise UnknownInmateError(booking_number=booking_number)
         return existing, False
-    values = dict(zip(_CALL_COLUMNS, row, strict=True))
+    values = dict(zip(_CALL_COLUMNS, row[: len(_CALL_COLUMNS)], strict=True))
+    prompt_kind, prompt_version = row[len(_CALL_COLUMNS) :]
     call = Call(
         facility=facility,
         switch_call_id=switch_call_id,
@@ -94,6 +115,14 @@ def call_setup(
     )
     call._state.adding = False
     call._state.db = connection.alias
+    if values["prompt_id"] is not None:
+        # The prompt as the answer needs it (id, kind, version), without reading it again.
+        prompt = PromptText(
+            id=values["prompt_id"], facility=facility, kind=prompt_kind, version=prompt_version
+        )
+        prompt._state.adding = False
+        prompt._state.db = connection.alias
+        call.prompt = prompt
     return call, True
 
 
@@ -104,7 +133,10 @@ def _insert_call_with_event(
         source="new_call",
         target_id="new_call.id::text",
         facility_id="%(facility)s",
-        details="jsonb_build_object('decision', new_call.decision, 'reason', new_call.reason)",
+        details=(
+            "jsonb_build_object('decision', new_call.decision, 'reason', new_call.reason,"
+            " 'prompt', new_call.prompt_id)"
+        ),
         action="call.setup",
         actor=actor,
         target_type=Call._meta.label_lower,
@@ -123,14 +155,14 @@ def _insert_call_then_event(
         cursor.execute(_INSERT_CALL_SQL, params)
         row = cursor.fetchone()
         if row is not None:
-            decision, reason = row[2], row[3]
+            decision, reason, prompt_id = row[2], row[3], row[6]
             record_event(
                 action="call.setup",
                 actor=actor,
                 target_type=Call._meta.label_lower,
                 target_id=row[0],
                 facility_id=facility.pk,
-                details={"decision": decision, "reason": reason},
+                details={"decision": decision, "reason": reason, "prompt": prompt_id},
             )
     return row
 
@@ -146,24 +178,72 @@ def _existing_call(facility: Facility, switch_call_id: str, booking_number: str,
     return call
 
 
-def call_end(*, call: Call, ended_at: datetime, actor: User) -> Call:
-    """Record the end of a call. Repeating the same end is harmless; a different one is not."""
+@dataclass(frozen=True)
+class PromptReport:
+    """What the switch says it played: a prompt id and the version it believes that id is."""
+
+    id: int
+    version: int
+
+
+def _played_prompt(call: Call, report: PromptReport) -> PromptText:
+    prompt = PromptText.objects.filter(pk=report.id, facility_id=call.facility_id).first()
+    if prompt is None:
+        raise UnknownPromptError()
+    if prompt.version != report.version:
+        raise PromptVersionError(expected_version=prompt.version)
+    return prompt
+
+
+def call_end(
+    *, call: Call, ended_at: datetime, actor: User, prompt_played: PromptReport | None = None
+) -> Call:
+    """Record the end of a call and, when the switch reports it, the prompt it played.
+
+    Repeating the same end is harmless; a different one (another time, another prompt) is a
+    conflict. ``prompt_played`` None means "not reported" (switches older than prompts): the
+    end is still recorded, and its audit event says the prompt went unreported, so the
+    compliance report can count calls without proof. A prompt other than the one setup named is
+    stored as reported (it is the evidence) and audited as ``call.prompt_mismatch``.
+    """
     if ended_at < call.started_at:
         raise InvalidCallEndError()
+    played = _played_prompt(call, prompt_played) if prompt_played is not None else None
     with transaction.atomic():
         call = Call.objects.select_for_update().get(pk=call.pk)
         if call.ended_at is not None:
-            if call.ended_at != ended_at:
-                raise CallConflictError("This call has already ended at another time.")
+            if call.ended_at != ended_at or (played is not None and played.pk != call.prompt_played_id):
+                raise CallConflictError("This call has already ended at another time or with another prompt.")
             return call
         call.ended_at = ended_at
         call.duration_seconds = int((ended_at - call.started_at).total_seconds())
-        call.save(update_fields=["ended_at", "duration_seconds"])
+        fields = ["ended_at", "duration_seconds"]
+        if played is not None:
+            call.prompt_played = played
+            call.prompt_reported_at = timezone.now()
+            fields += ["prompt_played", "prompt_reported_at"]
+        call.save(update_fields=fields)
         record_event(
             action="call.end",
             actor=actor,
             target=call,
             facility_id=call.facility_id,
-            details={"duration_seconds": call.duration_seconds},
+            details={
+                "duration_seconds": call.duration_seconds,
+                "prompt_played": played.pk if played is not None else None,
+            },
         )
+        if call.prompt_mismatch:
+            record_event(
+                action="call.prompt_mismatch",
+                actor=actor,
+                target=call,
+                facility_id=call.facility_id,
+                details={
+                    "told": call.prompt_id,
+                    "played": call.prompt_played_id,
+                    "played_kind": played.kind if played is not None else None,
+                    "played_version": played.version if played is not None else None,
+                },
+            )
     return call

@@ -100,6 +100,61 @@ class Facility(models.Model):
         return f"{self.code} ({self.name})"
 
 
+class PromptKind(models.TextChoices):
+    """What the switch plays before a call connects: the caller is told whether it is recorded."""
+
+    RECORDING_NOTICE = "recording_notice"
+    PRIVATE_CALL_NOTICE = "private_call_notice"
+
+
+class PromptTextQuerySet(FacilityScopedQuerySet["PromptText"]):
+    """A facility's prompt texts: seen by its staff (``view``), published by its admins (``manage``)."""
+
+    actions = frozenset({Action.VIEW, Action.MANAGE})
+
+
+class PromptText(models.Model):
+    """One version of one prompt a facility's switches play (issue 11, section 7).
+
+    Append-only (a database trigger refuses UPDATE and DELETE, migration 0003): a change is a
+    new version, so a call's ``prompt`` keeps pointing at the exact words the caller was told.
+    The current prompt of a kind is its highest version. Every facility has version 1 of each
+    kind from the moment it exists (an INSERT trigger on the facility, migration 0002), so call
+    setup always has a prompt to name. Published through
+    apps.facilities.prompts.prompt_text_publish (audited) only.
+    """
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="prompt_texts")
+    kind = models.CharField(max_length=24, choices=PromptKind.choices)
+    version = models.PositiveIntegerField()
+    text = models.TextField()
+    # Null for the defaults the database writes when the facility is created.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PromptTextQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["facility", "kind", "-version"]
+        constraints = [
+            # Also the index call setup reads the current version from (highest version first).
+            models.UniqueConstraint(
+                fields=["facility", "kind", "version"], name="prompt_text_version_unique"
+            ),
+            models.CheckConstraint(name="prompt_text_version_positive", condition=models.Q(version__gte=1)),
+            models.CheckConstraint(
+                name="prompt_text_kind_known",
+                condition=models.Q(kind__in=[k.value for k in PromptKind]),
+            ),
+            models.CheckConstraint(name="prompt_text_not_blank", condition=~models.Q(text="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} v{self.version} @ {self.facility_id}"
+
+
 class StaffAssignmentQuerySet(FacilityScopedQuerySet["FacilityUserObjectPermission"]):
     """A facility's staff assignments (its permission rows), seen by those who manage it."""
 

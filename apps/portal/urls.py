@@ -2,7 +2,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from apps.portal import password_reset
-from apps.portal.views import auth, calls, compliance, dashboard, exports, grants, inmates, recordings, staff
+from apps.portal.views import (
+    auth,
+    calls,
+    compliance,
+    dashboard,
+    exports,
+    grants,
+    inmates,
+    prompts,
+    recordings,
+    staff,
+)
 
 app_name = "portal"
 
@@ -29,6 +40,7 @@ urlpatterns = [
     path("grants/<int:grant_id>/revoke/", grants.grant_revoke, name="grant-revoke"),
     path("staff/", staff.staff_list, name="staff"),
     path("staff/remove/", staff.staff_remove, name="staff-remove"),
+    path("prompts/", prompts.prompt_list, name="prompt-list"),
     path("exports/", exports.export_list, name="export-list"),
     path("exports/<int:export_id>/approve/", exports.export_approve, name="export-approve"),
     path("compliance/", compliance.compliance, name="compliance"),

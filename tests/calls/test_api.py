@@ -38,8 +38,15 @@ def _verified(number: str, clerk: User) -> None:
 def test_an_ordinary_call_is_recorded(switch: Switch, inmate: Inmate) -> None:
     r = _setup(switch, inmate)
     assert r.status_code == 201, r.content
-    assert r.json() == {"id": r.json()["id"], "record": True, "privileged": False, "reason": "not_exempt"}
-    call = Call.objects.get()
+    call = Call.objects.select_related("prompt").get()
+    prompt = {"id": call.prompt_id, "kind": "recording_notice", "version": 1}
+    assert r.json() == {
+        "id": call.pk,
+        "record": True,
+        "privileged": False,
+        "reason": "not_exempt",
+        "prompt": prompt,
+    }
     assert call.dialed_number == "+17185550142"
     assert AuditEvent.objects.filter(action="call.setup", target_id=str(call.pk)).count() == 1
 

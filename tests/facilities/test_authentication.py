@@ -36,6 +36,10 @@ def test_a_call_setup_loads_token_user_switch_account_and_facility_in_one_query(
     with django_assert_num_queries(1 + call_statements) as captured:
         response = _setup(switch.client, inmate)
     assert response.status_code == 201, response.content
+    # The prompt to play rides in the call's own statement (issue 11, section 7): no query of its own.
+    assert response.json()["prompt"]["kind"] == "recording_notice"
+    prompt_statements = [q["sql"] for q in captured.captured_queries if "facilities_prompttext" in q["sql"]]
+    assert prompt_statements and all("INSERT INTO calls_call" in sql for sql in prompt_statements)
     token_lookup = captured.captured_queries[0]["sql"]
     assert "authtoken_token" in token_lookup and "facilities_facility" in token_lookup
 
