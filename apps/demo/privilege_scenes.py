@@ -189,6 +189,11 @@ class PrivilegeScenes:
     def stop_button(self) -> None:
         grant = self.seed.grants[0]
         investigator_user = self._user(grant["investigator"])
+        # One call of the granted inmate stays playable: after the demo the investigator must
+        # find something to play, not only the recording they stopped (issue 15, trap 3).
+        kept = self.sim._setup(self.sim._random_number(), facility=grant["facility"], inmate=grant["inmate"])
+        self.sim._end(kept)
+        self.sim._upload(kept, expect=201)
         hour_ago = timezone.now() - timedelta(hours=1)
         if (
             StopPress.objects.filter(pressed_by=investigator_user, pressed_at__gte=hour_ago).count()

@@ -22,7 +22,7 @@ from apps.demo.seed import GRANT_CASE_REFERENCE, seed_demo
 from apps.demo.simulator import Simulator
 from apps.facilities.models import SwitchAccount
 from apps.inmates.models import InmateUserObjectPermission
-from apps.recordings.models import HoldKind, QuarantineHold, RecordingState, StopPress
+from apps.recordings.models import HoldKind, QuarantineHold, Recording, RecordingState, StopPress
 from apps.registry.alarms import open_list_alarms
 from apps.registry.drift import stale_since
 from apps.registry.models import (
@@ -102,6 +102,9 @@ def test_simulate_calls_plays_every_privilege_assurance_scene() -> None:
     assert press.recording.state == RecordingState.QUARANTINED
     assert press.bytes_heard > 0 and privilege.stop_recording == press.recording_id
     assert len(press.officers_notified) == 2  # both seeded officers
+    # ...and still has a recording of that inmate to play after the demo.
+    investigator = press.pressed_by
+    assert Recording.objects.restrict(investigator, "play").filter(inmate=press.recording.inmate_id).exists()
 
     # The day's snapshot: signed, every verified number, no alarm.
     snapshot = ListSnapshot.objects.get()
