@@ -43,7 +43,7 @@ class ExposureReportQuerySet(RestrictedQuerySet["ExposureReport"]):
         outside = ExposureReportFacility.objects.filter(report=OuterRef("pk")).exclude(
             facility_id__in=facility_ids(user, Action.VIEW)
         )
-        return ~Exists(outside)
+        return ~Q(Exists(outside))
 
 
 class ExposureReport(models.Model):
