@@ -35,13 +35,13 @@ class ExposureTrigger(models.TextChoices):
 
 class ExposureReportQuerySet(RestrictedQuerySet["ExposureReport"]):
     def scope(self, user: User | AnonymousUser, action: Action) -> Q:
-        """VIEW: a report is shown in full or not at all, so only to a user who may see every
-        facility it touches (a report with calls in a facility outside the reader's scope would
-        reveal them)."""
+        """VIEW: a report is shown in full or not at all, so only to a user who may read the call
+        records of every facility it touches (a report with calls in a facility outside the
+        reader's scope would reveal them)."""
         if action != Action.VIEW:
             raise self.unsupported(action)
         outside = ExposureReportFacility.objects.filter(report=OuterRef("pk")).exclude(
-            facility_id__in=facility_ids(user, Action.VIEW)
+            facility_id__in=facility_ids(user, Action.VIEW_CALLS)
         )
         return ~Q(Exists(outside))
 
