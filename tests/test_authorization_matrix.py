@@ -27,6 +27,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.access.models import ExportItem, ExportRequest, Suspension
+from apps.actions.exposure import Subject, exposure_report_generate
 from apps.audit.models import AuditEvent
 from apps.calls.models import Call
 from apps.recordings.models import Recording
@@ -115,6 +116,9 @@ def _build_world() -> World:
     quarantined = _store_audio(CallFactory(inmate=inmate, dialed_number="+12125550198"))
     Recording.objects.filter(pk=quarantined.pk).update(state="quarantined", quarantined_at=timezone.now())
     exempt = ExemptNumberFactory(attorney=attorney)
+    exposure = exposure_report_generate(
+        subject=Subject(number="+12125550198"), trigger="command", actor=users["privilege_officer"]
+    )
     export = ExportRequest.objects.create(
         requested_by=users["investigator"], case_reference="M-1", justification="matrix"
     )
@@ -134,6 +138,7 @@ def _build_world() -> World:
         "inmate": inmate.pk,
         "grant": grant.pk,
         "exempt": exempt.pk,
+        "exposure": exposure.pk,
         "export": export.pk,
         "suspension": suspension.pk,
         "audit_export": audit_export,
@@ -528,6 +533,14 @@ MATRIX: list[Row] = [
     Row("attorneys:email-confirm", "GET", {}, 400, lambda w: {"uidb64": "MQ", "token": "bad-token"}),
     Row("attorneys:review-queue", "GET", {**PORTAL_ANON, "privilege_officer": 200}, 404),
     Row("attorneys:review-propose", "POST", PORTAL_ANON, 404, _by("recording", "recording_id")),
+    Row("attorneys:exposure-list", "GET", {**PORTAL_ANON, "privilege_officer": 200}, 404),
+    Row(
+        "attorneys:exposure-detail",
+        "GET",
+        {**PORTAL_ANON, "privilege_officer": 200},
+        404,
+        _by("exposure", "report_id"),
+    ),
     Row("attorneys:review-confirm", "POST", PORTAL_ANON, 404, lambda w: {"decision_id": 999999}),
     Row(
         "attorneys:review-flag",

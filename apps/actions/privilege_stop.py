@@ -39,7 +39,7 @@ from apps.access.revocation import exports_pull_recording
 from apps.audit.services import record_event
 from apps.common.errors import NotFoundError
 from apps.common.querysets import Action
-from apps.recordings.listening import heard_estimate
+from apps.recordings.listening import heard_estimate, recording_duration
 from apps.recordings.models import HoldKind, QuarantineHold, Recording, StopPress
 from apps.recordings.quarantine import hold_add
 from apps.recordings.review import review_officers
@@ -124,7 +124,7 @@ def _stop(*, user: User, recording_id: int) -> StopPress:
     )
     hold = QuarantineHold.objects.get(recording=recording, kind=HoldKind.STOP_BUTTON, closed_at__isnull=True)
     pulled = exports_pull_recording(recording_id=recording.pk, actor=user, cause=CAUSE)
-    heard = heard_estimate(recording, _duration(recording))
+    heard = heard_estimate(recording, recording_duration(recording))
     officers = review_officers(recording)
     press = StopPress.objects.create(
         recording=recording,
@@ -170,15 +170,6 @@ def _repeated(*, user: User, press: StopPress) -> StopResult:
             details={"press_id": press.pk, "hold_id": press.hold_id},
         )
     return StopResult(press=press, created=False)
-
-
-def _duration(recording: Recording) -> int | None:
-    call = recording.call
-    if call.duration_seconds is not None:
-        return call.duration_seconds
-    if call.ended_at is not None:
-        return int((call.ended_at - call.started_at).total_seconds())
-    return None
 
 
 def _notify_officers_on_commit(*, press: StopPress, officers: list[User]) -> None:

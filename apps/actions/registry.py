@@ -6,6 +6,15 @@ two-officer privilege review before the decision commits (I1: there is no moment
 number is verified and an earlier recording of it is still playable). Both happen here in one
 transaction, under the registration's row lock and the number's lock that the registry half
 takes first (the same lock the storage gate takes, so no upload slips between them).
+
+When the decision quarantined earlier recordings, the exposure report (apps/actions/
+exposure.py) is built, signed and kept in the *same* transaction, still under the number's
+lock, rather than later by a Celery task after commit: a verification that quarantined
+recordings then never commits without its report (a task lost between commit and broker would
+leave one missing, with nothing to notice it), and no call or playback can slip in between the
+quarantine and the report, so the report states exactly what the quarantine closed. The cost is
+a longer verification, in proportion to the calls of one number. Only the attorney's e-mail
+waits for the commit.
 """
 
 from __future__ import annotations
@@ -15,8 +24,9 @@ from datetime import datetime
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from apps.actions.exposure import Subject, exposure_report_generate
 from apps.recordings.services import recordings_quarantine_for_number
-from apps.registry.models import ExemptNumber
+from apps.registry.models import ExemptNumber, ExposureTrigger
 from apps.registry.services import (
     exempt_number_mark_verified,
     exempt_number_renewal_extend,
@@ -45,6 +55,7 @@ def exempt_number_verify(
             exempt_number_id=exempt.pk,
         )
         exempt_number_verified_record(exempt=exempt, clerk=clerk, quarantined=quarantined)
+        _exposure_report(exempt=exempt, clerk=clerk, quarantined=quarantined)
     return exempt, quarantined
 
 
@@ -69,4 +80,16 @@ def exempt_number_renewal_approve(
                 since=lapsed_at,
             )
         exempt_number_renewed_record(exempt=exempt, clerk=clerk, quarantined=quarantined)
+        _exposure_report(exempt=exempt, clerk=clerk, quarantined=quarantined)
     return exempt
+
+
+def _exposure_report(*, exempt: ExemptNumber, clerk: User, quarantined: int) -> None:
+    """The exposure report of a decision that quarantined recordings (in its transaction)."""
+    if quarantined:
+        exposure_report_generate(
+            subject=Subject(number=exempt.number, registration=exempt),
+            trigger=ExposureTrigger.VERIFICATION,
+            actor=clerk,
+            notify_attorney=True,
+        )

@@ -11,10 +11,13 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse_lazy
 
+from apps.audit.models import Outcome
+from apps.audit.services import record_event
 from apps.common.errors import DomainError, NotFoundError
 from apps.recordings.review import REVIEW_PERMISSION
 from apps.registry.models import Attorney
@@ -29,13 +32,17 @@ def page_user(request: HttpRequest) -> User:
     return user
 
 
-def _guarded(test: Callable[[User], bool]) -> Callable[[ViewFunc], ViewFunc]:
-    """Login required; users failing ``test`` and missing/foreign objects get the same 404."""
+def _guarded(test: Callable[[User], bool], *, audited: str | None = None) -> Callable[[ViewFunc], ViewFunc]:
+    """Login required; users failing ``test`` and missing/foreign objects get the same 404.
+    With ``audited`` (the attempted action), a user refused for their role is recorded as
+    ``access.denied`` too, as ``get_in_scope_or_404`` records a refused object."""
 
     def decorate(view: ViewFunc) -> ViewFunc:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not test(page_user(request)):
+                if audited is not None:
+                    _role_denied(page_user(request), audited, request.path)
                 return render(request, "attorneys/not_found.html", status=404)
             try:
                 return view(request, *args, **kwargs)
@@ -50,6 +57,22 @@ def _guarded(test: Callable[[User], bool]) -> Callable[[ViewFunc], ViewFunc]:
 attorney_page = _guarded(lambda u: u.is_active and hasattr(u, "attorney"))
 clerk_page = _guarded(lambda u: u.is_active and u.has_perm(CLERK_PERMISSION))
 officer_page = _guarded(lambda u: u.is_active and u.has_perm(REVIEW_PERMISSION))
+# Exposure reports: officers only (clerks see numbers, not who listened to what); refusals audited.
+exposure_page = _guarded(
+    lambda u: u.is_active and u.has_perm(REVIEW_PERMISSION), audited="exposure_report.view"
+)
+
+
+def _role_denied(user: User, attempted: str, path: str) -> None:
+    with transaction.atomic():
+        record_event(
+            action="access.denied",
+            actor=user,
+            outcome=Outcome.DENIED,
+            target_type="page",
+            target_id=path[:64],
+            details={"attempted": attempted, "reason": "role"},
+        )
 
 
 def attorney_of(request: HttpRequest) -> Attorney:

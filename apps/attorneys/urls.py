@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import TemplateView
 
-from apps.attorneys.views import accounts, attorney, clerk, identity, officer
+from apps.attorneys.views import accounts, attorney, clerk, exposure, identity, officer
 
 app_name = "attorneys"
 
@@ -44,5 +44,7 @@ urlpatterns = [
     path("review/", officer.review_list, name="review-queue"),
     path("review/<int:recording_id>/propose/", officer.review_propose_view, name="review-propose"),
     path("review/decisions/<int:decision_id>/confirm/", officer.review_confirm_view, name="review-confirm"),
+    path("review/exposure/", exposure.exposure_list, name="exposure-list"),
+    path("review/exposure/<int:report_id>/", exposure.exposure_detail, name="exposure-detail"),
     path("review/flags/<int:flag_id>/<str:decision>/", officer.review_flag_decide, name="review-flag"),
 ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from apps.audit.models import AuditEvent, Outcome
 from apps.recordings.models import Recording
@@ -42,21 +43,44 @@ class Heard:
         }
 
 
+@dataclass(frozen=True)
+class Served:
+    """One stream request let in: who, when, and the inclusive byte range it served."""
+
+    user_id: int
+    at: datetime
+    first: int
+    last: int
+
+
+def served_requests(recording: Recording) -> list[Served]:
+    """Every range the stream served, in order, from the audit trail (the one reading of
+    ``recording.streamed``: the stop button's estimate and the exposure report both use it)."""
+    events = (
+        AuditEvent.objects.filter(
+            action=STREAMED,
+            outcome=Outcome.SUCCESS,
+            target_type=Recording._meta.label_lower,
+            target_id=str(recording.pk),
+        )
+        .order_by("created_at", "id")
+        .values_list("actor_id", "created_at", "details")
+    )
+    last_byte = recording.size_bytes - 1
+    served: list[Served] = []
+    for actor_id, at, details in events:
+        wanted = (details or {}).get("range")
+        first, last = (0, last_byte) if not wanted else (int(wanted[0]), min(int(wanted[1]), last_byte))
+        if actor_id is not None and 0 <= first <= last:
+            served.append(Served(actor_id, at, first, last))
+    return served
+
+
 def served_ranges(recording: Recording) -> dict[int, list[tuple[int, int]]]:
     """The inclusive byte ranges served per listener (user id), from the audit trail."""
-    events = AuditEvent.objects.filter(
-        action=STREAMED,
-        outcome=Outcome.SUCCESS,
-        target_type=Recording._meta.label_lower,
-        target_id=str(recording.pk),
-    ).values_list("actor_id", "details")
-    last_byte = recording.size_bytes - 1
     ranges: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for actor_id, details in events:
-        served = (details or {}).get("range")
-        first, last = (0, last_byte) if not served else (int(served[0]), min(int(served[1]), last_byte))
-        if actor_id is not None and 0 <= first <= last:
-            ranges[actor_id].append((first, last))
+    for request in served_requests(recording):
+        ranges[request.user_id].append((request.first, request.last))
     return dict(ranges)
 
 
@@ -90,3 +114,18 @@ def _union_length(ranges: list[tuple[int, int]]) -> int:
         covered += last - max(first, end + 1) + 1
         end = last
     return covered
+
+
+def ranges_heard(ranges: list[tuple[int, int]], size: int, duration_seconds: int | None) -> Heard:
+    """The same estimate for any set of ranges (one playback's requests, say)."""
+    return _heard(ranges, size, duration_seconds)
+
+
+def recording_duration(recording: Recording) -> int | None:
+    """The call's length in seconds (what turns bytes into seconds), if known."""
+    call = recording.call
+    if call.duration_seconds is not None:
+        return call.duration_seconds
+    if call.ended_at is not None:
+        return int((call.ended_at - call.started_at).total_seconds())
+    return None

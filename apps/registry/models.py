@@ -383,6 +383,11 @@ from apps.registry.decision_models import (  # noqa: E402, F401
     DecisionListVersion,
     SwitchListHolding,
 )
+from apps.registry.exposure_models import (  # noqa: E402, F401
+    ExposureReport,
+    ExposureReportFacility,
+    ExposureTrigger,
+)
 from apps.registry.guard_models import (  # noqa: E402, F401
     BulkChange,
     BulkChangeKind,

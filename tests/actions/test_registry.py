@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from apps.actions import registry as actions
 from apps.audit.models import AuditEvent
 from apps.recordings.models import Recording, RecordingState
 from apps.registry.errors import IllegalTransitionError
-from apps.registry.models import ExemptNumber, ExemptStatus
+from apps.registry.models import ExemptNumber, ExemptStatus, ExposureReport
 from apps.registry.services import exempt_number_register
 from tests.factories import AttorneyFactory, CallFactory, ExemptNumberFactory
 
@@ -73,6 +74,7 @@ def test_a_verification_whose_quarantine_fails_leaves_the_registration_pending(
 
     assert ExemptNumber.objects.get(pk=pending.pk).status == ExemptStatus.PENDING
     assert Recording.objects.get(pk=recording.pk).state == RecordingState.STORED
+    assert not ExposureReport.objects.exists()
     assert not AuditEvent.objects.filter(action="exempt_number.verified").exists()
 
 
@@ -106,6 +108,10 @@ def test_a_renewal_after_a_lapse_quarantines_what_was_recorded_since_the_old_end
     assert Recording.objects.get(pk=before.pk).state == RecordingState.STORED  # decided before the lapse
     event = AuditEvent.objects.get(action="exempt_number.renewed", target_id=str(exempt.pk))
     assert event.details["quarantined"] == 1
+    # The quarantine came with its exposure report, covering every call to the number.
+    report = ExposureReport.objects.get(registration=exempt)
+    assert report.trigger == "verification" and report.generated_by == clerk
+    assert json.loads(report.body)["summary"]["recorded"] == 2
 
 
 def test_a_renewal_in_time_quarantines_nothing(clerk: User) -> None:

@@ -215,7 +215,9 @@ def test_the_clerk_approves_and_rejects_and_the_attorney_is_mailed(
     one.refresh_from_db()
     two.refresh_from_db()
     assert (one.status, two.status, two.decided_reason) == ("verified", "rejected", "no evidence")
+    # The verification quarantined a recording, so the exposure notice (counts only) goes too.
     assert sorted(m.subject for m in mail.outbox) == [
+        f"Exposure report for your registration #{one.pk}",
         "Your number +12125550101 is verified",
         "Your number +12125550102 was not verified",
     ]
