@@ -38,6 +38,7 @@ from apps.audit.canonical import canonical_bytes, format_time
 from apps.audit.references import protect_number
 from apps.audit.services import record_event
 from apps.calls.models import Call
+from apps.calls.prompts import PROMPT_RELATED, prompt_for_call
 from apps.common.querysets import Action
 from apps.recordings.listening import heard_estimate, ranges_heard, recording_duration, served_requests
 from apps.recordings.models import Recording, RecordingState
@@ -111,7 +112,7 @@ def exposure_body(*, subject: Subject, trigger: str, generated_at: datetime) -> 
     """The report's statement (what is signed)."""
     calls = list(
         Call.objects.filter(dialed_number=subject.number, synthetic=False)
-        .select_related("recording")
+        .select_related("recording", *PROMPT_RELATED)
         .order_by("started_at", "pk")
     )
     recordings = [call.recording for call in calls if _recording_of(call) is not None]
@@ -178,6 +179,9 @@ def _calls(calls: list[Call]) -> dict[str, Any]:
 
 
 def _call_row(call: Call) -> dict[str, Any]:
+    # What the caller was told (U.S. v. Hohn turned on it): the prompt setup named and the one
+    # the switch reports played, each with its exact text.
+    prompt = prompt_for_call(call)
     return {
         "call_id": call.pk,
         "facility_id": call.facility_id,
@@ -186,6 +190,10 @@ def _call_row(call: Call) -> dict[str, Any]:
         "duration_seconds": call.duration_seconds,
         "decision": call.decision,
         "privileged": call.privileged,
+        "prompt_told": prompt.told.as_dict() if prompt.told else None,
+        "prompt_played": prompt.played.as_dict() if prompt.played else None,
+        "prompt_reported": prompt.reported,
+        "prompt_mismatch": prompt.mismatch,
     }
 
 

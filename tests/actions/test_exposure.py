@@ -22,7 +22,8 @@ from apps.actions import registry as actions
 from apps.actions.exposure import exposure_report_body, exposure_report_signature_valid
 from apps.audit.models import AuditEvent
 from apps.audit.references import reference
-from apps.facilities.models import Facility
+from apps.calls.models import Call
+from apps.facilities.models import Facility, PromptText
 from apps.registry.models import ExemptNumber, ExposureReport, ExposureReportFacility
 from apps.registry.services import exempt_number_register
 from tests.actors import PRIVILEGE_OFFICER, Cast, cast_grant, grant_facility, staff_member
@@ -102,9 +103,14 @@ def _portal(user: User) -> Client:
 def test_a_late_verification_produces_the_report_with_the_right_counts(
     world: dict[str, Any], clerk: User, django_capture_on_commit_callbacks: Any
 ) -> None:
+    cast, recordings = world["cast"], world["recordings"]
+    # The first call was set up under the facility's recording notice (factory calls predate
+    # prompts otherwise): the report must say what its caller was told, with the text.
+    notice = PromptText.objects.filter(facility=cast.facility, kind="recording_notice").latest("version")
+    first_call = recordings[0].call_id
+    Call.objects.filter(pk=first_call).update(prompt=notice)
     report = _verify(world, clerk, django_capture_on_commit_callbacks)
     body = exposure_report_body(report)
-    cast, recordings = world["cast"], world["recordings"]
 
     assert report.trigger == "verification" and report.generated_by == clerk
     assert report.number_ref == reference("number", DIALED) == body["subject"]["number_ref"]
@@ -117,6 +123,15 @@ def test_a_late_verification_produces_the_report_with_the_right_counts(
     )
     per_facility = {row["facility_id"]: row["count"] for row in calls["per_facility"]}
     assert per_facility == {cast.facility.pk: 3, cast.other_facility.pk: 1}
+    told = {row["call_id"]: row["prompt_told"] for row in calls["rows"]}
+    assert told[first_call] == {
+        "id": notice.pk,
+        "kind": "recording_notice",
+        "version": notice.version,
+        "text": notice.text,
+    }
+    assert all(told[call] is None for call in told if call != first_call)  # not known
+    assert all(row["prompt_reported"] is False for row in calls["rows"])  # no switch reported one
     assert set(report.facilities.values_list("facility_id", flat=True)) == set(per_facility)
 
     stored = body["recordings"]
