@@ -32,7 +32,7 @@ from apps.calls import services as call_services
 from apps.calls.services import call_setup
 from apps.common import context
 from apps.common.db import fetchone_prepared
-from apps.facilities.models import Facility
+from apps.facilities.models import Facility, PromptText
 from apps.inmates.models import Inmate
 from tests.conftest import Switch
 from tests.factories import UserFactory
@@ -163,7 +163,9 @@ def test_call_setup_records_the_same_event_in_one_statement_and_through_record_e
     by_sql, by_orm = _records("call.setup")
     assert by_sql["target_id"] == str(one_statement) and by_orm["target_id"] == str(through_record_event)
     _assert_same_event(by_sql, by_orm, differing={"target_id"})
-    assert by_sql["details"] == {"decision": "record", "reason": "not_exempt"}
+    # The prompt the switch was told to play rides in the event (issue 11, section 7).
+    notice = PromptText.objects.filter(facility=switch.facility, kind="recording_notice").latest("version")
+    assert by_sql["details"] == {"decision": "record", "reason": "not_exempt", "prompt": notice.pk}
     assert by_sql["actor_id"] == switch.user.pk and by_sql["facility_id"] == switch.facility.pk
     assert audit_seal_pending() == AuditEvent.objects.count()
     assert verify_chain().ok
