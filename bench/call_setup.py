@@ -1,5 +1,8 @@
 """Call-setup decisions through the real HTTP stack, next to two reference views.
 
+Size: server, load generator, reference views and report are one measurement; split, the
+figures measured side by side would no longer share one run.
+
 Server: gunicorn serving the project (bench.settings) on 127.0.0.1, a free port. Load
 generator: wrk (C, Debian package ``wrk``) in another process, driven by a Lua script that
 gives every call-setup request a unique ``switch_call_id`` and a dialed number drawn from a

@@ -4,7 +4,7 @@ Each row names a URL (by its name), a method, how to build its arguments from on
 world, and the status each actor must get. A URL in the project that has no row fails
 `test_every_url_has_a_row`, so a new endpoint cannot ship without deciding who may call it.
 
-Over 400 lines on purpose: the table is read as one page (every URL, every role, side by side);
+Size: over 400 lines on purpose: the table is read as one page (every URL, every role, side by side);
 split, a reader could no longer see that a URL has exactly one row.
 """
 

@@ -1,6 +1,9 @@
 """Issue 13, findings High 2, Medium 7, Medium 9 and Low "username enumeration": the attorney
 account flows (sign-up, e-mail verification, profile, password reset) as an outsider would
-attack them. Each test reproduces the attack; each failed on the code before the fix."""
+attack them. Each test reproduces the attack; each failed on the code before the fix.
+
+Size: the account flows share one outsider's view (mailbox, rate limits), kept in one place.
+"""
 
 from __future__ import annotations
 

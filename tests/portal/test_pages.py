@@ -1,5 +1,9 @@
 """Portal pages through Django's test client: who sees what, 404 for out-of-scope objects
-(audited), login redirects, audit of reads, inert user data, login throttling."""
+(audited), login redirects, audit of reads, inert user data, login throttling.
+
+Size: one world of actors and recordings for every page family; the per-feature pages
+(exports, compliance, prompts, stop) have their own modules.
+"""
 
 from __future__ import annotations
 
