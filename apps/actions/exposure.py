@@ -247,7 +247,7 @@ def _playbacks(recordings: list[Recording]) -> tuple[list[dict[str, Any]], list[
                     "seconds": one.seconds_heard,
                 }
             )
-        for user_id, heard in sorted(heard_estimate(recording, duration).listeners.items()):
+        for user_id, heard in sorted(heard_estimate(recording, duration, served).listeners.items()):
             listening.append(
                 {
                     "recording_id": recording.pk,

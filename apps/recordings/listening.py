@@ -76,17 +76,22 @@ def served_requests(recording: Recording) -> list[Served]:
     return served
 
 
-def served_ranges(recording: Recording) -> dict[int, list[tuple[int, int]]]:
-    """The inclusive byte ranges served per listener (user id), from the audit trail."""
+def served_ranges(
+    recording: Recording, served: list[Served] | None = None
+) -> dict[int, list[tuple[int, int]]]:
+    """The inclusive byte ranges served per listener (user id), from the audit trail (or from
+    ``served``, when the caller has read it already)."""
     ranges: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for request in served_requests(recording):
+    for request in served_requests(recording) if served is None else served:
         ranges[request.user_id].append((request.first, request.last))
     return dict(ranges)
 
 
-def heard_estimate(recording: Recording, duration_seconds: int | None) -> Heard:
+def heard_estimate(
+    recording: Recording, duration_seconds: int | None, served: list[Served] | None = None
+) -> Heard:
     """How much of ``recording`` the stream has served, in total and per listener."""
-    per_user = served_ranges(recording)
+    per_user = served_ranges(recording, served)
     listeners = {
         user_id: _heard(ranges, recording.size_bytes, duration_seconds)
         for user_id, ranges in per_user.items()
