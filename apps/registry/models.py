@@ -162,6 +162,17 @@ class ExemptStatus(models.TextChoices):
     EXPIRED = "expired"
 
 
+class RegistrationCategory(models.TextChoices):
+    """Who a registered number belongs to (issue 11, section 6). Every category is exempt from
+    recording; they differ only in the evidence a clerk needs (``apps.registry.categories``)."""
+
+    ATTORNEY = "attorney", "Attorney"
+    DOCTOR = "doctor", "Doctor"
+    CLERGY = "clergy", "Clergy"
+    CONSULAR_OFFICER = "consular_officer", "Consular officer"
+    DEFENCE_SOCIAL_WORKER = "defence_social_worker", "Social worker on a defence team"
+
+
 class ExemptNumber(models.Model):
     """A phone number an attorney asks to exempt from recording.
 
@@ -174,6 +185,10 @@ class ExemptNumber(models.Model):
     number = models.CharField(max_length=16, db_index=True)
     attorney = models.ForeignKey(Attorney, on_delete=models.PROTECT, related_name="numbers")
     label = models.CharField(max_length=100, blank=True)
+    # Whose number it is; the category decides the evidence, never whether it is exempt.
+    category = models.CharField(
+        max_length=32, choices=RegistrationCategory.choices, default=RegistrationCategory.ATTORNEY
+    )
     facility = models.ForeignKey(Facility, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=16, choices=ExemptStatus.choices, default=ExemptStatus.PENDING)
     effective_from = models.DateTimeField(null=True, blank=True)
@@ -203,6 +218,10 @@ class ExemptNumber(models.Model):
                 fields=["attorney", "number"],
                 condition=models.Q(status__in=["pending", "verified"]),
                 name="exempt_one_live_per_attorney_number",
+            ),
+            models.CheckConstraint(
+                name="exempt_category_known",
+                condition=models.Q(category__in=RegistrationCategory.values),
             ),
             models.CheckConstraint(
                 name="exempt_number_is_e164",
