@@ -464,6 +464,17 @@ MATRIX: list[Row] = [
     Row("portal:grant-revoke", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404, _by("grant", "grant_id")),
     Row("portal:staff", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404),
     Row("portal:staff-remove", "POST", PORTAL_ANON, 404),
+    Row("portal:suspension-list", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404),
+    # m-suspended works at no facility: only compliance (the lift permission) may lift it.
+    Row("portal:suspension-lift", "GET", PORTAL_ANON, 404, _by("suspension", "suspension_id")),
+    Row(
+        "portal:suspension-lift",
+        "POST",
+        PORTAL_ANON,
+        404,
+        _by("suspension", "suspension_id"),
+        body=lambda w: {"reason": "matrix"},
+    ),
     # Prompt texts: only facility admins; a JSON body carries no form field, so the admin's
     # POST gets the form back (200) and publishes nothing.
     Row("portal:prompt-list", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404),
@@ -640,6 +651,10 @@ class Control:
 REVIEW_FORM = {"action": "release", "reason": "matrix control"}
 CONTROLS: dict[tuple[str, str], Control] = {
     ("suspension-lift", "POST"): Control("superuser", 200, body=lambda w: {"reason": "matrix control"}),
+    ("portal:suspension-lift", "GET"): Control("superuser", 200),
+    ("portal:suspension-lift", "POST"): Control(
+        "superuser", 302, body=lambda w: {"reason": "matrix control"}, form=True
+    ),
     ("portal:staff-remove", "POST"): Control(
         "facility_admin",
         302,

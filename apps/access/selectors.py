@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from apps.access.models import ExportRequest, Suspension
 from apps.accounts.roles import ROLES
 from apps.common.querysets import Action
-from apps.facilities.models import Facility, FacilityUserObjectPermission, SwitchAccount
+from apps.facilities.models import Facility, FacilityUserObjectPermission, SwitchAccount, facility_ids
 
 
 def exports_visible_to(user: User) -> QuerySet[ExportRequest]:
@@ -21,11 +21,27 @@ def exports_visible_to(user: User) -> QuerySet[ExportRequest]:
 
 
 def suspensions_liftable_by(user: User) -> QuerySet[Suspension]:
-    """Suspensions the user may lift: none at all without the lift permission, so that an id
-    answers the same 404 whether it exists or not (never a 403 that says it does)."""
-    if not user.is_active or not (user.is_superuser or user.has_perm("access.lift_suspension")):
+    """Suspensions the user may lift, never their own; any other id answers the same 404
+    whether it exists or not (never a 403 that says it does).
+
+    - With the global lift permission (compliance), every suspension.
+    - As a facility administrator, the suspensions of the staff of the facilities they manage,
+      but only of people on no other facility's staff: a suspension stops an account
+      everywhere, so an administrator may not reopen access to a facility they do not run.
+    """
+    if not user.is_active:
         return Suspension.objects.none()
-    return Suspension.objects.exclude(user=user)
+    if user.has_perm("access.lift_suspension"):
+        return Suspension.objects.exclude(user=user)
+    managed = facility_ids(user, Action.MANAGE)
+    if not managed:
+        return Suspension.objects.none()
+    staff = FacilityUserObjectPermission.objects.filter(user=OuterRef("user_id"))
+    return (
+        Suspension.objects.filter(Exists(staff.filter(content_object_id__in=managed)))
+        .exclude(Exists(staff.exclude(content_object_id__in=managed)))
+        .exclude(user=user)
+    )
 
 
 def staff_accounts() -> QuerySet[User]:

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apps.access.models import ExportRequest, ExportStatus, Suspension
 from apps.access.revocation import exports_revoke_out_of_scope
+from apps.access.selectors import suspensions_liftable_by
 from apps.audit.services import record_event
 from apps.common.errors import ConflictError, DomainError
 
@@ -85,16 +86,16 @@ class LiftNotAllowedError(DomainError):
 
 
 def suspension_lift(*, suspension: Suspension, lifted_by: User, reason: str) -> Suspension:
+    """Reactivate a suspended account: another person who may (``suspensions_liftable_by``:
+    compliance, or an administrator of every facility the user works at), with a reason.
+    Compliance is e-mailed, as it was of the suspension."""
     if not reason.strip():
         raise LiftNotAllowedError("A written reason is required.")
-    if (
-        lifted_by.pk == suspension.user_id
-        or not lifted_by.is_active
-        or not (lifted_by.is_superuser or lifted_by.has_perm("access.lift_suspension"))
-    ):
-        raise LiftNotAllowedError()
     with transaction.atomic():
+        # Decided under the lock: a staff change racing the lift cannot widen who may lift.
         suspension = Suspension.objects.select_for_update().get(pk=suspension.pk)
+        if not suspensions_liftable_by(lifted_by).filter(pk=suspension.pk).exists():
+            raise LiftNotAllowedError()
         if suspension.lifted_at is not None:
             raise ConflictError("This suspension was already lifted.")
         suspension.lifted_at = timezone.now()
@@ -108,4 +109,20 @@ def suspension_lift(*, suspension: Suspension, lifted_by: User, reason: str) -> 
             target=suspension.user,
             details={"suspension_id": suspension.pk, "reason": suspension.lift_reason},
         )
+        transaction.on_commit(lambda: _notify_lift(suspension))
     return suspension
+
+
+def _notify_lift(suspension: Suspension) -> None:
+    lifted_by = suspension.lifted_by.get_username() if suspension.lifted_by else "?"
+    send_mail(
+        subject=f"[callplatform] suspension of {suspension.user.get_username()} lifted by {lifted_by}",
+        message=(
+            f"The suspension of {suspension.user.get_username()} (rule '{suspension.rule}', "
+            f"{suspension.created_at:%Y-%m-%d %H:%M} UTC) was lifted by {lifted_by}.\n"
+            f"Reason given: {suspension.lift_reason}"
+        ),
+        from_email=None,
+        recipient_list=settings.COMPLIANCE_EMAILS,
+        fail_silently=True,
+    )

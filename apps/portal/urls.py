@@ -13,6 +13,7 @@ from apps.portal.views import (
     prompts,
     recordings,
     staff,
+    suspensions,
 )
 
 app_name = "portal"
@@ -40,6 +41,12 @@ urlpatterns = [
     path("grants/<int:grant_id>/revoke/", grants.grant_revoke, name="grant-revoke"),
     path("staff/", staff.staff_list, name="staff"),
     path("staff/remove/", staff.staff_remove, name="staff-remove"),
+    path("staff/suspensions/", suspensions.suspension_list, name="suspension-list"),
+    path(
+        "staff/suspensions/<int:suspension_id>/lift/",
+        suspensions.suspension_lift_view,
+        name="suspension-lift",
+    ),
     path("prompts/", prompts.prompt_list, name="prompt-list"),
     path("exports/", exports.export_list, name="export-list"),
     path("exports/<int:export_id>/approve/", exports.export_approve, name="export-approve"),

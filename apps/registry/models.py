@@ -1,3 +1,9 @@
+"""The registry's core records: attorneys, registrations, claims, evidence and flags.
+
+Size: these rows' constraints are the registry's invariants and read best side by side; the
+list guard, assurance, decision list and exposure records have modules of their own.
+"""
+
 from __future__ import annotations
 
 from django.conf import settings
