@@ -6,7 +6,13 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from apps.access.models import ExportRequest, Suspension
 from apps.accounts.roles import ROLES
 from apps.common.querysets import Action
-from apps.facilities.models import Facility, FacilityUserObjectPermission, SwitchAccount, facility_ids
+from apps.facilities.models import (
+    FACILITY_PERMISSION,
+    Facility,
+    FacilityUserObjectPermission,
+    SwitchAccount,
+    facility_ids,
+)
 
 
 def exports_visible_to(user: User) -> QuerySet[ExportRequest]:
@@ -61,3 +67,19 @@ def staff_accounts() -> QuerySet[User]:
 def user_is_suspended(user: User) -> bool:
     """An open suspension stands: only ``suspension_lift`` may reactivate the account."""
     return Suspension.objects.filter(user=user, lifted_at__isnull=True).exists()
+
+
+def open_suspension(user: User) -> Suspension | None:
+    return Suspension.objects.filter(user=user, lifted_at__isnull=True).first()
+
+
+def suspension_contacts(user: User) -> list[str]:
+    """Whom a suspended person should ask: the active administrators (not suspended, not
+    themselves) of the facilities they work at, who may lift it in the portal."""
+    facilities = FacilityUserObjectPermission.objects.filter(user=user).values("content_object_id")
+    admins = FacilityUserObjectPermission.objects.filter(
+        content_object_id__in=facilities,
+        permission__codename=FACILITY_PERMISSION[Action.MANAGE],
+        user__is_active=True,
+    ).exclude(user=user)
+    return sorted(set(admins.values_list("user__username", flat=True)))

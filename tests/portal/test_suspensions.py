@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from django.test import Client
 
 from apps.access.models import Suspension
 from apps.access.suspensions import LiftNotAllowedError, suspension_lift, user_suspend
 from apps.audit.models import AuditEvent
-from tests.actors import FACILITY_ADMIN, INVESTIGATOR, Cast, staff_member
+from tests.actors import FACILITY_ADMIN, INVESTIGATOR, PASSWORD, Cast, staff_member
 from tests.factories import UserFactory
 from tests.portal.conftest import logged_in
 from tests.portal.test_pages import _without_csrf
@@ -120,3 +121,20 @@ def test_compliance_with_the_lift_permission_sees_every_suspension(cast: Cast) -
     assert r.status_code == 302
     suspension.refresh_from_db()
     assert suspension.lifted_by == compliance
+
+
+def test_a_suspended_person_is_told_so_and_whom_to_ask_once_the_password_is_right(cast: Cast) -> None:
+    _suspend(cast.investigator.user)
+    right = Client().post("/login/", {"username": "investigator", "password": PASSWORD})
+    assert right.status_code == 200
+    assert b"Your account is suspended since" in right.content
+    assert b"admin" in right.content  # the facility's administrator, who can lift it
+    wrong = Client().post("/login/", {"username": "investigator", "password": "not-the-password"})
+    assert b"suspended" not in wrong.content
+    assert b"did not match" in wrong.content
+
+
+def test_an_account_disabled_without_a_suspension_gets_the_usual_answer(cast: Cast) -> None:
+    User.objects.filter(pk=cast.investigator.user.pk).update(is_active=False)
+    r = Client().post("/login/", {"username": "investigator", "password": PASSWORD})
+    assert b"suspended" not in r.content and b"did not match" in r.content

@@ -4,21 +4,55 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+from apps.access.selectors import open_suspension, suspension_contacts
+
+
+class SuspensionAwareLoginForm(AuthenticationForm):
+    """Sign-in that tells a suspended person so (with whom to ask) instead of "wrong password",
+    but only once the password is proven: the form says nothing about anyone else's account."""
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except ValidationError:
+            self._explain_suspension()
+            raise
+
+    def _explain_suspension(self) -> None:
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        user = User.objects.filter(username=username, is_active=False).first() if username else None
+        if user is None or not password or not user.check_password(password):
+            return
+        suspension = open_suspension(user)
+        if suspension is None:
+            return
+        contacts = suspension_contacts(user)
+        ask = ", ".join(contacts) if contacts else ", ".join(settings.COMPLIANCE_EMAILS)
+        raise ValidationError(
+            f"Your account is suspended since {suspension.created_at:%Y-%m-%d %H:%M} UTC "
+            f"(an automatic check of unusual access). Ask an administrator of your facility to "
+            f"review it: {ask}.",
+            code="suspended",
+        )
 
 
 class LoginView(auth_views.LoginView):
     template_name = "portal/login.html"
     redirect_authenticated_user = True
+    authentication_form = SuspensionAwareLoginForm
 
 
 def locked_out(
     request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
 ) -> HttpResponse:
     """django-axes lockout answer (AXES_LOCKOUT_CALLABLE): a clear page with HTTP 429."""
-    from django.conf import settings
-
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(request, "portal/locked_out.html", {"minutes": minutes}, status=429)
