@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "apps.portal",
     "apps.attorneys",
     "apps.actions",
+    "apps.history",
 ]
 
 MIDDLEWARE = [
