@@ -37,7 +37,7 @@ def test_a_changed_contract_fails_the_check_until_the_readme_is_rewritten(
     layers = _layers()
     pyproject = tmp_path / "pyproject.toml"
     readme = tmp_path / "README.md"
-    pyproject.write_text((ROOT / "pyproject.toml").read_text().replace('"apps.actions",\n', ""))
+    pyproject.write_text((ROOT / "pyproject.toml").read_text().replace('"apps.access",\n', ""))
     readme.write_text((ROOT / "README.md").read_text())
     monkeypatch.setattr(layers, "PYPROJECT", pyproject)
     monkeypatch.setattr(layers, "README", readme)
@@ -46,7 +46,7 @@ def test_a_changed_contract_fails_the_check_until_the_readme_is_rewritten(
     assert layers.main(["layers.py", "--check"]) == 1
     assert layers.main(["layers.py", "--write"]) == 0
     assert layers.main(["layers.py", "--check"]) == 0
-    assert "actions\n" not in readme.read_text().split("```text")[1].split("```")[0]
+    assert "access\n" not in readme.read_text().split("```text")[1].split("```")[0]
 
 
 def test_a_long_module_needs_a_written_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
