@@ -49,6 +49,10 @@ class RecordingFate(models.TextChoices):
     NOT_COPIED = "not_copied"  # privileged now: never copied, listed in the report
     TO_COPY = "to_copy"  # to be copied through the storage gate
     TO_QUARANTINE = "to_quarantine"  # a pending claim on the number: copied straight into quarantine
+    COPIED = "copied"  # stored through the gate
+    COPIED_TO_QUARANTINE = "copied_to_quarantine"  # stored, quarantined on arrival
+    REFUSED = "refused"  # the gate refused it: privileged by the time it was copied
+    FAILED = "failed"  # not stored (source missing, checksum, type, size): see copy_error
 
 
 class ImportedCall(models.Model):
@@ -56,7 +60,11 @@ class ImportedCall(models.Model):
     history_import = models.ForeignKey(HistoryImport, on_delete=models.PROTECT, related_name="calls")
     line_number = models.BigIntegerField()
     recording_ref = models.CharField(max_length=512, blank=True)
-    recording_fate = models.CharField(max_length=16, choices=RecordingFate.choices)
+    recording_fate = models.CharField(max_length=24, choices=RecordingFate.choices)
+    # From the vendor's manifest, when given: checked by the gate like an upload's headers.
+    source_size = models.BigIntegerField(null=True, blank=True)
+    source_sha256 = models.CharField(max_length=64, blank=True, db_default="")
+    copy_error = models.CharField(max_length=200, blank=True, db_default="")
 
     class Meta:
         constraints = [
@@ -66,7 +74,10 @@ class ImportedCall(models.Model):
                 | (~models.Q(recording_fate="none") & ~models.Q(recording_ref="")),
             ),
         ]
-        indexes = [models.Index(fields=["history_import", "recording_fate"])]
+        indexes = [
+            models.Index(fields=["history_import", "recording_fate"]),
+            models.Index(fields=["recording_ref"], name="imported_call_ref_idx"),  # the manifest's join
+        ]
 
     def __str__(self) -> str:
         return f"imported call {self.call_id} (line {self.line_number})"

@@ -25,12 +25,9 @@ from apps.history.generator import Shape, write_history
 from apps.history.loader import report_signature_valid
 from apps.history.models import HistoryImport, ImportedCall, RecordingFate
 from apps.inmates.models import Inmate
-from apps.registry.claims import claim_report
 from apps.registry.models import Attorney, ExemptNumber
-from apps.registry.revocations import exempt_number_revoke
 from apps.registry.services import exempt_number_register
 from tests.actors import Cast
-from tests.factories import InmateFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,16 +41,6 @@ ORDINARY = "+17185550199"
 def _verified(attorney: Attorney, clerk: User, number: str, facility: Facility | None = None) -> ExemptNumber:
     exempt = exempt_number_register(attorney=attorney, number=number, facility=facility, actor=attorney.user)
     return exempt_number_verify(exempt_number_id=exempt.pk, clerk=clerk)[0]
-
-
-@pytest.fixture
-def registry(cast: Cast, attorney: Attorney, clerk: User, switch: object) -> None:
-    _verified(attorney, clerk, ATTORNEY)
-    _verified(attorney, clerk, HOME_ONLY, cast.facility)
-    revoked = _verified(attorney, clerk, REVOKED)
-    exempt_number_revoke(exempt_number_id=revoked.pk, actor=attorney.user)
-    InmateFactory(facility=cast.facility, booking_number="B-CLAIM")
-    claim_report(facility=cast.facility, booking_number="B-CLAIM", number=CLAIMED, actor=cast.admin.user)
 
 
 def _row(
