@@ -39,6 +39,7 @@ SECTIONS = [
     Section(
         "assurance", "bench.assurance", "Nightly assurance run: synthetic setup + refused upload per number"
     ),
+    Section("history", "bench.history", "Vendor-history import vs a raw COPY of the same file"),
 ]
 
 
@@ -68,6 +69,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="assurance section: verified numbers to run through setup and the gate [2000]",
     )
+    parser.add_argument(
+        "--history-rows", type=int, default=None, help="history section: rows to generate and import [300000]"
+    )
     parser.add_argument("--connections", type=int, default=16, help="wrk connections [16]")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads [2]")
     parser.add_argument("--paced-rate", type=float, default=0.0, help="paced req/s [100]")
@@ -93,6 +97,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.numbers = args.numbers if args.numbers is not None else (5000 if args.quick else 100_000)
     if args.assurance_numbers is None:
         args.assurance_numbers = 200 if args.quick else 2000
+    if args.history_rows is None:
+        args.history_rows = 20_000 if args.quick else 300_000
     args.objects = args.objects if args.objects is not None else (10 if args.quick else 100)
     return args
 
