@@ -30,6 +30,7 @@ import csv
 import hashlib
 import io
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -126,6 +127,8 @@ ON CONFLICT (facility_id, switch_call_id) DO NOTHING
 # PostgreSQL would otherwise inline ``d`` and run each registry lookup once per use.
 _FENCE = {"postgresql": "OFFSET 0"}
 
+_RETURNING_CALLS = " RETURNING id, privileged, reason"
+
 _CALL_OF_ROW = f"c.facility_id = s.facility_id AND c.switch_call_id = '{CALL_ID_PREFIX}' || s.vendor_call_id"
 
 _INSERT_IMPORTED = f"""
@@ -149,17 +152,6 @@ WHERE c.dialed_number <> s.number OR c.started_at <> s.started_at
    OR c.inmate_id <> (SELECT i.id FROM inmates_inmate i
                        WHERE i.facility_id = s.facility_id AND i.booking_number = s.booking_number)
 ORDER BY s.line_number
-"""  # noqa: S608 - constant SQL, values are parameters
-
-_BATCH_FIGURES = f"""
-SELECT COUNT(*),
-    COALESCE(SUM(CASE WHEN c.privileged THEN 1 ELSE 0 END), 0),
-    COALESCE(SUM(CASE WHEN c.reason = 'pending_inmate_claim' THEN 1 ELSE 0 END), 0),
-    COALESCE(SUM(CASE WHEN h.recording_fate = '{RecordingFate.NOT_COPIED}' THEN 1 ELSE 0 END), 0),
-    COALESCE(SUM(CASE WHEN h.recording_fate = '{RecordingFate.TO_COPY}' THEN 1 ELSE 0 END), 0),
-    COALESCE(SUM(CASE WHEN h.recording_fate = '{RecordingFate.TO_QUARANTINE}' THEN 1 ELSE 0 END), 0)
-FROM history_importedcall h JOIN calls_call c ON c.id = h.call_id
-WHERE h.history_import_id = %(import_id)s AND h.line_number BETWEEN %(first)s AND %(last)s
 """  # noqa: S608 - constant SQL, values are parameters
 
 _NOT_COPIED = f"""
@@ -359,12 +351,23 @@ def _load_batch(
         cursor.execute(_CREATE_STAGING[connection.vendor])
         _stage(cursor, rows)
         cursor.execute(_INSERT_INMATES, params)
-        cursor.execute(_INSERT_CALLS.replace("{fence}", _FENCE.get(connection.vendor, "")), params)
-        cursor.execute(_INSERT_IMPORTED, params)
-        cursor.execute(_CONFLICTS)
-        conflicts = [row[0] for row in cursor.fetchall()]
-        cursor.execute(_BATCH_FIGURES, {**params, "first": first, "last": last})
-        loaded, privileged, pending, not_copied, to_copy, to_quarantine = cursor.fetchone()
+        cursor.execute(
+            _INSERT_CALLS.replace("{fence}", _FENCE.get(connection.vendor, "")) + _RETURNING_CALLS, params
+        )
+        inserted = cursor.fetchall()
+        privileged = sum(1 for _, is_privileged, _ in inserted if is_privileged)
+        pending = sum(1 for _, _, reason in inserted if reason == "pending_inmate_claim")
+        cursor.execute(_INSERT_IMPORTED + " RETURNING recording_fate", params)
+        fates = Counter(fate for (fate,) in cursor.fetchall())
+        # Only a row that inserted nothing can collide with an imported call holding other data
+        # (the first run of a file never looks; a re-run does, through the unique index).
+        conflicts: list[int] = []
+        if len(inserted) < len(rows):
+            cursor.execute(_CONFLICTS)
+            conflicts = [row[0] for row in cursor.fetchall()]
+        loaded = sum(fates.values())
+        not_copied, to_copy = fates[RecordingFate.NOT_COPIED], fates[RecordingFate.TO_COPY]
+        to_quarantine = fates[RecordingFate.TO_QUARANTINE]
         if connection.vendor == "sqlite":
             cursor.execute(f"DELETE FROM {STAGING}")  # noqa: S608 - constant table name
         figures = Figures(
