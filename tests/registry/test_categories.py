@@ -256,7 +256,10 @@ def test_no_code_rejects_a_number_by_its_type() -> None:
 
 # --- export and import carry the category -----------------------------------------------------
 
-OLD_HEADER = "number,attorney_name,bar_state,bar_number,firm,contact_email,label,facility,status,effective_from,effective_until\n"
+OLD_HEADER = (
+    "number,attorney_name,bar_state,bar_number,firm,contact_email,label,facility,status,"
+    "effective_from,effective_until\n"
+)
 
 
 def test_export_carries_category_and_credential_and_reimport_is_identical(attorney_client: APIClient) -> None:
