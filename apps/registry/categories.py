@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 
 from apps.common.errors import ConflictError, DomainError
-from apps.registry.models import ExemptNumber, RegistrationCategory
+from apps.registry.models import Attorney, ExemptNumber, RegistrationCategory
 from apps.registry.profiles import US_STATES, validate_bar
 
 # A licence, accreditation or ordination reference: letters and digits, with - / . and spaces.
@@ -157,9 +157,17 @@ def evidence_missing(exempt: ExemptNumber) -> list[str]:
         missing.append(rule.credential.lower())
     if not rule.credential and not exempt.attorney.bar_number:
         missing.append("the attorney's claimed bar number")
-    if rule.document and not exempt.evidence.exists():
+    if rule.document and not exempt.evidence.all():  # the clerk queue prefetches it
         missing.append(rule.document)
     return missing
+
+
+def counsel_of_record(exempt: ExemptNumber) -> Attorney | None:
+    """The registered attorney holding the bar number a defence social worker names, if any
+    (shown to the clerk: counsel on the platform is one more thing to check against)."""
+    if not rule_for(exempt.category).credential_is_bar or not exempt.credential:
+        return None
+    return Attorney.objects.filter(bar_state=exempt.credential_issuer, bar_number=exempt.credential).first()
 
 
 def evidence_require(exempt: ExemptNumber) -> None:

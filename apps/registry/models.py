@@ -1,3 +1,5 @@
+# size: the registry's core models (attorney, registration, claim, evidence, flag) read as one page;
+# the list guard, assurance, decision-list and exposure models already live in modules of their own.
 from __future__ import annotations
 
 from django.conf import settings
