@@ -163,13 +163,18 @@ class RegistryNumbersView(APIView):
             if wanted not in ExemptStatus.values:
                 raise serializers.ValidationError({"status": f"one of {ExemptStatus.values}"})
             queryset = queryset.filter(status=wanted)
+        category = request.query_params.get("category")
+        if category:
+            if category not in RegistrationCategory.values:
+                raise serializers.ValidationError({"category": f"one of {RegistrationCategory.values}"})
+            queryset = queryset.filter(category=category)
         return audited_page(
             request,
             self,
             queryset,
             ClerkExemptNumberOutput,
             action="registry_numbers.listed",
-            filters={"status": wanted},
+            filters={"status": wanted, "category": category},
         )
 
 

@@ -209,3 +209,6 @@ def test_the_attorney_registers_by_category_and_sees_each_number_under_its_label
     assert '<strong class="category">Clergy</strong>' in home
     assert '<strong class="category">Doctor</strong>' in home
     assert '<strong class="category">Attorney</strong>' in home
+    detail = web.get(f"/attorney/numbers/{registry['doctor'].pk}/").content.decode()
+    assert "Medical licence number" in detail and "MD-1" in detail
+    assert "Required for this category: a copy of the medical licence" in detail

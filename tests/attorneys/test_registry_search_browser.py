@@ -84,3 +84,10 @@ def test_a_clerk_searches_the_registry_and_opens_a_number_s_history(
     page.wait_for_selector("text=1 registration")
     _fits(page)
     _shot(page, f"registry-search-consular-{width}")
+
+    # The queue shows the pending consular registration's category, credential and what is missing.
+    page.click("text=Verification queue")
+    page.wait_for_selector("text=Consular accreditation id")
+    assert "cannot be verified yet" in page.locator("article.card").first.inner_text()
+    _fits(page)
+    _shot(page, f"clerk-queue-categories-{width}")

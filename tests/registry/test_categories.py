@@ -305,3 +305,13 @@ def test_an_imported_doctor_row_needs_its_credential(attorney: Attorney) -> None
     row = f"+12125550154,Ann Law,NY,{attorney.bar_number},,,office,,pending,,,doctor,,\n"
     _, report = plan_import(",".join(FIELDS) + "\n" + row, "csv")
     assert report.errors == ["line 2: Medical licence number is required for this category."]
+
+
+def test_clerks_list_registrations_by_category(attorney_client: APIClient, clerk_client: APIClient) -> None:
+    doctor = _register(attorney_client, "+12125550155", "doctor").json()
+    _register(attorney_client, "+12125550156", "attorney")
+    listed = clerk_client.get("/api/v1/registry/numbers/", {"category": "doctor"}).json()
+    assert [(n["id"], n["category"], n["credential"]) for n in listed["results"]] == [
+        (doctor["id"], "doctor", "MD-204518")
+    ]
+    assert clerk_client.get("/api/v1/registry/numbers/", {"category": "x"}).status_code == 400
