@@ -315,3 +315,25 @@ def test_clerks_list_registrations_by_category(attorney_client: APIClient, clerk
         (doctor["id"], "doctor", "MD-204518")
     ]
     assert clerk_client.get("/api/v1/registry/numbers/", {"category": "x"}).status_code == 400
+
+
+def test_a_verified_registration_of_every_category_is_on_the_decision_list_and_the_snapshot(
+    attorney: Attorney, attorney_client: APIClient, clerk_client: APIClient
+) -> None:
+    """The switches' list and the daily snapshot cover every category alike (their formats carry
+    no category: a switch never needs to know whose number it is)."""
+    from django.utils import timezone
+
+    from apps.registry.decision_list import covered_now
+    from apps.registry.snapshots import verified_list
+
+    numbers = {}
+    for n, category in enumerate(RegistrationCategory.values):
+        pk = _register(attorney_client, f"+1212555017{n}", category).json()["id"]
+        if RULES[category].document:
+            _upload_evidence(attorney, pk)
+        assert _verify(clerk_client, pk).status_code == 200
+        numbers[f"+1212555017{n}"] = pk
+    now = timezone.now()
+    assert {(number, None) for number in numbers} <= covered_now(now)
+    assert {(number, pk, None) for number, pk in numbers.items()} <= set(verified_list(now))
