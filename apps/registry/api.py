@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -155,7 +155,13 @@ class AttorneyNumberRenewView(APIView):
 class RegistryNumbersView(APIView):
     permission_classes = [IsRegistryClerk]
 
-    @extend_schema(responses={200: ClerkExemptNumberOutput(many=True)})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=ExemptStatus.values, required=False),
+            OpenApiParameter("category", str, enum=RegistrationCategory.values, required=False),
+        ],
+        responses={200: ClerkExemptNumberOutput(many=True)},
+    )
     def get(self, request: Request) -> Response:
         queryset = ExemptNumber.objects.select_related("attorney", "facility")
         wanted = request.query_params.get("status")
