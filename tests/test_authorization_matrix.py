@@ -519,6 +519,15 @@ MATRIX: list[Row] = [
         lambda w: {"claim_id": 999999, "decision": "verify"},
     ),
     Row("attorneys:clerk-evidence", "GET", PORTAL_ANON, 404, lambda w: {"evidence_id": 999999}),
+    # Registry search and a number's history: clerks only; everyone else's 404 is audited.
+    Row("attorneys:clerk-search", "GET", {**PORTAL_ANON, "registry_clerk": 200}, 404),
+    Row(
+        "attorneys:clerk-history",
+        "GET",
+        {**PORTAL_ANON, "registry_clerk": 200},
+        404,
+        _by("exempt", "number_id"),
+    ),
     Row(
         "attorneys:clerk-alarm-acknowledge",
         "POST",

@@ -4,12 +4,17 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from apps.common.errors import DomainError
+from apps.common.phone import normalize_phone_number
 from apps.facilities.models import Facility
+from apps.registry.models import ExemptStatus, RegistrationCategory
 from apps.registry.profiles import US_STATES, validate_bar
+from apps.registry.selectors import GLOBAL, RegistrationSearch
 
 STATE_CHOICES = [("", "—")] + [(s, s) for s in US_STATES]
 
@@ -58,9 +63,22 @@ class ProfileForm(BarFieldsMixin):
 
 class NumberForm(forms.Form):
     number = forms.CharField(
-        max_length=40, widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"})
+        max_length=40,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+        help_text="Any format; mobile numbers too.",
     )
     label = forms.CharField(max_length=100, required=False, help_text="e.g. office, direct line, mobile")
+    # Optional so that a post without it (an older form, a script) registers an attorney line.
+    category = forms.TypedChoiceField(
+        choices=RegistrationCategory.choices,
+        initial=RegistrationCategory.ATTORNEY,
+        required=False,
+        empty_value=RegistrationCategory.ATTORNEY,
+        label="Whose number is it",
+    )
+    # Checked by the service against the category's rule (apps.registry.categories).
+    credential = forms.CharField(max_length=48, required=False, label="Credential")
+    credential_issuer = forms.CharField(max_length=100, required=False, label="Issued by")
     scope = forms.ChoiceField(
         choices=[("global", "Every facility (recommended)"), ("facility", "Only one facility")],
         initial="global",
@@ -122,3 +140,49 @@ class FlagForm(forms.Form):
 
 class ProposeForm(ReasonForm):
     action = forms.ChoiceField(choices=[("release", "Release"), ("purge", "Purge")])
+
+
+ANY = [("", "Any")]
+
+
+class RegistrySearchForm(forms.Form):
+    """A registry clerk's search of every registration; the number in any spelling (read in
+    the default region), parsed here so a bad one is a 400 with the parser's reason."""
+
+    number = forms.CharField(
+        max_length=40, required=False, widget=forms.TextInput(attrs={"inputmode": "tel", "type": "search"})
+    )
+    attorney = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Attorney name or bar number",
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+    status = forms.ChoiceField(choices=ANY + list(ExemptStatus.choices), required=False)
+    category = forms.ChoiceField(choices=ANY + list(RegistrationCategory.choices), required=False)
+    facility = forms.ChoiceField(choices=ANY, required=False)
+    page = forms.IntegerField(min_value=1, max_value=100_000, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        codes = [(f.code, f.name) for f in Facility.objects.order_by("name")]
+        self.fields["facility"].choices = [*ANY, (GLOBAL, "Every facility (global)"), *codes]  # type: ignore[attr-defined]
+
+    def clean_number(self) -> str:
+        raw: str = self.cleaned_data["number"]
+        if not raw.strip():
+            return ""
+        try:
+            return normalize_phone_number(raw, settings.DEFAULT_PHONE_REGION)
+        except DomainError as exc:
+            raise ValidationError(exc.message) from exc
+
+    def search(self) -> RegistrationSearch:
+        data = self.cleaned_data
+        return RegistrationSearch(
+            number=data["number"],
+            attorney=data["attorney"].strip(),
+            status=data["status"],
+            category=data["category"],
+            facility=data["facility"],
+        )

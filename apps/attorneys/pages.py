@@ -56,6 +56,14 @@ def _guarded(test: Callable[[User], bool], *, audited: str | None = None) -> Cal
 
 attorney_page = _guarded(lambda u: u.is_active and hasattr(u, "attorney"))
 clerk_page = _guarded(lambda u: u.is_active and u.has_perm(CLERK_PERMISSION))
+
+
+def clerk_read_page(attempted: str) -> Callable[[ViewFunc], ViewFunc]:
+    """A registry clerk's read of the whole registry (search, a number's history): anyone else
+    gets the 404 and the refusal is recorded as ``access.denied``."""
+    return _guarded(lambda u: u.is_active and u.has_perm(CLERK_PERMISSION), audited=attempted)
+
+
 officer_page = _guarded(lambda u: u.is_active and u.has_perm(REVIEW_PERMISSION))
 # Exposure reports: officers only (clerks see numbers, not who listened to what); refusals audited.
 exposure_page = _guarded(

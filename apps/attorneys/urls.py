@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import TemplateView
 
-from apps.attorneys.views import accounts, attorney, clerk, exposure, identity, officer
+from apps.attorneys.views import accounts, attorney, clerk, exposure, identity, officer, registry_search
 
 app_name = "attorneys"
 
@@ -35,6 +35,10 @@ urlpatterns = [
     path("clerk/claims/<int:claim_id>/<str:decision>/", clerk.clerk_claim, name="clerk-claim"),
     path("clerk/disputes/<int:dispute_id>/<str:award_to>/", identity.clerk_dispute, name="clerk-dispute"),
     path("clerk/identity/<int:change_id>/<str:decision>/", identity.clerk_identity, name="clerk-identity"),
+    path("clerk/registrations/", registry_search.registry_search, name="clerk-search"),
+    path(
+        "clerk/registrations/<int:number_id>/history/", registry_search.registry_history, name="clerk-history"
+    ),
     path("clerk/evidence/<int:evidence_id>/", clerk.clerk_evidence, name="clerk-evidence"),
     path(
         "clerk/alarms/<int:alarm_id>/acknowledge/",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,7 +20,7 @@ from apps.facilities.models import Facility
 from apps.facilities.permissions import IsSwitchAccount, switch_facility
 from apps.registry import services
 from apps.registry.claims import claim_report
-from apps.registry.models import ExemptNumber, ExemptStatus, InmateClaim
+from apps.registry.models import ExemptNumber, ExemptStatus, InmateClaim, RegistrationCategory
 from apps.registry.permissions import IsAttorney, IsRegistryClerk
 from apps.registry.selectors import numbers_of
 
@@ -36,6 +36,9 @@ class ExemptNumberOutput(serializers.ModelSerializer[ExemptNumber]):
             "id",
             "number",
             "label",
+            "category",
+            "credential",
+            "credential_issuer",
             "status",
             "facility",
             "effective_from",
@@ -64,6 +67,25 @@ class AttorneyNumbersView(APIView):
     class Input(serializers.Serializer[Any]):
         number = serializers.CharField(max_length=40)
         label = serializers.CharField(max_length=100, required=False, default="")  # type: ignore[assignment]
+        category = serializers.ChoiceField(
+            choices=RegistrationCategory.choices, required=False, default=RegistrationCategory.ATTORNEY
+        )
+        credential = serializers.CharField(
+            max_length=48,
+            required=False,
+            default="",
+            allow_blank=True,
+            help_text="Every category but attorney: licence, accreditation or ordination reference, "
+            "or defence counsel's bar number (apps.registry.categories).",
+        )
+        credential_issuer = serializers.CharField(
+            max_length=100,
+            required=False,
+            default="",
+            allow_blank=True,
+            help_text="Who issued the credential: a state (doctor, counsel's bar), the endorsing body "
+            "or the mission.",
+        )
         facility = serializers.SlugRelatedField(
             slug_field="code",
             queryset=Facility.objects.all(),
@@ -86,6 +108,9 @@ class AttorneyNumbersView(APIView):
             number=data["number"],
             label=data["label"],
             facility=data["facility"],
+            category=data["category"],
+            credential=data["credential"],
+            credential_issuer=data["credential_issuer"],
             actor=user_of(request),
         )
         return Response(ExemptNumberOutput(exempt).data, status=status.HTTP_201_CREATED)
@@ -130,7 +155,13 @@ class AttorneyNumberRenewView(APIView):
 class RegistryNumbersView(APIView):
     permission_classes = [IsRegistryClerk]
 
-    @extend_schema(responses={200: ClerkExemptNumberOutput(many=True)})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=ExemptStatus.values, required=False),
+            OpenApiParameter("category", str, enum=RegistrationCategory.values, required=False),
+        ],
+        responses={200: ClerkExemptNumberOutput(many=True)},
+    )
     def get(self, request: Request) -> Response:
         queryset = ExemptNumber.objects.select_related("attorney", "facility")
         wanted = request.query_params.get("status")
@@ -138,13 +169,18 @@ class RegistryNumbersView(APIView):
             if wanted not in ExemptStatus.values:
                 raise serializers.ValidationError({"status": f"one of {ExemptStatus.values}"})
             queryset = queryset.filter(status=wanted)
+        category = request.query_params.get("category")
+        if category:
+            if category not in RegistrationCategory.values:
+                raise serializers.ValidationError({"category": f"one of {RegistrationCategory.values}"})
+            queryset = queryset.filter(category=category)
         return audited_page(
             request,
             self,
             queryset,
             ClerkExemptNumberOutput,
             action="registry_numbers.listed",
-            filters={"status": wanted},
+            filters={"status": wanted, "category": category},
         )
 
 

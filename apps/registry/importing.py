@@ -2,8 +2,11 @@
 
 Each row of a readable file (apps/registry/portability.py) is compared with the registry:
 
-- **identical**: a registration with the same number, attorney (bar), scope, status and window
-  is already here: skipped and counted. So the same file twice changes nothing the second time.
+- **identical**: a registration with the same number, attorney (bar), scope, status, window,
+  category and credential is already here: skipped and counted. So the same file twice changes
+  nothing the second time.
+- **conflict** too: a row that matches a registration here in everything but its category or
+  credential (one registry must not call one registration a doctor's and the other a priest's).
 - **conflict**: the registry already answers the row differently (the number is verified here
   for another attorney; this attorney's live registration of it has another status, window or
   scope). Reported with its line and skipped: what is here is kept, never overwritten by a file.
@@ -43,6 +46,7 @@ CREATE, VERIFY = "create", "verify"
 _CHUNK = 500
 
 Key = tuple[str, str, str, int | None, str, datetime | None, datetime | None]
+Category = tuple[str, str, str]  # category, credential, credential_issuer
 
 
 @dataclass
@@ -88,6 +92,10 @@ def _key(
     return (number, state, bar, facility_id, status, start, end)
 
 
+def _category(e: ExemptNumber | Row) -> Category:
+    return (e.category, e.credential, e.credential_issuer)
+
+
 def _row_key(row: Row) -> Key:
     facility_id = row.facility.pk if row.facility else None
     return _key(
@@ -124,18 +132,26 @@ def plan_import(text: str, fmt: str, *, strict: bool = False) -> tuple[list[Plan
     if errors:
         return [], report
     existing = _existing({row.number for row in rows})
-    unmatched = Counter(
-        _key(
-            e.number,
-            e.attorney.bar_state,
-            e.attorney.bar_number,
-            e.facility_id,
-            e.status,
-            e.effective_from,
-            e.effective_until,
+    keyed = [
+        (
+            _key(
+                e.number,
+                e.attorney.bar_state,
+                e.attorney.bar_number,
+                e.facility_id,
+                e.status,
+                e.effective_from,
+                e.effective_until,
+            ),
+            e,
         )
         for e in existing
-    )
+    ]
+    unmatched = Counter((key, _category(e)) for key, e in keyed)
+    # Registrations here by everything but category: a row matching one only so is a conflict.
+    same_but_category: dict[Key, list[ExemptNumber]] = {}
+    for key, e in keyed:
+        same_but_category.setdefault(key, []).append(e)
     verified_here = {e.number: e for e in existing if e.status == ExemptStatus.VERIFIED}
     live_here = {
         (e.number, e.attorney.bar_state, e.attorney.bar_number): e for e in existing if e.status in LIVE
@@ -143,16 +159,29 @@ def plan_import(text: str, fmt: str, *, strict: bool = False) -> tuple[list[Plan
     planned: list[PlannedRow] = []
     for row in rows:
         key = _row_key(row)
-        if unmatched[key] > 0:
-            unmatched[key] -= 1
+        if unmatched[(key, _category(row))] > 0:
+            unmatched[(key, _category(row))] -= 1
             report.identical += 1
             continue
         conflict = None
         action = PlannedRow(row, CREATE)
-        if row.status in LIVE:
+        other = next((e for e in same_but_category.get(key, []) if _category(e) != _category(row)), None)
+        if other is not None:
+            conflict = (
+                f"is here as a {other.category} registration (registration {other.pk}), the file says "
+                f"{row.category}"
+                + (" with another credential" if other.category == row.category else "")
+                + "; kept as it is here"
+            )
+        elif row.status in LIVE:
             mine = live_here.get((row.number, row.bar_state, row.bar_number))
             holder = verified_here.get(row.number)
-            if (
+            if mine is not None and _category(mine) != _category(row):
+                conflict = (
+                    f"is {mine.status} here for this attorney as a {mine.category} registration "
+                    f"(registration {mine.pk}), the file says {row.category}; kept as it is here"
+                )
+            elif (
                 mine is not None
                 and mine.status == ExemptStatus.PENDING
                 and row.status == ExemptStatus.VERIFIED
@@ -244,6 +273,9 @@ def _apply_row(item: PlannedRow, *, actor: User, report: ImportReport, bulk_chan
             attorney=_attorney_for(row),
             label=row.label,
             facility=row.facility,
+            category=row.category,
+            credential=row.credential,
+            credential_issuer=row.credential_issuer,
             status=row.status,
             effective_from=row.effective_from,
             effective_until=row.effective_until,

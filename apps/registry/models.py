@@ -195,6 +195,11 @@ class ExemptNumber(models.Model):
     category = models.CharField(
         max_length=32, choices=RegistrationCategory.choices, default=RegistrationCategory.ATTORNEY
     )
+    # What the category's evidence rule asks the registrant to state (apps.registry.categories):
+    # a licence, accreditation or ordination reference, or defence counsel's bar number, and who
+    # issued it. Empty for an attorney, whose claimed bar number is the credential.
+    credential = models.CharField(max_length=48, blank=True)
+    credential_issuer = models.CharField(max_length=100, blank=True)
     facility = models.ForeignKey(Facility, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=16, choices=ExemptStatus.choices, default=ExemptStatus.PENDING)
     effective_from = models.DateTimeField(null=True, blank=True)
@@ -228,6 +233,16 @@ class ExemptNumber(models.Model):
             models.CheckConstraint(
                 name="exempt_category_known",
                 condition=models.Q(category__in=RegistrationCategory.values),
+            ),
+            # Every other category states its credential; an attorney states none.
+            models.CheckConstraint(
+                name="exempt_credential_by_category",
+                condition=models.Q(category="attorney", credential="", credential_issuer="")
+                | (
+                    ~models.Q(category="attorney")
+                    & ~models.Q(credential="")
+                    & ~models.Q(credential_issuer="")
+                ),
             ),
             models.CheckConstraint(
                 name="exempt_number_is_e164",

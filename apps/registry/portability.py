@@ -4,7 +4,12 @@ Format (both encodings carry the same fields, one registration per row/object):
 
     number, attorney_name, bar_state, bar_number, firm, contact_email, label,
     facility (facility code; empty = global), status (pending|verified|rejected|revoked|expired),
-    effective_from, effective_until (ISO 8601 with offset; empty = none)
+    effective_from, effective_until (ISO 8601 with offset; empty = none),
+    category (attorney|doctor|clergy|consular_officer|defence_social_worker), credential,
+    credential_issuer (apps/registry/categories.py)
+
+The last three came with issue 11 (section 6): a file without them (an older export, another
+vendor's) reads as attorney registrations with no credential.
 
 JSON: {"format": "callplatform-registry", "version": 1, "registrations": [{...}, ...]}.
 Reading validates every row and reports each bad one with its line (CSV; the header is
@@ -31,7 +36,8 @@ from apps.common.csvsafe import SafeDictWriter, unescape_cell
 from apps.common.errors import DomainError
 from apps.common.phone import normalize_phone_number
 from apps.facilities.models import Facility
-from apps.registry.models import ExemptNumber, ExemptStatus
+from apps.registry.categories import credential_clean
+from apps.registry.models import ExemptNumber, ExemptStatus, RegistrationCategory
 from apps.registry.profiles import validate_bar
 
 FIELDS = [
@@ -46,7 +52,12 @@ FIELDS = [
     "status",
     "effective_from",
     "effective_until",
+    "category",
+    "credential",
+    "credential_issuer",
 ]
+# Columns an older file may lack (each reads as an attorney registration).
+OPTIONAL_FIELDS = {"category", "credential", "credential_issuer"}
 FORMAT_NAME = "callplatform-registry"
 LIVE = (ExemptStatus.PENDING, ExemptStatus.VERIFIED)
 
@@ -67,6 +78,9 @@ def export_rows() -> list[dict[str, str]]:
                 "status": e.status,
                 "effective_from": e.effective_from.isoformat() if e.effective_from else "",
                 "effective_until": e.effective_until.isoformat() if e.effective_until else "",
+                "category": e.category,
+                "credential": e.credential,
+                "credential_issuer": e.credential_issuer,
             }
         )
     return rows
@@ -114,6 +128,9 @@ class Row:
     status: str
     effective_from: datetime | None
     effective_until: datetime | None
+    category: str = RegistrationCategory.ATTORNEY
+    credential: str = ""
+    credential_issuer: str = ""
 
 
 def parse_records(text: str, fmt: str) -> list[tuple[int, dict[str, Any]]]:
@@ -129,7 +146,7 @@ def parse_records(text: str, fmt: str) -> list[tuple[int, dict[str, Any]]]:
             )
         return [(i, r if isinstance(r, dict) else {}) for i, r in enumerate(data["registrations"], start=1)]
     reader = csv.DictReader(io.StringIO(text))
-    missing = set(FIELDS) - set(reader.fieldnames or [])
+    missing = set(FIELDS) - OPTIONAL_FIELDS - set(reader.fieldnames or [])
     if missing:
         raise DomainError(f"CSV header lacks: {', '.join(sorted(missing))}")
     # Our own export is formula-safe ('=..., '+1...): read such cells back as they were.
@@ -183,6 +200,10 @@ def validate(records: list[tuple[int, dict[str, Any]]], where: str) -> tuple[lis
                 raise ValueError("a verified row needs effective_from")
             if start and end and end <= start:
                 raise ValueError("effective_until must be after effective_from")
+            category = get("category") or RegistrationCategory.ATTORNEY
+            if category not in RegistrationCategory.values:
+                raise ValueError(f"category must be one of {', '.join(RegistrationCategory.values)}")
+            credential, issuer = credential_clean(category, get("credential"), get("credential_issuer"))
             if status == ExemptStatus.VERIFIED:
                 if number in verified_in_file:
                     raise ValueError(
@@ -212,6 +233,9 @@ def validate(records: list[tuple[int, dict[str, Any]]], where: str) -> tuple[lis
                     status,
                     start,
                     end,
+                    category,
+                    credential,
+                    issuer,
                 )
             )
         except (ValueError, DomainError, ValidationError) as exc:

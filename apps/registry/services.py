@@ -26,13 +26,14 @@ from apps.audit.services import record_event
 from apps.common.errors import DomainError
 from apps.common.phone import normalize_phone_number
 from apps.facilities.models import Facility
+from apps.registry.categories import credential_clean, evidence_require
 from apps.registry.errors import (
     AlreadyRegisteredError,
     EffectiveUntilOutOfRangeError,
     IllegalTransitionError,
     NumberHeldByAnotherAttorneyError,
 )
-from apps.registry.models import Attorney, ExemptNumber, ExemptStatus
+from apps.registry.models import Attorney, ExemptNumber, ExemptStatus, RegistrationCategory
 from apps.registry.notifications import notify_decision, notify_expiry_reminder, notify_renewal_declined
 from apps.registry.privilege import lock_number, registration_lapsed
 
@@ -73,14 +74,31 @@ def exempt_number_register(
     number: str,
     label: str = "",
     facility: Facility | None = None,
+    category: str = RegistrationCategory.ATTORNEY,
+    credential: str = "",
+    credential_issuer: str = "",
     actor: User,
 ) -> ExemptNumber:
-    """Create a pending registration. Global unless a facility is given explicitly."""
+    """Create a pending registration. Global unless a facility is given explicitly.
+
+    Any number that parses is accepted, mobile or fixed (issue 11: no rule excludes cell
+    phones). The category's credential is checked here (400 ``category_credential_invalid``);
+    its documents only at verification, since they are uploaded after registering.
+    """
     region = facility.phone_region if facility else settings.DEFAULT_PHONE_REGION
     e164 = normalize_phone_number(number, region)
+    credential, credential_issuer = credential_clean(category, credential, credential_issuer)
     try:
         with transaction.atomic():
-            exempt = ExemptNumber(attorney=attorney, number=e164, label=label.strip(), facility=facility)
+            exempt = ExemptNumber(
+                attorney=attorney,
+                number=e164,
+                label=label.strip(),
+                facility=facility,
+                category=category,
+                credential=credential,
+                credential_issuer=credential_issuer,
+            )
             exempt.full_clean(validate_constraints=False)
             exempt.save()
             record_event(
@@ -90,6 +108,7 @@ def exempt_number_register(
                 facility_id=facility.pk if facility else None,
                 details={
                     "number_ref": protect_number(e164),
+                    "category": category,
                     **({"label_ref": protect("label", exempt.label)} if exempt.label else {}),
                 },
             )
@@ -113,6 +132,7 @@ def exempt_number_mark_verified(
     exempt.refresh_from_db()
     if exempt.status != ExemptStatus.PENDING:
         raise IllegalTransitionError(status=exempt.status)
+    evidence_require(exempt)
     holder = conflicting_holder(exempt)
     if holder is not None:
         raise NumberHeldByAnotherAttorneyError(number=exempt.number, registration_id=holder.pk)
@@ -216,6 +236,9 @@ def exempt_number_renew(*, exempt_number_id: int, actor: User) -> ExemptNumber:
             number=exempt.number,
             label=exempt.label,
             facility=exempt.facility,
+            category=exempt.category,
+            credential=exempt.credential,
+            credential_issuer=exempt.credential_issuer,
             actor=actor,
         )
 

@@ -15,6 +15,7 @@ from apps.attorneys.pages import attorney_of, attorney_page, fail, page_user
 from apps.audit.scoped import get_in_scope_or_404
 from apps.common.errors import DomainError
 from apps.registry import services
+from apps.registry.categories import RULES, rule_for
 from apps.registry.evidence import evidence_upload
 from apps.registry.flags import (
     privilege_flag_submit,
@@ -50,15 +51,25 @@ def home(request: HttpRequest) -> HttpResponse:
                 number=form.cleaned_data["number"],
                 label=form.cleaned_data["label"],
                 facility=form.cleaned_data["facility"],
+                category=form.cleaned_data["category"],
+                credential=form.cleaned_data["credential"],
+                credential_issuer=form.cleaned_data["credential_issuer"],
                 actor=page_user(request),
             )
         except DomainError as exc:
-            form.add_error("number", exc.message)
+            # A credential error names its field; anything else is about the number.
+            field = exc.extra.get("field", "number")
+            form.add_error(field if field in form.fields else "number", exc.message)
         else:
             messages.success(request, f"{exempt.number} is registered and waits for verification.")
             return redirect("attorneys:home")
     numbers = _own_numbers(request).prefetch_related("evidence")
-    return render(request, "attorneys/home.html", {"attorney": attorney, "numbers": numbers, "form": form})
+    return render(
+        request,
+        "attorneys/home.html",
+        {"attorney": attorney, "numbers": numbers, "form": form, "rules": RULES.values()},
+        status=400 if form.errors else 200,
+    )
 
 
 @attorney_page
@@ -93,7 +104,13 @@ def number_detail(request: HttpRequest, number_id: int) -> HttpResponse:
     return render(
         request,
         "attorneys/number_detail.html",
-        {"exempt": exempt, "history": history, "form": form, "evidence": exempt.evidence.all()},
+        {
+            "exempt": exempt,
+            "history": history,
+            "form": form,
+            "evidence": exempt.evidence.all(),
+            "rule": rule_for(exempt.category),
+        },
     )
 
 

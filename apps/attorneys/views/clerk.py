@@ -17,6 +17,7 @@ from apps.audit.scoped import get_in_scope_or_404
 from apps.common.errors import DomainError, NotFoundError
 from apps.registry import services
 from apps.registry.alarms import list_alarm_acknowledge, open_alarm_banners, open_list_alarms
+from apps.registry.categories import counsel_of_record, evidence_missing, rule_for
 from apps.registry.claims import claim_reject, claim_verify
 from apps.registry.errors import EffectiveUntilOutOfRangeError
 from apps.registry.evidence import evidence_read
@@ -44,6 +45,11 @@ def _clerk_queue_page(
         return failed[1] if failed and failed[0] == exempt.pk else forms.WindowForm()
 
     pending = list(registrations_pending())
+    for exempt in pending:
+        # What the clerk checks for the category, and what is still missing (then no Approve).
+        exempt.evidence_rule = rule_for(exempt.category)  # type: ignore[attr-defined]
+        exempt.missing = evidence_missing(exempt)  # type: ignore[attr-defined]
+        exempt.counsel = counsel_of_record(exempt)  # type: ignore[attr-defined]
     rows = [(exempt, services.conflicting_holder(exempt), window_form(exempt)) for exempt in pending]
     renewals = [(exempt, window_form(exempt)) for exempt in renewals_requested()]
     claims = list(claims_pending())
