@@ -13,6 +13,7 @@ from apps.portal.views import (
     prompts,
     recordings,
     staff,
+    stations,
 )
 
 app_name = "portal"
@@ -41,6 +42,13 @@ urlpatterns = [
     path("staff/", staff.staff_list, name="staff"),
     path("staff/remove/", staff.staff_remove, name="staff-remove"),
     path("prompts/", prompts.prompt_list, name="prompt-list"),
+    path("stations/", stations.station_list, name="station-list"),
+    path("stations/<int:station_id>/retire/", stations.station_retire_page, name="station-retire"),
+    path(
+        "inmates/<int:inmate_id>/do-not-record/",
+        stations.inmate_do_not_record,
+        name="inmate-do-not-record",
+    ),
     path("exports/", exports.export_list, name="export-list"),
     path("exports/<int:export_id>/approve/", exports.export_approve, name="export-approve"),
     path("compliance/", compliance.compliance, name="compliance"),
