@@ -69,7 +69,7 @@ class StationListView(APIView):
             max_length=64,
             help_text="The station's phone number (any format of the facility's region) or its station id.",
         )
-        label = serializers.CharField(
+        label = serializers.CharField(  # type: ignore[assignment]
             max_length=100, help_text="What the station is, e.g. 'Attorney booth 1'."
         )
 
