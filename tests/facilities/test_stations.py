@@ -263,3 +263,14 @@ def test_another_facilitys_admin_gets_an_audited_404(facility: Any, other_facili
     )
     assert attempts == ["station.register", "station.retire"]
     assert PrivilegedStation.objects.get().live
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "x" * 501])
+def test_do_not_record_needs_a_written_reason(inmate: Inmate, cast: Cast, reason: str) -> None:
+    from apps.inmates.recording_setting import DoNotRecordError
+
+    with pytest.raises(DoNotRecordError) as caught:
+        inmate_do_not_record_set(inmate=inmate, reason=reason, actor=cast.admin.user)
+    assert caught.value.reason == "invalid_do_not_record_change"
+    inmate.refresh_from_db()
+    assert inmate.do_not_record_since is None

@@ -261,3 +261,23 @@ def test_no_audio_is_stored_after_a_racing_do_not_record_commits(storage: Record
             assert results["upload"].reason == "privileged"
         else:
             assert recording.created_at <= inmate.do_not_record_since, f"round {i}: stored after the setting"
+
+
+@pytest.mark.django_db
+def test_the_review_cannot_release_a_recording_while_its_station_is_live(
+    inmate: Inmate, cast: Cast, store_recording: Any
+) -> None:
+    from apps.recordings.errors import ReleaseRefusedError
+    from apps.recordings.quarantine import holds_refuse_release
+
+    recording = store_recording(CallFactory(inmate=inmate, station=BOOTH))
+    registered, quarantined = station_register(
+        facility=inmate.facility, station=BOOTH, label="Booth", actor=cast.admin.user
+    )
+    assert quarantined == 1
+    recording = Recording.objects.select_related("call").get(pk=recording.pk)
+    with pytest.raises(ReleaseRefusedError), transaction.atomic():
+        holds_refuse_release(recording)
+    station_retire(station=registered, reason="now an office", actor=cast.admin.user)
+    with transaction.atomic():
+        holds_refuse_release(recording)  # retired: the officers may decide it again
