@@ -30,9 +30,11 @@ class Call(models.Model):
     """One call placed by an inmate through a facility's switch.
 
     ``decision`` is what the switch was told at setup. ``privileged`` is the current truth:
-    it becomes true at setup for a verified attorney number, and later if the number is
-    verified before the audio arrives (the storage gate refuses it) or after (the recording
-    is quarantined). An exempt call is always privileged (checked by the database).
+    it becomes true at setup for a verified attorney number (or a call from a live privileged
+    station, or of an inmate set "do not record": the most restrictive rule wins), and later if
+    the number or station is registered before the audio arrives (the storage gate refuses it)
+    or after (the recording is quarantined). An exempt call is always privileged (checked by
+    the database).
     """
 
     # No single-column indexes on facility, inmate and number: the composite indexes below
