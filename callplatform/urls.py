@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("apps.registry.urls")),
     path("", include("apps.recordings.urls")),
     path("", include("apps.inmates.urls")),
+    path("", include("apps.facilities.urls")),
     path("", include("apps.access.urls")),
     path("audit/", include("apps.audit.urls")),
 ]

@@ -30,6 +30,7 @@ from apps.access.models import ExportItem, ExportRequest, Suspension
 from apps.actions.exposure import Subject, exposure_report_generate
 from apps.audit.models import AuditEvent
 from apps.calls.models import Call
+from apps.facilities.models import PrivilegedStation
 from apps.recordings.models import Recording
 from apps.recordings.services import recording_store
 from apps.recordings.storage import S3Storage, get_storage
@@ -125,6 +126,13 @@ def _build_world() -> World:
     ExportItem.objects.create(export=export, recording=recording, facility=home)
     suspension = Suspension.objects.create(user=UserFactory(username="m-suspended"), rule="manual")
     audit_export = _audit_export(users["auditor"])
+    station = PrivilegedStation.objects.create(
+        facility=home,
+        station_id="BOOTH-M",
+        label="Matrix booth",
+        registered_by=users["facility_admin"],
+        registered_at=timezone.now(),
+    )
     sessions = {}
     for role, user in users.items():
         client = APIClient()
@@ -142,6 +150,7 @@ def _build_world() -> World:
         "export": export.pk,
         "suspension": suspension.pk,
         "audit_export": audit_export,
+        "station": station.pk,
     }
     return World(ids, users, sessions, booking=inmate.booking_number)
 
@@ -306,6 +315,24 @@ MATRIX: list[Row] = [
     Row("grant-list", "GET", {**API_ANON, **ALL_AUTH_OK}, 200),
     Row("grant-list", "POST", {**API_ANON, "facility_admin": 201}, 404, body=GRANT_BODY),
     Row("grant-detail", "DELETE", {**API_ANON, "facility_admin": 204}, 404, _by("grant", "grant_id")),
+    # Privileged stations: listed to everyone (scoped: only the facilities one manages),
+    # registered and retired by the facility's admin only.
+    Row("station-list", "GET", {**API_ANON, **ALL_AUTH_OK}, 200),
+    Row(
+        "station-list",
+        "POST",
+        {**API_ANON, "facility_admin": 201},
+        404,
+        body=lambda w: {"facility": w.ids["home"], "station": "booth-new", "label": "Matrix booth 2"},
+    ),
+    Row(
+        "station-retire",
+        "POST",
+        {**API_ANON, "facility_admin": 200},
+        404,
+        _by("station", "station_id"),
+        body=lambda w: {"reason": "matrix"},
+    ),
     Row("export-list", "GET", {**API_ANON, **ALL_AUTH_OK}, 200),
     Row(
         "export-list",
@@ -479,6 +506,32 @@ MATRIX: list[Row] = [
     # POST gets the form back (200) and publishes nothing.
     Row("portal:prompt-list", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404),
     Row("portal:prompt-list", "POST", {**PORTAL_ANON, "facility_admin": 200}, 404),
+    # Privileged stations and the inmate's "do not record": facility admins only. A JSON body
+    # carries no form field: the station forms come back unfilled (200), the toggle redirects to
+    # the inmate page with a message (302), and none of them changes anything.
+    Row("portal:station-list", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404),
+    Row("portal:station-list", "POST", {**PORTAL_ANON, "facility_admin": 200}, 404),
+    Row(
+        "portal:station-retire",
+        "GET",
+        {**PORTAL_ANON, "facility_admin": 200},
+        404,
+        _by("station", "station_id"),
+    ),
+    Row(
+        "portal:station-retire",
+        "POST",
+        {**PORTAL_ANON, "facility_admin": 200},
+        404,
+        _by("station", "station_id"),
+    ),
+    Row(
+        "portal:inmate-do-not-record",
+        "POST",
+        {**PORTAL_ANON, "facility_admin": 302},
+        404,
+        _by("inmate", "inmate_id"),
+    ),
     Row("portal:export-list", "GET", PORTAL_ANON, 200),
     Row(
         "portal:export-approve",

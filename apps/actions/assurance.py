@@ -31,6 +31,10 @@ recordings.
   calls too). The run adds ``assurance.run_started`` and ``assurance.run_finished`` per run and
   ``assurance.failure`` per failed number, at most ``ASSURANCE_FAILURE_EVENTS_MAX`` per run (a
   list broken wholesale must not flood the trail; the run row and the alarm carry the count).
+- **Stations.** Every live privileged station (issue 11, section 6) gets a synthetic setup
+  from it, dialing a fictional number (``STATION_CHECK_NUMBER``), and the same upload attempt:
+  exempt and refused is the only pass. Failures count as the run's; the finish event says how
+  many stations were checked (the run row counts numbers).
 - **Alarm.** Any failure raises one ``assurance_failure`` ListAlarm per run
   (``apps.registry.alarms.assurance_alarm_raise``): banner, event and e-mail to compliance.
 """
@@ -52,7 +56,7 @@ from apps.audit.services import record_event
 from apps.calls.models import Call
 from apps.calls.services import call_setup
 from apps.common.errors import DomainError
-from apps.facilities.models import Facility
+from apps.facilities.models import Facility, PrivilegedStation
 from apps.inmates.models import SYNTHETIC_BOOKING_NUMBER, Inmate
 from apps.recordings.errors import PrivilegedCallError
 from apps.recordings.services import recording_store
@@ -133,11 +137,86 @@ def assurance_run(
                     facility_id=facility_id,
                     details={"assurance_run_id": run.pk, **failure},
                 )
-    return _finish(run, failures, duration=time.monotonic() - started, actor=actor)
+    stations = 0 if limit is not None else _check_stations(run, identities, failures)
+    return _finish(run, failures, duration=time.monotonic() - started, actor=actor, stations=stations)
+
+
+# A synthetic call from a station dials this number (fictional: 555-01xx is reserved for
+# fiction), so that only the station can make it exempt.
+STATION_CHECK_NUMBER = "+12025550100"
+
+
+def _check_stations(
+    run: AssuranceRun, identities: dict[int, _Identity], failures: list[dict[str, Any]]
+) -> int:
+    """Every live privileged station (issue 11, section 6) through the same path: a synthetic
+    setup from the station must be exempt and the gate must refuse its audio. A failure counts
+    as the run's failure (same alarm); the number of stations checked is in the finish event
+    (the run row counts numbers only)."""
+    checked = 0
+    live = PrivilegedStation.objects.filter(retired_at__isnull=True).order_by("pk")
+    for station in live.values_list("pk", "station_id", "facility_id").iterator(chunk_size=_ITERATOR_CHUNK):
+        pk, station_id, facility_id = station
+        identity = identities.get(facility_id) or identities.setdefault(
+            facility_id, synthetic_identity(Facility.objects.get(pk=facility_id))
+        )
+        checked += 1
+        failure = _check_station(run, pk, station_id, identity)
+        if failure is None:
+            continue
+        run.failures += 1
+        if len(failures) < settings.ASSURANCE_FAILURE_DETAILS_MAX:
+            failures.append(failure)
+        if run.failures <= settings.ASSURANCE_FAILURE_EVENTS_MAX:
+            record_event(
+                action="assurance.failure",
+                target_type=PrivilegedStation._meta.label_lower,
+                target_id=pk,
+                facility_id=facility_id,
+                details={"assurance_run_id": run.pk, **failure},
+            )
+    return checked
+
+
+def _check_station(run: AssuranceRun, pk: int, station_id: str, identity: _Identity) -> dict[str, Any] | None:
+    def failure(stage: str, reason: str) -> dict[str, Any]:
+        # number_ref None: the alarm lists number references, and a station has none.
+        return {
+            "station_registration_id": pk,
+            "number_ref": None,
+            "facility_id": identity.facility.pk,
+            "stage": stage,
+            "reason": reason,
+        }
+
+    try:
+        call, _ = call_setup(
+            facility=identity.facility,
+            switch_call_id=f"assurance-{run.pk}-station-{pk}",
+            booking_number=identity.inmate.booking_number,
+            dialed_number=STATION_CHECK_NUMBER,
+            started_at=timezone.now(),
+            actor=identity.switch_user,
+            synthetic=True,
+            station=station_id,
+        )
+    except DomainError as error:
+        return failure("setup", f"setup refused: {getattr(error, 'reason', type(error).__name__)}")
+    upload = _upload_attempt(call, identity.switch_user)
+    if call.decision != "exempt" or not call.privileged:
+        return failure("setup", f"decided {call.decision} ({call.reason}); upload {upload}")
+    if upload != "refused":
+        return failure("upload", f"gate {upload}")
+    return None
 
 
 def _finish(
-    run: AssuranceRun, failures: list[dict[str, Any]], *, duration: float, actor: User | None
+    run: AssuranceRun,
+    failures: list[dict[str, Any]],
+    *,
+    duration: float,
+    actor: User | None,
+    stations: int = 0,
 ) -> AssuranceRun:
     with transaction.atomic():
         run.finished_at = timezone.now()
@@ -155,6 +234,7 @@ def _finish(
                 "global_checked": run.global_checked,
                 "scoped_checked": run.scoped_checked,
                 "failures": run.failures,
+                "stations_checked": stations,
                 "duration_seconds": run.duration_seconds,
                 "global_facility_id": run.global_facility_id,
             },

@@ -55,7 +55,13 @@ class CallOutput(serializers.Serializer[Call]):
     id = serializers.IntegerField()
     record = serializers.SerializerMethodField()
     privileged = serializers.BooleanField()
-    reason = serializers.CharField()
+    reason = serializers.CharField(
+        help_text=(
+            "Why: `verified_attorney_number`, `verified_inmate_claim`, `privileged_station`, "
+            "`inmate_do_not_record` (the most restrictive rule wins, the number's first), "
+            "`pending_inmate_claim` or `not_exempt`."
+        )
+    )
     prompt = PromptOutput(
         allow_null=True,
         help_text=(
@@ -105,6 +111,20 @@ class CallSetupView(APIView):
         inmate = serializers.CharField(max_length=32)
         dialed_number = serializers.CharField(max_length=40)
         started_at = serializers.DateTimeField()
+        station = serializers.CharField(
+            max_length=64,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text=(
+                "The phone or station the call is placed from: its phone number in any format the "
+                "facility's region reads (normalised to E.164), or an opaque station id of 1 to 64 "
+                "letters, digits, '.', '_', ':' or '-' (case-insensitive). A call from a station the "
+                "facility registered as privileged (an attorney booth, a visit room) is not recorded, "
+                "whatever number it dials (reason `privileged_station`). Omit it if the switch "
+                "cannot tell; an unreadable station is a 400 with reason `invalid_station`."
+            ),
+        )
 
     @extend_schema(request=Input, responses={201: CallOutput, 200: CallOutput})
     def post(self, request: Request) -> Response:
@@ -116,6 +136,7 @@ class CallSetupView(APIView):
             dialed_number=data["dialed_number"],
             started_at=data["started_at"],
             actor=user_of(request),
+            station=data["station"],
         )
         return Response(
             CallOutput(call).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.common.querysets import Action
-from apps.facilities.models import Facility, FacilityScopedQuerySet
+from apps.facilities.models import STATION_ID_FORMAT, Facility, FacilityScopedQuerySet
 from apps.inmates.models import Inmate
 
 
@@ -30,9 +30,11 @@ class Call(models.Model):
     """One call placed by an inmate through a facility's switch.
 
     ``decision`` is what the switch was told at setup. ``privileged`` is the current truth:
-    it becomes true at setup for a verified attorney number, and later if the number is
-    verified before the audio arrives (the storage gate refuses it) or after (the recording
-    is quarantined). An exempt call is always privileged (checked by the database).
+    it becomes true at setup for a verified attorney number (or a call from a live privileged
+    station, or of an inmate set "do not record": the most restrictive rule wins), and later if
+    the number or station is registered before the audio arrives (the storage gate refuses it)
+    or after (the recording is quarantined). An exempt call is always privileged (checked by
+    the database).
     """
 
     # No single-column indexes on facility, inmate and number: the composite indexes below
@@ -78,6 +80,9 @@ class Call(models.Model):
         db_index=False,
     )
     prompt_reported_at = models.DateTimeField(null=True, blank=True)
+    # The station the switch said the call was placed from (issue 11, section 6), normalised as
+    # privileged stations are (apps.facilities.stations.normalize_station); blank when not sent.
+    station = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     objects = CallQuerySet.as_manager()
 
@@ -101,6 +106,10 @@ class Call(models.Model):
                 | models.Q(prompt_played__isnull=False, prompt_reported_at__isnull=False),
             ),
             models.CheckConstraint(
+                name="call_station_format",
+                condition=models.Q(station="") | models.Q(station__regex=STATION_ID_FORMAT),
+            ),
+            models.CheckConstraint(
                 name="call_end_after_start",
                 condition=models.Q(ended_at__isnull=True) | models.Q(ended_at__gte=models.F("started_at")),
             ),
@@ -109,6 +118,11 @@ class Call(models.Model):
             models.Index(fields=["facility", "-started_at"]),
             models.Index(fields=["inmate", "-started_at"]),
             models.Index(fields=["dialed_number"], name="call_dialed_number_idx"),  # exact match only
+            # Registering a station finds the calls (and their audio) placed from it. Partial:
+            # a switch that sends no station adds no index write to call setup.
+            models.Index(
+                fields=["facility", "station"], name="call_station_idx", condition=~models.Q(station="")
+            ),
         ]
 
     def __str__(self) -> str:

@@ -22,7 +22,14 @@ from apps.calls.models import Call
 from apps.common.db import fetchone_prepared
 from apps.common.phone import normalize_phone_number
 from apps.facilities.models import Facility, PromptKind, PromptText
-from apps.registry.privilege import DECISION_SQL, decision_params
+from apps.facilities.stations import normalize_station
+from apps.registry.privilege import (
+    CALL_PRIVILEGED_SQL,
+    CALL_REASON_SQL,
+    DECISION_SQL,
+    STATION_JOIN_SQL,
+    decision_params,
+)
 
 # The call row, decided by the registry's own rule (``DECISION_SQL``) in the same statement:
 # no decision can be taken on one snapshot and written on another. ON CONFLICT makes a retry
@@ -34,19 +41,28 @@ from apps.registry.privilege import DECISION_SQL, decision_params
 # (facility, kind, version) index, so the prompt named is the one current when the call was
 # decided (no cache to go stale after a publish, no extra round trip). RETURNING reads its
 # version and kind back for the answer.
-_PROMPT_KIND_SQL = f"""CASE WHEN d.privileged THEN '{PromptKind.PRIVATE_CALL_NOTICE.value}'
+#
+# The decision is the most restrictive of the number (DECISION_SQL, ``d``), the station the
+# switch named (a live privileged station of this facility, ``s``, LEFT JOINed on the partial
+# unique index of live stations) and the inmate's "do not record" setting (``i``): the
+# registry's CALL_PRIVILEGED_SQL / CALL_REASON_SQL, still one statement.
+_STATION_JOIN = STATION_JOIN_SQL.format(facility="%(facility)s", station="%(station)s")
+_PROMPT_KIND_SQL = f"""CASE WHEN {CALL_PRIVILEGED_SQL} THEN '{PromptKind.PRIVATE_CALL_NOTICE.value}'
     ELSE '{PromptKind.RECORDING_NOTICE.value}' END"""
 _INSERT_CALL_SQL = f"""
     WITH decision AS ({DECISION_SQL})
     INSERT INTO calls_call (facility_id, inmate_id, switch_call_id, dialed_number,
-        started_at, decision, reason, privileged, exempt_number_id, created_at, synthetic, prompt_id)
+        started_at, decision, reason, privileged, exempt_number_id, created_at, synthetic, prompt_id,
+        station)
     SELECT i.facility_id, i.id, %(switch_call_id)s, %(number)s, %(started_at)s,
-        CASE WHEN d.privileged THEN 'exempt' ELSE 'record' END,
-        d.reason, d.privileged, d.exempt_number_id, %(created_at)s, %(synthetic)s,
+        CASE WHEN {CALL_PRIVILEGED_SQL} THEN 'exempt' ELSE 'record' END,
+        {CALL_REASON_SQL}, {CALL_PRIVILEGED_SQL}, d.exempt_number_id, %(created_at)s, %(synthetic)s,
         (SELECT p.id FROM facilities_prompttext p
          WHERE p.facility_id = %(facility)s AND p.kind = {_PROMPT_KIND_SQL}
-         ORDER BY p.version DESC LIMIT 1)
+         ORDER BY p.version DESC LIMIT 1),
+        %(station)s
     FROM inmates_inmate i CROSS JOIN decision d
+    {_STATION_JOIN}
     WHERE i.facility_id = %(facility)s AND i.booking_number = %(booking_number)s
     ON CONFLICT (facility_id, switch_call_id) DO NOTHING
     RETURNING id, inmate_id, decision, reason, privileged, exempt_number_id, prompt_id,
@@ -66,6 +82,7 @@ def call_setup(
     started_at: datetime,
     actor: User,
     synthetic: bool = False,
+    station: str = "",
 ) -> tuple[Call, bool]:
     """Decide record/exempt for a new call. Returns (call, created).
 
@@ -78,10 +95,15 @@ def call_setup(
     Elsewhere (SQLite, the embedded default) the same INSERT and ``record_event`` share a
     transaction.
 
+    ``station`` is what the switch says the call is placed from (a phone number or a station
+    id, normalised by apps.facilities.stations.normalize_station; "" when not sent): a live
+    privileged station of the facility makes the call exempt whatever number it dials.
+
     ``synthetic`` marks the call as the nightly assurance run's (apps/actions/assurance.py) in
     the very INSERT that creates it, so it is never visible as a real call, not even briefly.
     """
     number = normalize_phone_number(dialed_number, facility.phone_region)
+    station_id = normalize_station(station, facility.phone_region) if station.strip() else ""
     now = timezone.now()
     params = {
         **decision_params(number, now, facility.pk),
@@ -90,6 +112,7 @@ def call_setup(
         "started_at": connection.ops.adapt_datetimefield_value(started_at),
         "created_at": connection.ops.adapt_datetimefield_value(now),
         "synthetic": synthetic,
+        "station": station_id,
     }
     if connection.vendor == "postgresql":
         row = _insert_call_with_event(params, facility=facility, actor=actor)
@@ -98,7 +121,7 @@ def call_setup(
     if row is None:
         # A retry (or a concurrent duplicate), or an unknown inmate: new calls are the common
         # case, so only these pay for a lookup.
-        existing = _existing_call(facility, switch_call_id, booking_number, number)
+        existing = _existing_call(facility, switch_call_id, booking_number, number, station_id)
         if existing is None:
             raise UnknownInmateError(booking_number=booking_number)
         return existing, False
@@ -112,6 +135,7 @@ def call_setup(
         **{**values, "privileged": bool(values["privileged"])},
         created_at=now,
         synthetic=synthetic,
+        station=station_id,
     )
     call._state.adding = False
     call._state.db = connection.alias
@@ -167,13 +191,19 @@ def _insert_call_then_event(
     return row
 
 
-def _existing_call(facility: Facility, switch_call_id: str, booking_number: str, number: str) -> Call | None:
+def _existing_call(
+    facility: Facility, switch_call_id: str, booking_number: str, number: str, station_id: str
+) -> Call | None:
     call = (
         Call.objects.select_related("inmate").filter(facility=facility, switch_call_id=switch_call_id).first()
     )
     if call is None:
         return None
-    if call.inmate.booking_number != booking_number or call.dialed_number != number:
+    if (
+        call.inmate.booking_number != booking_number
+        or call.dialed_number != number
+        or call.station != station_id
+    ):
         raise CallConflictError(switch_call_id=switch_call_id)
     return call
 

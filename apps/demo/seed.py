@@ -30,8 +30,9 @@ from rest_framework.authtoken.models import Token
 
 from apps.accounts.roles import ROLE_FACILITY_PERMISSIONS, ROLES, ensure_role_groups
 from apps.actions.registry import exempt_number_verify
+from apps.actions.stations import station_register
 from apps.common.errors import DomainError
-from apps.facilities.models import Facility, SwitchAccount
+from apps.facilities.models import Facility, PrivilegedStation, SwitchAccount
 from apps.inmates.models import Inmate, InmateUserObjectPermission
 from apps.inmates.services import inmate_grant_create
 from apps.registry.models import Attorney, ExemptNumber, ExemptStatus
@@ -273,6 +274,23 @@ def _seed() -> SeedResult:
         result.attorneys.append(
             {"username": username, "password": demo_password(username), "token": token, "numbers": numbers}
         )
+    _attorney_booth(facilities[0])
     # Canaries are planted by simulate_calls, among the calls, not here before them (their ids
     # would be the lowest of all).
     return result
+
+
+# The first facility's attorney booth (issue 11, section 6): the switch names it at call setup
+# and every call from it is exempt, whatever number it dials (simulate_calls places one).
+DEMO_BOOTH = ("ATTORNEY-BOOTH-1", "Attorney booth 1 (visit wing)")
+
+
+def _attorney_booth(facility: Facility) -> None:
+    """Register the booth once: a re-seed finds it live and adds nothing."""
+    station_id, label = DEMO_BOOTH
+    if PrivilegedStation.objects.filter(
+        facility=facility, station_id=station_id, retired_at__isnull=True
+    ).exists():
+        return
+    admin = User.objects.get(username="demo-facility-admin")
+    station_register(facility=facility, station=station_id, label=label, actor=admin)

@@ -8,7 +8,12 @@ as their attorney's (the switch reports a claim: the audio goes into quarantine 
 the clerk's verification sends it to the two-officer privilege review, a rejection releases
 it); a few requests are malformed. Each facility
 without canaries gets one, planted at a random moment among the calls, so that its ids sit
-among real ones (as ``plant_canaries`` run at random times does in production).
+among real ones (as ``plant_canaries`` run at random times does in production). One call is
+placed from the seeded attorney booth (a privileged station: exempt, its upload refused), and
+the switch reports at each call's end the prompt it played.
+
+Size: over 400 lines because the scenarios, the report they fill and the invariant check over
+all of them read as one page; the issue 11 scenes have their own module (privilege_scenes.py).
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ from apps.access.models import Canary
 from apps.audit.models import AuditEvent
 from apps.calls.models import Call
 from apps.demo.privilege_scenes import PrivilegeReport, PrivilegeScenes
-from apps.demo.seed import SeedResult
-from apps.facilities.models import Facility
+from apps.demo.seed import DEMO_BOOTH, SeedResult
+from apps.facilities.models import Facility, PrivilegedStation
 from apps.recordings.models import Recording, RecordingState
 from apps.recordings.storage import get_storage
 from apps.registry.models import ClaimStatus, ExemptNumber, ExemptStatus, InmateClaim
@@ -81,6 +86,9 @@ class SimulationReport:
     claims_rate_limited: int = 0
     rejected_requests: Counter[str] = field(default_factory=Counter)
     canaries_planted: int = 0
+    station_calls_exempted: int = 0
+    station_uploads_refused: int = 0
+    prompts_reported: int = 0
     audit_events: int = 0
     privileged_recordings_accessible: int = 0
     privileged_objects_in_storage_unquarantined: int = 0
@@ -105,6 +113,9 @@ class SimulationReport:
             f"refused at the storage gate . {self.refused_at_gate}"
             f" (of which number verified mid-call: {self.verified_mid_call})",
             f"quarantined on verification . {self.quarantined_after_verification}",
+            f"calls from privileged station {self.station_calls_exempted} exempted at setup"
+            f" (upload refused 403: {self.station_uploads_refused})",
+            f"prompts reported at call end  {self.prompts_reported}",
             f"inmate claims reported ...... {self.claims_reported}: audio quarantined on arrival "
             f"{self.quarantined_on_arrival}, held for two-officer review on verification "
             f"{self.claim_audio_queued_for_review}, released on rejection {self.claim_audio_released}"
@@ -159,6 +170,7 @@ class Simulator:
                 self._ordinary_call()
             if i % 25 == 0:
                 self._bad_request()
+        self._station_call()
         # Issue 11's privilege assurance, after the mix so that it covers what the mix verified.
         self.privilege = PrivilegeScenes(self).play()
         self.report.audit_events = AuditEvent.objects.filter(id__gt=first_event).count()
@@ -200,6 +212,31 @@ class Simulator:
         self._end(call)
         if self.rng.random() < 0.5:  # a misbehaving switch uploads it anyway
             self._upload(call, expect=403)
+
+    def _station_call(self) -> None:
+        """A call from the seeded attorney booth (issue 11, section 6): the switch names the
+        station (in another case than registered) and dials an ordinary number; the call is
+        exempt, and the audio a misbehaving switch uploads anyway is refused."""
+        booth = (
+            PrivilegedStation.objects.filter(retired_at__isnull=True, station_id=DEMO_BOOTH[0])
+            .select_related("facility")
+            .first()
+        )
+        if booth is None:
+            return
+        facility = booth.facility.code
+        body = self._setup_body(facility, self._random_number())
+        r = self.switches[facility].post(
+            "/api/v1/calls/", {**body, "station": booth.station_id.lower()}, content_type="application/json"
+        )
+        assert r.status_code == 201, r.content
+        call = {**r.json(), "facility": facility}
+        assert call["record"] is False and call["reason"] == "privileged_station", call
+        self.report.calls += 1
+        self.report.station_calls_exempted += 1
+        self._end(call)
+        self._upload(call, expect=403)
+        self.report.station_uploads_refused += 1
 
     def _verified_mid_call(self) -> None:
         number = self._random_number()
@@ -311,12 +348,17 @@ class Simulator:
         return {**r.json(), "facility": facility}
 
     def _end(self, call: dict[str, Any]) -> None:
+        """End the call, reporting the prompt the switch played: the one setup named."""
+        body: dict[str, Any] = {"ended_at": timezone.now().isoformat()}
+        prompt = call.get("prompt")
+        if prompt:
+            body["prompt_played"] = {"id": prompt["id"], "version": prompt["version"]}
         r = self.switches[call["facility"]].post(
-            f"/api/v1/calls/{call['id']}/end/",
-            {"ended_at": timezone.now().isoformat()},
-            content_type="application/json",
+            f"/api/v1/calls/{call['id']}/end/", body, content_type="application/json"
         )
         assert r.status_code == 200, r.content
+        if prompt:
+            self.report.prompts_reported += 1
 
     def _upload(self, call: dict[str, Any], *, expect: int) -> dict[str, Any]:
         audio = os.urandom(self.rng.randint(8, 64) * 1024)
@@ -360,8 +402,17 @@ class Simulator:
             facility_id=OuterRef("call__facility_id"),
             number=OuterRef("call__dialed_number"),
         )
+        # A live privileged station of the call's facility makes it privileged too (issue 11 s.6).
+        from_station = PrivilegedStation.objects.filter(
+            retired_at__isnull=True,
+            facility_id=OuterRef("call__facility_id"),
+            station_id=OuterRef("call__station"),
+        )
         privileged = Recording.objects.filter(
-            Q(call__privileged=True) | Q(call__dialed_number__in=verified) | Exists(claimed)
+            Q(call__privileged=True)
+            | Q(call__dialed_number__in=verified)
+            | Exists(claimed)
+            | Exists(from_station)
         )
         self.report.privileged_recordings_accessible = privileged.filter(state=RecordingState.STORED).count()
         # Privileged audio that is in storage although it never was quarantined, i.e. it went

@@ -191,3 +191,67 @@ class SwitchAccount(models.Model):
 
     def __str__(self) -> str:
         return f"switch {self.user} @ {self.facility.code}"
+
+
+# The stored form of a station (apps.facilities.stations.normalize_station): E.164 for a
+# station given as a phone number, else an opaque id upper-cased. Doubled in the database.
+STATION_ID_FORMAT = r"^(\+[1-9][0-9]{1,14}|[A-Z0-9._:-]{1,64})$"
+
+
+class PrivilegedStationQuerySet(FacilityScopedQuerySet["PrivilegedStation"]):
+    """A facility's privileged stations: seen and changed by those who manage it."""
+
+    actions = frozenset({Action.MANAGE})
+
+
+class PrivilegedStation(models.Model):
+    """A phone or station inside a facility whose calls are never recorded (issue 11, section 6):
+    an attorney booth, a visit room. The switch names the station at call setup; a call from a
+    *live* (not retired) station of the call's own facility is exempt, whatever number it dials.
+
+    Registered and retired only through apps.actions.stations (audited; registering quarantines
+    what was already stored from the station). Retired rows are kept as the history: the
+    partial unique index allows one live row per (facility, station), and it is the index call
+    setup reads.
+    """
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="privileged_stations")
+    station_id = models.CharField(max_length=64)
+    label = models.CharField(max_length=100)
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    registered_at = models.DateTimeField()
+    retired_at = models.DateTimeField(null=True, blank=True)
+    retired_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    retire_reason = models.TextField(blank=True)
+
+    objects = PrivilegedStationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["facility_id", "station_id", "-registered_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "station_id"],
+                condition=models.Q(retired_at__isnull=True),
+                name="privileged_station_one_live",
+            ),
+            models.CheckConstraint(
+                name="privileged_station_id_format", condition=models.Q(station_id__regex=STATION_ID_FORMAT)
+            ),
+            models.CheckConstraint(name="privileged_station_label_not_blank", condition=~models.Q(label="")),
+            models.CheckConstraint(
+                name="privileged_station_retired_with_reason",
+                condition=models.Q(retired_at__isnull=True, retired_by__isnull=True, retire_reason="")
+                | (
+                    models.Q(retired_at__isnull=False, retired_by__isnull=False) & ~models.Q(retire_reason="")
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.station_id}) @ {self.facility_id}"
+
+    @property
+    def live(self) -> bool:
+        return self.retired_at is None

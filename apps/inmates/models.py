@@ -37,6 +37,15 @@ class Inmate(models.Model):
     last_name = models.CharField(max_length=100)
     account_number = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # "Do not record" for this person (issue 11, section 6; e.g. a court order): set and cleared
+    # only by apps.inmates.services.inmate_do_not_record_set / _clear (audited, with a reason).
+    # While set, call setup exempts every call of the inmate and the storage gate and the
+    # database refuse new audio. It looks forward only: audio stored before it was set stays.
+    do_not_record_since = models.DateTimeField(null=True, blank=True)
+    do_not_record_reason = models.TextField(blank=True)
+    do_not_record_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     objects = InmateQuerySet.as_manager()
 
@@ -48,6 +57,11 @@ class Inmate(models.Model):
                 fields=["facility", "booking_number"], name="inmate_booking_unique_per_facility"
             ),
             models.CheckConstraint(name="inmate_booking_not_blank", condition=~models.Q(booking_number="")),
+            models.CheckConstraint(
+                name="inmate_do_not_record_has_reason",
+                condition=models.Q(do_not_record_since__isnull=True, do_not_record_reason="")
+                | (models.Q(do_not_record_since__isnull=False) & ~models.Q(do_not_record_reason="")),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -13,6 +13,7 @@ from apps.portal.views import (
     prompts,
     recordings,
     staff,
+    stations,
     suspensions,
 )
 
@@ -48,6 +49,13 @@ urlpatterns = [
         name="suspension-lift",
     ),
     path("prompts/", prompts.prompt_list, name="prompt-list"),
+    path("stations/", stations.station_list, name="station-list"),
+    path("stations/<int:station_id>/retire/", stations.station_retire_page, name="station-retire"),
+    path(
+        "inmates/<int:inmate_id>/do-not-record/",
+        stations.inmate_do_not_record,
+        name="inmate-do-not-record",
+    ),
     path("exports/", exports.export_list, name="export-list"),
     path("exports/<int:export_id>/approve/", exports.export_approve, name="export-approve"),
     path("compliance/", compliance.compliance, name="compliance"),

@@ -27,6 +27,7 @@ from django.utils import timezone
 from apps.audit.services import record_event
 from apps.calls.models import Call
 from apps.facilities.models import Facility
+from apps.facilities.stations import lock_station, station_is_live
 from apps.recordings.errors import ReleaseRefusedError
 from apps.recordings.models import HoldKind, QuarantineHold, Recording, RecordingState
 from apps.registry.privilege import is_privileged, lock_number
@@ -112,12 +113,11 @@ def holds_close(
         _summarise(recording)
         return False
     call = recording.call
-    lock_number(call.dialed_number)
-    if is_privileged(call.dialed_number, now, facility_id=call.facility_id).privileged:
+    if _call_privileged_now(call, now):
         hold_add(
             recording=recording,
             kind=HoldKind.PRIVILEGED,
-            reason=f"{reason}; number now privileged",
+            reason=f"{reason}; number or station now privileged",
             actor=actor,
             exempt_number_id=call.exempt_number_id,
         )
@@ -127,11 +127,41 @@ def holds_close(
 
 
 def holds_refuse_release(recording: Recording) -> None:
-    """The two-officer review may not release while the number is privileged (I1)."""
-    call = recording.call
-    lock_number(call.dialed_number)
-    if is_privileged(call.dialed_number, timezone.now(), facility_id=call.facility_id).privileged:
+    """The two-officer review may not release while the number is privileged (I1), nor while
+    the call's station is a live privileged station."""
+    if _call_privileged_now(recording.call, timezone.now()):
         raise ReleaseRefusedError()
+
+
+def _call_privileged_now(call: Call, now: dt.datetime) -> bool:
+    """Would audio of ``call`` be refused now for its number or its station? Under both locks.
+
+    The inmate's "do not record" setting is left out on purpose: it looks forward only (apps.
+    inmates.recording_setting), so it never holds audio stored before it, nor blocks its release.
+    """
+    lock_number(call.dialed_number)
+    if call.station:
+        lock_station(call.facility_id, call.station)
+        if station_is_live(call.facility_id, call.station):
+            return True
+    return is_privileged(call.dialed_number, now, facility_id=call.facility_id).privileged
+
+
+def recordings_quarantine_for_station(*, facility_id: int, station_id: str, reason: str, actor: User) -> int:
+    """Hold every recording of calls placed from ``station_id`` in its facility for the
+    two-officer privilege review, and mark those calls privileged; return how many gained the
+    hold. Runs in the registering transaction, under the station's lock (the gate's too), so no
+    recording of the station is playable once the registration commits."""
+    recordings = Recording.objects.select_for_update().filter(
+        call__facility_id=facility_id,
+        call__station=station_id,
+        state__in=[RecordingState.STORED, RecordingState.QUARANTINED],
+    )
+    count = 0
+    for recording in recordings.select_related("call"):
+        count += hold_add(recording=recording, kind=HoldKind.PRIVILEGED, reason=reason, actor=actor)
+    Call.objects.filter(facility_id=facility_id, station=station_id, privileged=False).update(privileged=True)
+    return count
 
 
 def _release(*, recording: Recording, actor: User, reason: str, confirmed_by: User | None) -> None:

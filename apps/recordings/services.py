@@ -34,6 +34,8 @@ from apps.audit.models import Outcome
 from apps.audit.services import record_event
 from apps.calls.models import Call
 from apps.common.db import fetchone_prepared
+from apps.facilities.stations import lock_station
+from apps.inmates.recording_setting import lock_inmate_recordings
 from apps.recordings import crypto
 from apps.recordings.errors import (
     ChecksumMismatchError,
@@ -49,7 +51,15 @@ from apps.recordings.errors import (
 from apps.recordings.models import HoldKind, Recording, RecordingState
 from apps.recordings.quarantine import hold_add
 from apps.recordings.storage import CHUNK_SIZE, get_storage
-from apps.registry.privilege import DECISION_SQL, PrivilegeDecision, decision_params, lock_number
+from apps.registry.privilege import (
+    CALL_PRIVILEGED_SQL,
+    CALL_REASON_SQL,
+    DECISION_SQL,
+    STATION_JOIN_SQL,
+    PrivilegeDecision,
+    decision_params,
+    lock_number,
+)
 
 logger = logging.getLogger(__name__)
 _SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -119,13 +129,16 @@ class _GateState:
 
 
 # Everything the gate checks, in one statement: the call as it is now, the registry's decision
-# for its number (the registry's own rule, DECISION_SQL) and whether audio is already stored.
+# for it (the registry's own rule: DECISION_SQL for the number, made the most restrictive with
+# the call's station and the inmate's "do not record" setting as they are *now*) and whether
+# audio is already stored.
 _GATE_SQL = f"""
     WITH decision AS ({DECISION_SQL})
     SELECT c.privileged, c.exempt_number_id,
-        d.privileged, d.reason, d.exempt_number_id, d.pending_claim_id,
+        {CALL_PRIVILEGED_SQL}, {CALL_REASON_SQL}, d.exempt_number_id, d.pending_claim_id,
         EXISTS (SELECT 1 FROM recordings_recording r WHERE r.call_id = c.id)
-    FROM calls_call c CROSS JOIN decision d
+    FROM calls_call c JOIN inmates_inmate i ON i.id = c.inmate_id CROSS JOIN decision d
+    {STATION_JOIN_SQL.format(facility="c.facility_id", station="c.station")}
     WHERE c.id = CAST(%(call)s AS bigint)
 """  # noqa: S608 - constant SQL, values are parameters
 
@@ -151,6 +164,16 @@ def _gate_state(call: Call, *, lock_call: bool = False) -> _GateState:
         decision=PrivilegeDecision.from_row(row[2:6]),
         recording_exists=bool(row[6]),
     )
+
+
+def _lock_call_rules(call: Call) -> None:
+    """Take the lock of every rule that can make ``call`` privileged, always in this order
+    (number, station, inmate): each act that changes one rule takes that rule's lock, so it
+    either lands before the gate's check (refused) or sees the stored recording."""
+    lock_number(call.dialed_number)
+    if call.station:
+        lock_station(call.facility_id, call.station)
+    lock_inmate_recordings(call.inmate_id)
 
 
 def _spool(body: IO[bytes], spool: IO[bytes]) -> tuple[int, str]:
@@ -181,7 +204,7 @@ def _store_under_lock(
     refused = False
     try:
         with transaction.atomic():
-            lock_number(call.dialed_number)
+            _lock_call_rules(call)
             gate = _gate_state(call, lock_call=True)
             call.privileged, call.exempt_number_id = gate.call_privileged, gate.call_exempt_number_id
             decision = gate.decision
@@ -250,7 +273,7 @@ def _arrival_state(decision: PrivilegeDecision) -> dict[str, object]:
 
 def _refuse(*, call: Call, actor: User, stage: str) -> None:
     with transaction.atomic():
-        lock_number(call.dialed_number)
+        _lock_call_rules(call)
         gate = _gate_state(call, lock_call=True)
         call.privileged, call.exempt_number_id = gate.call_privileged, gate.call_exempt_number_id
         _mark_refused(call=call, decision=gate.decision, actor=actor, stage=stage)

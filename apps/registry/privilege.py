@@ -147,3 +147,30 @@ def is_privileged(
     row = fetchone_prepared(DECISION_SQL, decision_params(e164, at, facility_id))
     assert row is not None  # noqa: S101 - the statement always yields one row
     return PrivilegeDecision.from_row(row)
+
+
+# --- The most restrictive rule wins (issue 11, section 6) -------------------------------------
+# A call is also privileged when it is placed from a live privileged station of its facility
+# (apps.facilities.models.PrivilegedStation) or by an inmate set "do not record"
+# (apps.inmates.recording_setting). These are properties of the *call*, not of the number, so
+# they are not part of DECISION_SQL (which answers for a number, and which the decision list,
+# claims and review also use). Call setup and the storage gate combine them with it in their own
+# single statement, with these expressions over three aliases:
+#   d  a row of DECISION_SQL (the number's decision),
+#   s  the live privileged station of the call's facility, LEFT JOINed (STATION_JOIN_SQL):
+#      NULL columns when the call names no station or a station that is not registered,
+#   i  the call's inmate row.
+# The number's reasons come first (they name the registration), then the station, then the
+# inmate. The backstop trigger (recordings migration 0012) holds STATION_LIVE_SQL and
+# INMATE_DO_NOT_RECORD_SQL verbatim (a test compares them).
+STATION_LIVE_SQL = "s.retired_at IS NULL"
+INMATE_DO_NOT_RECORD_SQL = "i.do_not_record_since IS NOT NULL"
+STATION_JOIN_SQL = (
+    "LEFT JOIN facilities_privilegedstation s ON s.facility_id = {facility}"
+    " AND s.station_id = {station} AND " + STATION_LIVE_SQL
+)
+CALL_PRIVILEGED_SQL = f"(d.privileged OR s.id IS NOT NULL OR {INMATE_DO_NOT_RECORD_SQL})"
+CALL_REASON_SQL = f"""CASE WHEN d.privileged THEN d.reason
+         WHEN s.id IS NOT NULL THEN 'privileged_station'
+         WHEN {INMATE_DO_NOT_RECORD_SQL} THEN 'inmate_do_not_record'
+         ELSE d.reason END"""

@@ -86,6 +86,7 @@ def test_the_openapi_schema_is_valid_and_every_view_keeps_its_own_input(tmp_path
         "inmate",
         "dialed_number",
         "started_at",
+        "station",
     }
     assert "number" in components["InmateClaimViewInput"]["properties"]
 
