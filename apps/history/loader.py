@@ -86,8 +86,10 @@ _CREATE_STAGING = {
 
 # "WHERE true" before ON CONFLICT: SQLite needs it to parse an INSERT ... SELECT ... ON CONFLICT.
 _INSERT_INMATES = f"""
-INSERT INTO inmates_inmate (facility_id, booking_number, first_name, last_name, account_number, created_at)
-SELECT s.facility_id, s.booking_number, MIN(s.first_name), MIN(s.last_name), MIN(s.account_number), %(now)s
+INSERT INTO inmates_inmate (facility_id, booking_number, first_name, last_name, account_number, created_at,
+    do_not_record_reason)
+SELECT s.facility_id, s.booking_number, MIN(s.first_name), MIN(s.last_name), MIN(s.account_number),
+    %(now)s, ''
 FROM {STAGING} s WHERE true
 GROUP BY s.facility_id, s.booking_number
 ON CONFLICT (facility_id, booking_number) DO NOTHING
