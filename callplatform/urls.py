@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("apps.inmates.urls")),
     path("", include("apps.access.urls")),
     path("audit/", include("apps.audit.urls")),
+    path("compliance/", include("apps.compliance.urls")),
 ]
 
 urlpatterns = [
