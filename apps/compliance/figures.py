@@ -337,7 +337,9 @@ def _monthly(period: Period) -> dict[str, Any]:
 
 def figure_rows(figures: dict[str, Any]) -> list[tuple[str, str, str]]:
     """The figures as (section, item, value) rows, in reading order: the CSV and the PDF table
-    both print exactly these, so they cannot say different things."""
+    both print exactly these, so they cannot say different things. Keys are sorted here, not
+    taken in dict order: the figures come back from JSONB and from the sorted manifest in other
+    orders, and must give the same rows."""
     rows: list[tuple[str, str, str]] = []
 
     def add(section: str, item: str, value: object) -> None:
@@ -345,23 +347,23 @@ def figure_rows(figures: dict[str, Any]) -> list[tuple[str, str, str]]:
 
     registered = figures["registered_numbers"]
     for scope in ("global", "facility"):
-        for category, count in registered["in_force_at_end"][scope].items():
+        for category, count in sorted(registered["in_force_at_end"][scope].items()):
             add("Registered numbers in force at period end", f"{scope}: {category}", count)
     add("Registered numbers in force at period end", "total", registered["in_force_at_end"]["total"])
-    for category, count in registered["verified_during_period"].items():
+    for category, count in sorted(registered["verified_during_period"].items()):
         add("Registrations verified during the period", category, count)
     calls = figures["calls"]
     add("Calls", "placed (excluding synthetic)", calls["total"])
     add("Calls", "exempted at setup", calls["exempted_at_setup"])
-    for reason, count in calls["exempted_by_reason"].items():
+    for reason, count in sorted(calls["exempted_by_reason"].items()):
         add("Calls exempted at setup, by reason", reason, count)
     add("Refusals at the gate", "total", figures["gate_refusals"]["total"])
-    for stage, count in figures["gate_refusals"]["by_stage"].items():
+    for stage, count in sorted(figures["gate_refusals"]["by_stage"].items()):
         add("Refusals at the gate", f"stage: {stage}", count)
     quarantines = figures["quarantines"]
     add("Quarantines", "holds opened", quarantines["holds"])
     add("Quarantines", "recordings held", quarantines["recordings"])
-    for kind, count in quarantines["by_kind"].items():
+    for kind, count in sorted(quarantines["by_kind"].items()):
         add("Quarantines", f"kind: {kind}", count)
     late = figures["late_registrations"]
     add("Late registrations", "registrations that quarantined earlier recordings", late["registrations"])
