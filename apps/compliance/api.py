@@ -53,8 +53,21 @@ class ComplianceReportOutput(serializers.ModelSerializer[ComplianceReport]):
         return list(PARTS)
 
 
+class ComplianceReportPage(serializers.Serializer[Any]):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ComplianceReportOutput(many=True)
+
+
 class ComplianceReportsView(APIView):
-    @extend_schema(responses={200: ComplianceReportOutput(many=True), 404: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="v1_compliance_reports_list",
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: ComplianceReportPage, 404: OpenApiTypes.OBJECT},
+        description="The reports of the facilities the auditor audits, newest period first (paginated). "
+        "Anyone but an auditor: 404, and the attempt is in the audit trail.",
+    )
     def get(self, request: Request) -> Response:
         user = user_of(request)
         paginator = Pagination()

@@ -35,6 +35,7 @@ from apps.recordings.models import Recording, StopPress
 from apps.registry.models import Attorney, ExemptNumber
 from apps.registry.services import exempt_number_register
 from tests.actors import Cast, grant_facility
+from tests.audit.conftest import broker, workers  # noqa: F401 - the real worker fixtures, reused
 from tests.conftest import Switch
 from tests.factories import InmateFactory
 
@@ -57,10 +58,11 @@ class Clock:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Pinned time: ``timezone.now`` and the one default that captured it at import."""
+    """Pinned time: ``timezone.now`` and the one default that captured it at import (a field
+    caches its default callable in ``_get_default``, so that is what is replaced)."""
     pinned = Clock()
     monkeypatch.setattr(timezone, "now", pinned)
-    monkeypatch.setattr(StopPress._meta.get_field("pressed_at"), "default", pinned)
+    monkeypatch.setattr(StopPress._meta.get_field("pressed_at"), "_get_default", pinned)
     return pinned
 
 
@@ -83,7 +85,9 @@ class World:
     registrations: dict[str, ExemptNumber] = field(default_factory=dict)
 
 
-def _verify(attorney: Attorney, clerk: User, number: str, facility: Facility | None = None, **extra: Any) -> ExemptNumber:
+def _verify(
+    attorney: Attorney, clerk: User, number: str, facility: Facility | None = None, **extra: Any
+) -> ExemptNumber:
     exempt = exempt_number_register(attorney=attorney, number=number, facility=facility, actor=attorney.user)
     if extra:
         ExemptNumber.objects.filter(pk=exempt.pk).update(**extra)
@@ -93,13 +97,21 @@ def _verify(attorney: Attorney, clerk: User, number: str, facility: Facility | N
 def setup_call(switch: Switch, inmate: Inmate, key: str, number: str, started: str) -> Call:
     r = switch.client.post(
         "/api/v1/calls/",
-        {"switch_call_id": key, "inmate": inmate.booking_number, "dialed_number": number, "started_at": started},
+        {
+            "switch_call_id": key,
+            "inmate": inmate.booking_number,
+            "dialed_number": number,
+            "started_at": started,
+        },
         format="json",
     )
     assert r.status_code == 201, r.content
     call = Call.objects.get(pk=r.json()["id"])
     ended = (call.started_at + timedelta(seconds=100)).isoformat()
-    assert switch.client.post(f"/api/v1/calls/{call.pk}/end/", {"ended_at": ended}, format="json").status_code == 200
+    assert (
+        switch.client.post(f"/api/v1/calls/{call.pk}/end/", {"ended_at": ended}, format="json").status_code
+        == 200
+    )
     call.refresh_from_db()
     return call
 

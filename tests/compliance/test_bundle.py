@@ -47,7 +47,9 @@ def _verify(path: Path) -> str:
 
 def test_the_pdf_opens_and_states_the_facility_and_its_figures(world: World) -> None:
     report = _report(world)
-    data, name, content_type = report_file_read(report=report, part="pdf", actor=world.cast.auditor.user, via="t")
+    data, name, content_type = report_file_read(
+        report=report, part="pdf", actor=world.cast.auditor.user, via="t"
+    )
     assert content_type == "application/pdf" and name == "compliance-home-20260101-20260630.pdf"
     reader = PdfReader(io.BytesIO(data))
     assert len(reader.pages) >= 3  # title, figures, chart
@@ -102,7 +104,9 @@ def test_a_bundle_re_signed_with_another_key_is_not_trusted(world: World, tmp_pa
     with zipfile.ZipFile(_bundle(_report(world), world, tmp_path)) as archive:
         archive.extractall(folder)
     forger = Ed25519PrivateKey.generate()
-    manifest = (folder / bundle.MANIFEST).read_bytes().replace(b'"exempted_at_setup": 2', b'"exempted_at_setup": 0')
+    manifest = (
+        (folder / bundle.MANIFEST).read_bytes().replace(b'"exempted_at_setup": 2', b'"exempted_at_setup": 0')
+    )
     (folder / bundle.MANIFEST).write_bytes(manifest)
     (folder / bundle.SIGNATURE).write_text(base64.b64encode(forger.sign(manifest)).decode())
 

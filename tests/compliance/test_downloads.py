@@ -71,7 +71,9 @@ def test_each_download_is_audited(cast: Cast, reports: dict[str, ComplianceRepor
 
 
 @pytest.mark.parametrize("role", ["admin", "investigator", "officer"])
-def test_staff_get_404_and_the_attempt_is_audited(cast: Cast, reports: dict[str, ComplianceReport], role: str) -> None:
+def test_staff_get_404_and_the_attempt_is_audited(
+    cast: Cast, reports: dict[str, ComplianceReport], role: str
+) -> None:
     who = getattr(cast, role)
     report = reports["home"]
     assert who.client.get(API).status_code == 404
@@ -87,7 +89,9 @@ def test_staff_get_404_and_the_attempt_is_audited(cast: Cast, reports: dict[str,
     assert _events("compliance_report.downloaded") == []
 
 
-def test_another_facility_s_report_is_404_for_the_auditor(cast: Cast, reports: dict[str, ComplianceReport]) -> None:
+def test_another_facility_s_report_is_404_for_the_auditor(
+    cast: Cast, reports: dict[str, ComplianceReport]
+) -> None:
     assert cast.auditor.client.get(f"{API}{reports['other'].pk}/download/csv/").status_code == 404
     assert _events("access.denied")[-1].details == {"attempted": "compliance_report.download", "exists": True}
 
@@ -136,9 +140,7 @@ def test_the_portal_page_lists_and_serves_downloads(cast: Cast, reports: dict[st
         ("home", "2024-01-01", "2026-06-30", "to"),
     ],
 )
-def test_bad_input_is_refused_with_a_reason(
-    cast: Cast, code: str, start: str, end: str, field: str
-) -> None:
+def test_bad_input_is_refused_with_a_reason(cast: Cast, code: str, start: str, end: str, field: str) -> None:
     with pytest.raises(ReportInputError) as refused:
         period_parse(facility_code=code, start=start, end=end)
     assert refused.value.extra["field"] == field

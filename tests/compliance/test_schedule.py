@@ -75,7 +75,11 @@ def test_asking_again_returns_the_issued_report_unchanged(
     clock.now = datetime(2026, 8, 1, tzinfo=UTC)
     again, made_again = compliance_report_generate(period=period, actor=None)
     assert made and not made_again
-    assert again.pk == first.pk and again.pdf_sha256 == first.pdf_sha256 and again.generated_at == first.generated_at
+    assert (
+        again.pk == first.pk
+        and again.pdf_sha256 == first.pdf_sha256
+        and again.generated_at == first.generated_at
+    )
 
 
 def test_a_failed_build_is_marked_and_built_again_later(
