@@ -39,6 +39,7 @@ SECTIONS = [
     Section(
         "assurance", "bench.assurance", "Nightly assurance run: synthetic setup + refused upload per number"
     ),
+    Section("compliance", "bench.compliance", "Compliance report: one facility's half-year at CI size"),
 ]
 
 
