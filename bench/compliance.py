@@ -24,6 +24,7 @@ from bench.env import log, prepare
 from bench.scale import PREFIX, load
 
 EXTRA = "cmp-"
+REFUSED = "recording.upload_refused"
 
 
 def _load_extra(total: int) -> None:
@@ -32,6 +33,7 @@ def _load_extra(total: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM calls_call WHERE switch_call_id LIKE %s", [EXTRA + "%"])
         if cursor.fetchone()[0]:
+            _load_refusals(cursor)
             return
         log("compliance: adding exempt and synthetic calls to the scale world")
         cursor.execute("SELECT id FROM facilities_facility WHERE code LIKE %s ORDER BY code", [PREFIX + "%"])
@@ -57,6 +59,27 @@ def _load_extra(total: int) -> None:
                 ],
             )
         cursor.execute("VACUUM ANALYZE calls_call")
+        _load_refusals(cursor)
+
+
+def _load_refusals(cursor: Any) -> None:
+    """A refused upload for one in seven of the added calls (real and synthetic), as the gate
+    writes it, so the refusal count has rows to find and to leave out."""
+    cursor.execute(
+        "SELECT 1 FROM audit_auditevent WHERE action = %s AND details->>'stage' = 'bench-7'", [REFUSED]
+    )
+    if cursor.fetchone():
+        return
+    log("compliance: adding refusal events")
+    cursor.execute(
+        "INSERT INTO audit_auditevent (created_at, actor_label, action, outcome, target_type, target_id, "
+        "facility_id, request_id, details, prev_hash, hash) "
+        "SELECT c.started_at, '', %s, 'refused', 'calls.call', c.id::text, c.facility_id, '', "
+        '\'{"reason": "privileged", "stage": "bench-7"}\'::jsonb, \'\', \'\' '
+        "FROM calls_call c WHERE c.switch_call_id LIKE %s AND c.id %% 7 = 0",
+        [REFUSED, EXTRA + "%"],
+    )
+    cursor.execute("VACUUM ANALYZE audit_auditevent")
 
 
 def _plan(queryset: Any) -> str:
@@ -105,7 +128,8 @@ def run(args: argparse.Namespace) -> list[str]:
     lines = [
         f"world: {calls:,} calls in the database, {len(facilities)} facilities; period {start}..{today}",
         f"figures of one facility ({figures['calls']['total']:,} calls, "
-        f"{figures['calls']['exempted_at_setup']:,} exempted, synthetic left out): "
+        f"{figures['calls']['exempted_at_setup']:,} exempted, "
+        f"{figures['gate_refusals']['total']:,} refusals; synthetic ones left out): "
         f"p50 {p50:.0f} ms, max {max(timings) * 1000:.0f} ms over {len(timings)} facilities",
         f"whole report (figures + PDF {made.pdf_bytes:,} B + CSV + signed manifest + 4 S3 puts): "
         f"{whole * 1000:.0f} ms",

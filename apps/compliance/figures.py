@@ -37,7 +37,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import CharField, Count, Q, QuerySet, Sum
+from django.db.models import BigIntegerField, Case, Count, Exists, OuterRef, Q, QuerySet, Sum, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncMonth
 
@@ -155,35 +155,44 @@ def _registered(period: Period) -> dict[str, Any]:
 
 
 def _calls(period: Period) -> dict[str, Any]:
-    totals = _real_calls(period).aggregate(
-        total=Count("id"), exempted=Count("id", filter=Q(decision=Decision.EXEMPT))
-    )
-    by_reason = (
-        _real_calls(period)
-        .filter(decision=Decision.EXEMPT)
-        .values("reason")
-        .annotate(n=Count("id"))
-        .order_by("reason")
-    )
+    """One pass over the facility's calls of the period: counts per (decision, reason)."""
+    groups = _real_calls(period).values("decision", "reason").annotate(n=Count("id")).order_by()
+    total, by_reason = 0, dict[str, int]()
+    for row in groups:
+        total += row["n"]
+        if row["decision"] == Decision.EXEMPT:
+            by_reason[row["reason"]] = by_reason.get(row["reason"], 0) + row["n"]
     return {
-        "total": totals["total"],
-        "exempted_at_setup": totals["exempted"],
-        "exempted_by_reason": {row["reason"]: row["n"] for row in by_reason},
+        "total": total,
+        "exempted_at_setup": sum(by_reason.values()),
+        "exempted_by_reason": dict(sorted(by_reason.items())),
     }
 
 
 def _refusal_events(period: Period) -> QuerySet[AuditEvent]:
-    synthetic = (
-        Call.objects.filter(facility=period.facility, synthetic=True)
-        .annotate(ref=Cast("pk", CharField()))
-        .values("ref")
+    """The gate's refusals in the period, less those of synthetic calls. The call is found by
+    primary key per event (the target id, cast only when it is all digits, so no other target
+    can break the cast), so the cost follows the refusals of the period, not the facility's
+    synthetic calls of all time."""
+    call_id = Case(
+        When(
+            target_type="calls.call",
+            target_id__regex=r"^[0-9]{1,18}$",
+            then=Cast("target_id", BigIntegerField()),
+        ),
+        default=None,
     )
-    return AuditEvent.objects.filter(
-        action=REFUSED_ACTION,
-        facility_id=period.facility.pk,
-        created_at__gte=period.start,
-        created_at__lt=period.end,
-    ).exclude(target_type="calls.call", target_id__in=synthetic)
+    synthetic = Call.objects.filter(pk=OuterRef("call_id"), synthetic=True)
+    return (
+        AuditEvent.objects.filter(
+            action=REFUSED_ACTION,
+            facility_id=period.facility.pk,
+            created_at__gte=period.start,
+            created_at__lt=period.end,
+        )
+        .annotate(call_id=call_id)
+        .filter(~Exists(synthetic))
+    )
 
 
 def _refusals(period: Period) -> dict[str, Any]:
