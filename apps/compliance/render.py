@@ -13,7 +13,7 @@ import io
 from typing import Any
 from xml.sax.saxutils import escape
 
-from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
@@ -76,6 +76,9 @@ def render_pdf(figures: dict[str, Any], *, generated_at: str, key_id: str) -> by
         PageBreak(),
         Paragraph("Per month", styles["Heading1"]),
         _monthly_chart(figures["monthly"]),
+        Spacer(1, 1 * cm),
+        Paragraph("Registered numbers in force at the end of the period", styles["Heading2"]),
+        _registered_chart(figures["registered_numbers"]["in_force_at_end"]),
     ]
     document.build(story)
     return out.getvalue()
@@ -127,4 +130,35 @@ def _monthly_chart(monthly: dict[str, Any]) -> Drawing:
     drawing.add(chart)
     drawing.add(legend)
     drawing.add(String(1.5 * cm, 0.3 * cm, "months in the facility's timezone", fontSize=7))
+    return drawing
+
+
+def _registered_chart(in_force: dict[str, Any]) -> Drawing:
+    """Bars per category: global registrations and this facility's own."""
+    categories = sorted(set(in_force["global"]) | set(in_force["facility"])) or ["-"]
+    drawing = Drawing(17 * cm, 2 * cm + 1.2 * cm * len(categories))
+    chart = HorizontalBarChart()
+    chart.x, chart.y = 4 * cm, 1 * cm
+    chart.width, chart.height = 11 * cm, 1.2 * cm * len(categories)
+    chart.data = [
+        [in_force["global"].get(c, 0) for c in categories],
+        [in_force["facility"].get(c, 0) for c in categories],
+    ]
+    chart.categoryAxis.categoryNames = categories
+    chart.categoryAxis.labels.fontSize = 7
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.labels.fontSize = 7
+    chart.bars[0].fillColor = colors.HexColor("#2b6cb0")
+    chart.bars[1].fillColor = colors.HexColor("#38a169")
+    legend = Legend()
+    legend.x, legend.y = 4 * cm, drawing.height - 0.3 * cm
+    legend.fontSize = 8
+    legend.alignment = "right"
+    legend.columnMaximum = 1
+    legend.colorNamePairs = [
+        (chart.bars[0].fillColor, "global (every facility)"),
+        (chart.bars[1].fillColor, "this facility only"),
+    ]
+    drawing.add(chart)
+    drawing.add(legend)
     return drawing
