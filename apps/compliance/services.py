@@ -108,7 +108,12 @@ def _claim(period: Period, actor: User | None) -> tuple[ComplianceReport, bool]:
             lost = report.started_at < now - timedelta(seconds=settings.EXPORT_BUILD_STALE_SECONDS)
             if report.status == ReportStatus.DONE or (report.status == ReportStatus.RUNNING and not lost):
                 return report, False
-            report.status, report.started_at, report.error, report.generated_by = "running", now, "", actor
+            report.status, report.started_at, report.error, report.generated_by = (
+                ReportStatus.RUNNING,
+                now,
+                "",
+                actor,
+            )
             report.save(update_fields=["status", "started_at", "error", "generated_by"])
             return report, True
     except IntegrityError:  # another process created it between our read and our insert
