@@ -40,6 +40,7 @@ SECTIONS = [
         "assurance", "bench.assurance", "Nightly assurance run: synthetic setup + refused upload per number"
     ),
     Section("history", "bench.history", "Vendor-history import vs a raw COPY of the same file"),
+    Section("compliance", "bench.compliance", "Compliance report: one facility's half-year at CI size"),
 ]
 
 

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("apps.facilities.urls")),
     path("", include("apps.access.urls")),
     path("audit/", include("apps.audit.urls")),
+    path("compliance/", include("apps.compliance.urls")),
 ]
 
 urlpatterns = [

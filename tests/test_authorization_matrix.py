@@ -31,6 +31,7 @@ from apps.actions.exposure import Subject, exposure_report_generate
 from apps.audit.models import AuditEvent
 from apps.calls.models import Call
 from apps.facilities.models import PrivilegedStation
+from apps.compliance.services import compliance_report_generate, period_parse
 from apps.recordings.models import Recording
 from apps.recordings.services import recording_store
 from apps.recordings.storage import S3Storage, get_storage
@@ -133,6 +134,9 @@ def _build_world() -> World:
         registered_by=users["facility_admin"],
         registered_at=timezone.now(),
     )
+    compliance_report, _ = compliance_report_generate(
+        period=period_parse(facility_code=home.code, start="2026-01-01", end="2026-06-30"), actor=None
+    )
     sessions = {}
     for role, user in users.items():
         client = APIClient()
@@ -151,6 +155,7 @@ def _build_world() -> World:
         "suspension": suspension.pk,
         "audit_export": audit_export,
         "station": station.pk,
+        "compliance_report": compliance_report.pk,
     }
     return World(ids, users, sessions, booking=inmate.booking_number)
 
@@ -170,7 +175,10 @@ def world(
         outer = transaction.atomic()
         outer.__enter__()
     try:
-        with django_db_blocker.unblock(), override_settings(RECORDINGS_DIR=recordings):
+        with (
+            django_db_blocker.unblock(),
+            override_settings(RECORDINGS_DIR=recordings, COMPLIANCE_REPORT_DIR=recordings / "compliance"),
+        ):
             get_storage.cache_clear()
             backend = get_storage()
             if isinstance(backend, S3Storage):
@@ -191,6 +199,7 @@ def storage(world: World, settings: Any, tmp_path: Path) -> Iterator[object]:
     per-test folder, which the world built once cannot follow)."""
     if settings.RECORDINGS_STORAGE == "local":
         settings.RECORDINGS_DIR = world.recordings_dir
+        settings.COMPLIANCE_REPORT_DIR = world.recordings_dir / "compliance"  # type: ignore[operator]
     settings.AUDIT_WITNESS_DIR = tmp_path / "witness"
     get_storage.cache_clear()
     yield get_storage()
@@ -431,6 +440,22 @@ MATRIX: list[Row] = [
     Row("audit-export-detail", "GET", {**API_ANON, "auditor": 200}, 403, _by("audit_export", "export_id")),
     Row("audit-export-download", "GET", {**API_ANON, "auditor": 409}, 403, _by("audit_export", "export_id")),
     Row("audit-public-key", "GET", {}, 200),
+    # --- compliance reports (auditors of the report's facility; everyone else 404, audited)
+    Row("compliance-reports", "GET", {**API_ANON, "auditor": 200}, 404),
+    Row(
+        "compliance-report-detail",
+        "GET",
+        {**API_ANON, "auditor": 200},
+        404,
+        _by("compliance_report", "report_id"),
+    ),
+    Row(
+        "compliance-report-download",
+        "GET",
+        {**API_ANON, "auditor": 200},
+        404,
+        lambda w: {"report_id": w.ids["compliance_report"], "part": "pdf"},
+    ),
     Row("schema", "GET", API_ANON, 200),
     Row("healthz", "GET", {}, 200),
     # --- facility admin portal
@@ -542,6 +567,14 @@ MATRIX: list[Row] = [
     ),
     Row("portal:compliance", "GET", {**PORTAL_ANON, "auditor": 200}, 404),
     Row("portal:compliance-export", "POST", {**PORTAL_ANON, "auditor": 302}, 404),
+    Row("portal:compliance-reports", "GET", {**PORTAL_ANON, "auditor": 200}, 404),
+    Row(
+        "portal:compliance-report-download",
+        "GET",
+        {**PORTAL_ANON, "auditor": 200},
+        404,
+        lambda w: {"report_id": w.ids["compliance_report"], "part": "csv"},
+    ),
     # --- attorney portal, clerk queue and privilege review
     Row("attorneys:login", "GET", {"anonymous": 200}, 302),
     Row("attorneys:logout", "POST", {}, 302),

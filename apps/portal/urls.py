@@ -6,6 +6,7 @@ from apps.portal.views import (
     auth,
     calls,
     compliance,
+    compliance_reports,
     dashboard,
     exports,
     grants,
@@ -60,4 +61,10 @@ urlpatterns = [
     path("exports/<int:export_id>/approve/", exports.export_approve, name="export-approve"),
     path("compliance/", compliance.compliance, name="compliance"),
     path("compliance/exports/", compliance.compliance_export, name="compliance-export"),
+    path("compliance/reports/", compliance_reports.report_list, name="compliance-reports"),
+    path(
+        "compliance/reports/<int:report_id>/<str:part>/",
+        compliance_reports.report_download,
+        name="compliance-report-download",
+    ),
 ]

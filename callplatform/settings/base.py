@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "apps.portal",
     "apps.attorneys",
     "apps.actions",
+    "apps.compliance",
     "apps.history",
 ]
 
@@ -666,4 +667,22 @@ CELERY_BEAT_SCHEDULE["registry-decision-list-publish"] = {
 CELERY_BEAT_SCHEDULE["registry-switch-drift-check"] = {
     "task": "registry.switch_drift_check",
     "schedule": SWITCH_DRIFT_CHECK_EVERY_SECONDS,
+}
+
+
+# --- The compliance report, twice a year (issue 11, section 8; apps/compliance/)
+# Where the signed bundles go: the S3 bucket under this prefix when recordings are on S3 (like the
+# checkpoint witness), else this folder. Never under the recordings' key pattern, so
+# reconcile_storage leaves them alone.
+COMPLIANCE_REPORT_DIR = Path(env.str("COMPLIANCE_REPORT_DIR", default=str(VAR_DIR / "compliance-reports")))
+COMPLIANCE_REPORT_PREFIX = env.str("COMPLIANCE_REPORT_PREFIX", default="compliance-reports/")
+if not COMPLIANCE_REPORT_PREFIX.endswith("/"):
+    raise ImproperlyConfigured("COMPLIANCE_REPORT_PREFIX must end with '/'")
+# Beat checks hourly that every facility has the report of its last finished half-year: in the
+# first hour of Jan 1 and Jul 1 (in the facility's own timezone) that makes the new one; any
+# other time it finds them made and does nothing (one indexed lookup per facility), and a
+# missed run is made up by the next.
+CELERY_BEAT_SCHEDULE["compliance-half-year-reports"] = {
+    "task": "compliance.half_year_reports",
+    "schedule": crontab(minute=15),
 }
