@@ -30,8 +30,8 @@ from apps.access.models import ExportItem, ExportRequest, Suspension
 from apps.actions.exposure import Subject, exposure_report_generate
 from apps.audit.models import AuditEvent
 from apps.calls.models import Call
-from apps.facilities.models import PrivilegedStation
 from apps.compliance.services import compliance_report_generate, period_parse
+from apps.facilities.models import PrivilegedStation
 from apps.recordings.models import Recording
 from apps.recordings.services import recording_store
 from apps.recordings.storage import S3Storage, get_storage
