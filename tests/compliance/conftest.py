@@ -32,12 +32,14 @@ from apps.calls.models import Call
 from apps.facilities.models import Facility
 from apps.inmates.models import Inmate
 from apps.recordings.models import Recording, StopPress
+from apps.registry.evidence import evidence_upload
 from apps.registry.models import Attorney, ExemptNumber
 from apps.registry.services import exempt_number_register
 from tests.actors import Cast, grant_facility
 from tests.audit.conftest import broker, workers  # noqa: F401 - the real worker fixtures, reused
 from tests.conftest import Switch
 from tests.factories import InmateFactory
+from tests.registry.test_categories import CREDENTIALS, PDF
 
 A, B, C, L, N = "+12125550111", "+12125550122", "+12125550133", "+12125550144", "+17185550100"
 AUDIO = b"RIFF" + bytes(range(256)) * 820  # 209,924 bytes
@@ -86,11 +88,20 @@ class World:
 
 
 def _verify(
-    attorney: Attorney, clerk: User, number: str, facility: Facility | None = None, **extra: Any
+    attorney: Attorney, clerk: User, number: str, facility: Facility | None = None, category: str = "attorney"
 ) -> ExemptNumber:
-    exempt = exempt_number_register(attorney=attorney, number=number, facility=facility, actor=attorney.user)
-    if extra:
-        ExemptNumber.objects.filter(pk=exempt.pk).update(**extra)
+    """Registered and verified through the services, with the category's credential and letter."""
+    credential = CREDENTIALS.get(category, {})
+    exempt = exempt_number_register(
+        attorney=attorney,
+        number=number,
+        facility=facility,
+        category=category,
+        actor=attorney.user,
+        **credential,
+    )
+    if credential:
+        evidence_upload(exempt_number=exempt, data=PDF, filename="letter.pdf", actor=attorney.user)
     return exempt_number_verify(exempt_number_id=exempt.pk, clerk=clerk)[0]
 
 
