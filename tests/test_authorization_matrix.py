@@ -480,10 +480,36 @@ MATRIX: list[Row] = [
     Row("portal:prompt-list", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404),
     Row("portal:prompt-list", "POST", {**PORTAL_ANON, "facility_admin": 200}, 404),
     Row("portal:export-list", "GET", PORTAL_ANON, 200),
+    # Exports (issue 15, item 6). A JSON body carries no form field: the request, the approval
+    # (its confirmation box) and the rejection (its reason) answer 400 to whoever reaches them.
+    Row("portal:export-new", "GET", PORTAL_ANON, 200),
+    Row("portal:export-new", "POST", PORTAL_ANON, 400),
+    Row(
+        "portal:export-detail",
+        "GET",
+        {**PORTAL_ANON, "facility_admin": 200, "investigator": 200},
+        404,
+        _by("export", "export_id"),
+    ),
     Row(
         "portal:export-approve",
         "POST",
-        {**PORTAL_ANON, "facility_admin": 302, "investigator": 302},
+        {**PORTAL_ANON, "facility_admin": 400, "investigator": 400},
+        404,
+        _by("export", "export_id"),
+    ),
+    Row(
+        "portal:export-reject",
+        "POST",
+        {**PORTAL_ANON, "facility_admin": 400, "investigator": 400},
+        404,
+        _by("export", "export_id"),
+    ),
+    # Only the requester reaches the download; still pending, so back to the list (302).
+    Row(
+        "portal:export-download",
+        "POST",
+        {**PORTAL_ANON, "investigator": 302},
         404,
         _by("export", "export_id"),
     ),

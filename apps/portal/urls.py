@@ -49,7 +49,11 @@ urlpatterns = [
     ),
     path("prompts/", prompts.prompt_list, name="prompt-list"),
     path("exports/", exports.export_list, name="export-list"),
+    path("exports/new/", exports.export_new, name="export-new"),
+    path("exports/<int:export_id>/", exports.export_detail, name="export-detail"),
     path("exports/<int:export_id>/approve/", exports.export_approve, name="export-approve"),
+    path("exports/<int:export_id>/reject/", exports.export_reject, name="export-reject"),
+    path("exports/<int:export_id>/download/", exports.export_download, name="export-download"),
     path("compliance/", compliance.compliance, name="compliance"),
     path("compliance/exports/", compliance.compliance_export, name="compliance-export"),
 ]
