@@ -139,8 +139,8 @@ def dashboard_trends(user: User, *, now: datetime | None = None, days: int = DAY
     manages = Facility.objects.restrict(user, Action.MANAGE).exists()
     labels = {
         "calls": ("Calls", calls_url),
-        "exemptions": ("Exempted (privileged)", calls_url),
-        "refusals": ("Audio refused at the gate", calls_url),
+        "exemptions": ("Exempted", calls_url),
+        "refusals": ("Refused at the gate", calls_url),
         "playbacks": ("Playbacks by staff" if manages else "Your playbacks", _playback_list(user)),
     }
     counted: dict[str, dict[date, int]] = {
