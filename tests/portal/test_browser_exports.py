@@ -19,7 +19,7 @@ from tests.portal.conftest import World, browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path("/tmp/shots-exports")
+SHOTS = Path("/tmp/shots-exports")  # noqa: S108 - screenshots to look at by hand, never read back
 WIDTHS = [1366, 390]
 
 
