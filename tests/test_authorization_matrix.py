@@ -332,6 +332,15 @@ MATRIX: list[Row] = [
         404,
         _by("export", "export_id"),
     ),
+    # The requester may not decide their own request (403, self_approval); the admin rejects.
+    Row(
+        "export-reject",
+        "POST",
+        {**API_ANON, "facility_admin": 200, "investigator": 403},
+        404,
+        _by("export", "export_id"),
+        body=lambda w: {"reason": "matrix"},
+    ),
     Row("export-download", "GET", {**API_ANON, "investigator": 409}, 404, _by("export", "export_id")),
     Row(
         "suspension-lift",
