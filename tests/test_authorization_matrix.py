@@ -489,13 +489,21 @@ MATRIX: list[Row] = [
     Row("portal:prompt-list", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404),
     Row("portal:prompt-list", "POST", {**PORTAL_ANON, "facility_admin": 200}, 404),
     Row("portal:export-list", "GET", PORTAL_ANON, 200),
-    # Exports (issue 15, item 6). A JSON body carries no form field: the request, the approval
-    # (its confirmation box) and the rejection (its reason) answer 400 to whoever reaches them.
+    # Exports (issue 15, item 6). A JSON body carries no form field: the approval (its
+    # confirmation box) and the rejection (its reason) answer 400 to whoever reaches them; a
+    # request's POST without its fields is the cross-site confirmation's "Open" (the form, 200).
     Row("portal:export-new", "GET", PORTAL_ANON, 200),
-    Row("portal:export-new", "POST", PORTAL_ANON, 400),
+    Row("portal:export-new", "POST", PORTAL_ANON, 200),
     Row(
         "portal:export-detail",
         "GET",
+        {**PORTAL_ANON, "facility_admin": 200, "investigator": 200},
+        404,
+        _by("export", "export_id"),
+    ),
+    Row(
+        "portal:export-detail",
+        "POST",
         {**PORTAL_ANON, "facility_admin": 200, "investigator": 200},
         404,
         _by("export", "export_id"),

@@ -126,7 +126,10 @@ def test_the_recording_page_starts_a_request_and_the_approver_can_reject(
 
     page.context.clear_cookies()
     browser_login(page, base, "admin")
-    page.goto(f"{base}/exports/{export.pk}/")
+    page.goto(f"{base}/exports/{export.pk}/")  # a typed address: the record page asks first
+    assert page.locator("h1").inner_text() == "Open this record?"
+    page.click("button:text('Open')")
+    page.wait_for_selector("#reject-form")
     page.fill("#id_reason", "No court order on file for CASE-78.")
     page.click("#reject")
     page.wait_for_url(f"{base}/exports/")

@@ -8,6 +8,7 @@ import zipfile
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from apps.access.models import ExportRequest, ExportStatus
 from apps.audit.models import AuditEvent
@@ -169,6 +170,7 @@ def test_approved_then_downloaded_once_by_the_requester(
     assert export.status == ExportStatus.READY and export.approved_by == world.admin
     client = logged_in(world.investigator)
     assert f'id="download-{export.pk}"' in client.get("/exports/").content.decode()
+    assert f'id="download-{export.pk}"' in client.get(f"/exports/{export.pk}/").content.decode()
     # Only the requester downloads (the approver gets the audited 404).
     assert logged_in(world.admin).post(f"/exports/{export.pk}/download/").status_code == 404
     download = client.post(f"/exports/{export.pk}/download/")
@@ -183,3 +185,17 @@ def test_approved_then_downloaded_once_by_the_requester(
 def test_an_empty_export_list_says_how_to_start(world: World) -> None:
     body = logged_in(world.investigator).get("/exports/").content.decode()
     assert 'id="export-how"' in body and "/calls/" in body
+
+
+def test_a_link_from_elsewhere_to_the_request_form_asks_before_it_reads(world: World) -> None:
+    """A colleague's link naming recordings (a canary, say) must not read them under the
+    person's name: the form asks first, and its "Open" shows the form, requesting nothing."""
+    client = Client()
+    client.force_login(world.investigator)
+    url = f"/exports/new/?recording={world.granted.pk}"
+    asked = client.get(url)
+    assert "Open this record?" in asked.content.decode()
+    assert not AuditEvent.objects.filter(action="export.form_viewed").exists()
+    opened = client.post(url)
+    assert opened.status_code == 200 and 'id="export-form"' in opened.content.decode()
+    assert not ExportRequest.objects.exists()

@@ -26,6 +26,7 @@ from apps.calls.reads import call_rows_served
 from apps.common.errors import DomainError, NotFoundError
 from apps.common.querysets import Action
 from apps.facilities.models import Facility
+from apps.portal.crosssite import ask_if_cross_site
 from apps.portal.export_forms import ExportApproveForm, ExportRejectForm, ExportRequestForm
 from apps.portal.nav import request_capabilities
 from apps.portal.pages import page_of, portal_page, portal_user
@@ -52,11 +53,14 @@ def _approvable(user: User) -> set[int]:
 
 @require_http_methods(["GET", "POST"])
 @portal_page
+@ask_if_cross_site
 def export_new(request: HttpRequest) -> HttpResponse:
     """GET: the recordings picked on the calls or recording screen, and the form. POST: the
-    request, through the API's service (scope, quota and audit are its own)."""
+    request, through the API's service (scope, quota and audit are its own). A POST without
+    the form's fields is the "Open" of the cross-site confirmation: it shows the form (a link
+    from elsewhere naming a canary must not read it under the person's name unasked)."""
     user = portal_user(request)
-    if request.method == "POST":
+    if request.method == "POST" and "case_reference" in request.POST:
         form = ExportRequestForm(request.POST)
         if form.is_valid():
             try:
@@ -108,8 +112,9 @@ def _render_new(
     return render(request, "portal/export_new.html", context, status=status)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @portal_page
+@ask_if_cross_site
 def export_detail(request: HttpRequest, export_id: int) -> HttpResponse:
     user = portal_user(request)
     export = get_in_scope_or_404(exports_visible_to(user), export_id, actor=user, action="export.view")
