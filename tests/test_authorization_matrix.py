@@ -368,6 +368,15 @@ MATRIX: list[Row] = [
         404,
         _by("export", "export_id"),
     ),
+    # The requester may not decide their own request (403, self_approval); the admin rejects.
+    Row(
+        "export-reject",
+        "POST",
+        {**API_ANON, "facility_admin": 200, "investigator": 403},
+        404,
+        _by("export", "export_id"),
+        body=lambda w: {"reason": "matrix"},
+    ),
     Row("export-download", "GET", {**API_ANON, "investigator": 409}, 404, _by("export", "export_id")),
     Row(
         "suspension-lift",
@@ -558,10 +567,44 @@ MATRIX: list[Row] = [
         _by("inmate", "inmate_id"),
     ),
     Row("portal:export-list", "GET", PORTAL_ANON, 200),
+    # Exports (issue 15, item 6). A JSON body carries no form field: the approval (its
+    # confirmation box) and the rejection (its reason) answer 400 to whoever reaches them; a
+    # request's POST without its fields is the cross-site confirmation's "Open" (the form, 200).
+    Row("portal:export-new", "GET", PORTAL_ANON, 200),
+    Row("portal:export-new", "POST", PORTAL_ANON, 200),
+    Row(
+        "portal:export-detail",
+        "GET",
+        {**PORTAL_ANON, "facility_admin": 200, "investigator": 200},
+        404,
+        _by("export", "export_id"),
+    ),
+    Row(
+        "portal:export-detail",
+        "POST",
+        {**PORTAL_ANON, "facility_admin": 200, "investigator": 200},
+        404,
+        _by("export", "export_id"),
+    ),
     Row(
         "portal:export-approve",
         "POST",
-        {**PORTAL_ANON, "facility_admin": 302, "investigator": 302},
+        {**PORTAL_ANON, "facility_admin": 400, "investigator": 400},
+        404,
+        _by("export", "export_id"),
+    ),
+    Row(
+        "portal:export-reject",
+        "POST",
+        {**PORTAL_ANON, "facility_admin": 400, "investigator": 400},
+        404,
+        _by("export", "export_id"),
+    ),
+    # Only the requester reaches the download; still pending, so back to the list (302).
+    Row(
+        "portal:export-download",
+        "POST",
+        {**PORTAL_ANON, "investigator": 302},
         404,
         _by("export", "export_id"),
     ),

@@ -36,6 +36,7 @@ class ExportOutput(serializers.ModelSerializer[ExportRequest]):
             "requested_by",
             "approved_by",
             "approved_at",
+            "decision_reason",
             "progress",
             "recording_ids",
             "package_sha256",
@@ -97,6 +98,26 @@ class ExportApproveView(APIView):
             _visible_exports(request), export_id, actor=user, action="export.approve"
         )
         export = exports.export_request_approve(export=export, approver=user)
+        export.refresh_from_db()
+        return Response(ExportOutput(export).data)
+
+
+class ExportRejectView(APIView):
+    class Input(serializers.Serializer[Any]):
+        reason = serializers.CharField(
+            max_length=2000, help_text="Why the export is rejected; the requester reads it."
+        )
+
+    @extend_schema(
+        summary="Reject a pending export request (a second person, with a written reason)",
+        request=Input,
+        responses={200: ExportOutput},
+    )
+    def post(self, request: Request, export_id: int) -> Response:
+        user = user_of(request)
+        data = validated(self.Input, request)
+        export = get_in_scope_or_404(_visible_exports(request), export_id, actor=user, action="export.reject")
+        export = exports.export_request_reject(export=export, approver=user, reason=data["reason"])
         export.refresh_from_db()
         return Response(ExportOutput(export).data)
 

@@ -29,3 +29,8 @@ class ExportRevokedError(ConflictError):
         "This export was revoked because your access to its recordings changed; its package was "
         "destroyed. Request the export again if you still need it."
     )
+
+
+class ExportReasonRequiredError(DomainError):
+    reason = "reason_required"
+    default_message = "Write why the export is rejected; the requester reads it."

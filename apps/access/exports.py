@@ -29,7 +29,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.access.errors import ExportRevokedError, ExportStateError, ExportTooLargeError, SelfApprovalError
+from apps.access.errors import (
+    ExportReasonRequiredError,
+    ExportRevokedError,
+    ExportStateError,
+    ExportTooLargeError,
+    SelfApprovalError,
+)
 from apps.access.models import ExportItem, ExportRequest, ExportStatus, QuotaKind
 from apps.access.packages import (
     MANIFEST,
@@ -132,6 +138,40 @@ def export_request_approve(*, export: ExportRequest, approver: User) -> ExportRe
             details={"requested_by": export.requested_by.get_username()},
         )
         transaction.on_commit(lambda: _enqueue_build(export.pk))
+    return export
+
+
+def export_request_reject(*, export: ExportRequest, approver: User, reason: str) -> ExportRequest:
+    """Reject a pending request, with the written reason the requester will read. Only someone
+    who could have approved it may reject it (a different person, approve permission on every
+    facility), so a rejection is a decision of the same weight as an approval."""
+    reason = reason.strip()
+    if not reason:
+        raise ExportReasonRequiredError()
+    if approver.pk == export.requested_by_id:
+        with transaction.atomic():
+            record_event(
+                action="export.self_rejection_refused", actor=approver, target=export, outcome="denied"
+            )
+        raise SelfApprovalError("An export must be decided by a different person.")
+    facilities = set(export.items.values_list("facility_id", flat=True))
+    if not facilities <= set(
+        Facility.objects.restrict(approver, Action.APPROVE_EXPORTS).values_list("pk", flat=True)
+    ):
+        raise NotFoundError()
+    with transaction.atomic():
+        export = ExportRequest.objects.select_for_update().get(pk=export.pk)
+        if export.status != ExportStatus.PENDING:
+            raise ExportStateError(status=export.status)
+        export.status = ExportStatus.REJECTED
+        export.decision_reason = reason[:2000]
+        export.save(update_fields=["status", "decision_reason"])
+        record_event(
+            action="export.rejected",
+            actor=approver,
+            target=export,
+            details={"requested_by": export.requested_by.get_username(), "reason": export.decision_reason},
+        )
     return export
 
 

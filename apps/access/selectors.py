@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
 from django.contrib.auth.models import User
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from apps.access.models import ExportRequest, Suspension
 from apps.accounts.roles import ROLES
+from apps.audit.models import AuditEvent, Outcome
 from apps.common.querysets import Action
 from apps.facilities.models import (
     FACILITY_PERMISSION,
@@ -24,6 +29,31 @@ def exports_visible_to(user: User) -> QuerySet[ExportRequest]:
         .select_related("requested_by", "approved_by")
         .prefetch_related("items")
     )
+
+
+@dataclass(frozen=True)
+class RecentActivity:
+    """What an approver weighs next to a request: how its requester has used access lately."""
+
+    days: int
+    playbacks: int
+    exports: int
+    denied: int
+
+
+def requester_recent_activity(
+    requester: User, *, days: int = 7, now: datetime | None = None
+) -> RecentActivity:
+    """The requester's playback links, export requests and denied or refused attempts in the
+    last ``days`` days, from the audit trail (one grouped query). Counts only: the approver
+    judges the pattern, the trail itself stays the auditors'."""
+    since = (now or timezone.now()) - timedelta(days=days)
+    counts = AuditEvent.objects.filter(actor=requester, created_at__gte=since).aggregate(
+        playbacks=Count("id", filter=Q(action="recording.playback_link_issued", outcome=Outcome.SUCCESS)),
+        exports=Count("id", filter=Q(action="export.requested", outcome=Outcome.SUCCESS)),
+        denied=Count("id", filter=Q(outcome__in=[Outcome.DENIED, Outcome.REFUSED])),
+    )
+    return RecentActivity(days=days, **counts)
 
 
 def suspensions_liftable_by(user: User) -> QuerySet[Suspension]:

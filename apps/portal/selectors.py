@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from apps.access.models import ExportRequest
 from apps.calls.models import Call, Decision
 from apps.common.querysets import Action
 from apps.facilities.models import Facility
@@ -56,3 +57,30 @@ def facility_day_stats(user: User, facilities: Iterable[Facility]) -> list[Facil
             )
         )
     return stats
+
+
+def _with_call(recordings: QuerySet[Recording]) -> QuerySet[Recording]:
+    return recordings.select_related("call__facility", "call__inmate", "call__exempt_number__attorney")
+
+
+def playable_recordings(user: User) -> QuerySet[Recording]:
+    """What the user may put in an export: what they may play (the service checks it again)."""
+    return _with_call(Recording.objects.restrict(user, Action.PLAY)).order_by("call__started_at", "pk")
+
+
+def playable_ids(user: User, ids: Iterable[int]) -> set[int]:
+    """Which of ``ids`` the user may play: the call list ticks only those."""
+    return set(
+        Recording.objects.restrict(user, Action.PLAY).filter(pk__in=list(ids)).values_list("pk", flat=True)
+    )
+
+
+def export_recordings_seen_by(user: User, export: ExportRequest) -> QuerySet[Recording]:
+    """The export's recordings the user may see (an approver of one facility never sees the
+    items of another facility in a mixed request; the page counts them instead)."""
+    ids = [item.recording_id for item in export.items.all()]
+    return (
+        _with_call(Recording.objects.restrict(user, Action.VIEW))
+        .filter(pk__in=ids)
+        .order_by("call__started_at", "pk")
+    )

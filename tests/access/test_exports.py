@@ -230,3 +230,31 @@ def test_a_replaced_build_does_not_overwrite_the_export(
     export = ExportRequest.objects.get(pk=export_id)
     assert export.status == "building" and not export.package_name
     assert not AuditEvent.objects.filter(action="export.built", target_id=str(export_id)).exists()
+
+
+# --- rejection: a second person who could approve it, with a written reason
+
+
+def test_an_approver_rejects_with_a_reason_and_the_request_is_closed(scene: dict[str, Any]) -> None:
+    export_id = _request(scene).json()["id"]
+    admin = scene["admin"].client
+    blank = admin.post(f"/api/v1/exports/{export_id}/reject/", {"reason": ""}, format="json")
+    assert blank.status_code == 400
+    rejected = admin.post(
+        f"/api/v1/exports/{export_id}/reject/", {"reason": "No court order."}, format="json"
+    )
+    assert rejected.status_code == 200, rejected.content
+    assert rejected.json()["status"] == "rejected"
+    assert rejected.json()["decision_reason"] == "No court order."
+    assert admin.post(f"/api/v1/exports/{export_id}/approve/").status_code == 409
+    event = AuditEvent.objects.get(action="export.rejected")
+    assert event.actor == scene["admin"].user and event.details["reason"] == "No court order."
+
+
+def test_the_requester_cannot_reject_their_own_request(scene: dict[str, Any]) -> None:
+    export_id = _request(scene).json()["id"]
+    own = scene["investigator"].client.post(
+        f"/api/v1/exports/{export_id}/reject/", {"reason": "changed my mind"}, format="json"
+    )
+    assert own.status_code == 403 and own.json()["reason"] == "self_approval"
+    assert AuditEvent.objects.filter(action="export.self_rejection_refused").exists()

@@ -76,8 +76,9 @@ def test_exports_appear_in_the_portal_and_a_second_person_approves(
         export=export, recording=world.granted, facility=Facility.objects.get(pk=world.granted.facility_id)
     )
     page = logged_in(world.investigator).get("/exports/").content.decode()
-    assert "CASE-&lt;b&gt;9&lt;/b&gt;" in page and "pending" in page
-    own = logged_in(world.investigator).post(f"/exports/{export.pk}/approve/", follow=True)
+    assert "CASE-&lt;b&gt;9&lt;/b&gt;" in page and "Pending" in page
+    confirmed = {"confirm": "on"}  # the approval's confirmation box (issue 15, item 6)
+    own = logged_in(world.investigator).post(f"/exports/{export.pk}/approve/", confirmed, follow=True)
     assert "different person" in own.content.decode()
     export.refresh_from_db()
     assert export.status == "pending"

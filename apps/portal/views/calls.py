@@ -25,6 +25,7 @@ from apps.portal.forms import (
 from apps.portal.nav import request_capabilities
 from apps.portal.pages import page_of, portal_page, portal_user
 from apps.portal.rows import call_row
+from apps.portal.selectors import playable_ids
 
 
 @require_http_methods(["GET", "POST"])
@@ -53,9 +54,17 @@ def call_list(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.message)
         page, status = page_of(request, calls_visible_to(user).none()), 429
     rows = [call_row(c, unmasked=caps.unmasked) for c in page]
+    # Rows whose recording the user may play get a box to tick for an export request.
+    exportable = playable_ids(user, [r.recording.pk for r in rows if r.recording is not None])
     search = request.GET.copy()
     search.pop("page", None)
-    context = {"form": form, "page": page, "rows": rows, "search_query": search.urlencode()}
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "search_query": search.urlencode(),
+        "exportable": exportable,
+    }
     return render(request, "portal/call_list.html", context, status=status)
 
 

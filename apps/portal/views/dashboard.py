@@ -12,6 +12,7 @@ from apps.common.querysets import Action
 from apps.facilities.models import Facility
 from apps.portal.pages import page_of, portal_page, portal_user
 from apps.portal.selectors import facility_day_stats
+from apps.portal.trends import dashboard_trends
 from apps.registry.alarms import open_alarm_banners
 
 
@@ -24,4 +25,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     page_read_record(actor=user, action="dashboard.viewed", rows=len(stats), page=page.number)
     # Facility admins see the do-not-record list's open alarms (counts and days, no numbers).
     alarms = open_alarm_banners() if Facility.objects.restrict(user, Action.MANAGE).exists() else []
-    return render(request, "portal/dashboard.html", {"page": page, "stats": stats, "alarms": alarms})
+    trends = dashboard_trends(user)
+    context = {"page": page, "stats": stats, "alarms": alarms, "trends": trends}
+    return render(request, "portal/dashboard.html", context)
