@@ -14,7 +14,9 @@ snapshot, the import proposal and the assurance run have a command and a beat ta
 4. the day's signed snapshot of the verified list (taken once a day; later runs find it);
 5. each switch fetches its signed decision list, checks the signature offline and reports the
    version it now holds;
-6. a nightly assurance run over every verified number (it must pass: 0 failures).
+6. a nightly assurance run over every verified number (it must pass: 0 failures);
+7. the compliance report of the half-year so far, per facility, made for the demo's auditor
+   (issued once per facility and period: a re-run the same day finds it), signature checked.
 
 Nothing here writes a model directly: each step is a service or an endpoint.
 """
@@ -34,6 +36,7 @@ from django.utils import timezone
 
 from apps.actions.assurance import assurance_run
 from apps.audit import signing
+from apps.compliance.services import compliance_report_generate, period_parse
 from apps.recordings.models import StopPress
 from apps.registry.bulk import bulk_import_propose
 from apps.registry.decision_list import decision_list_signature_valid
@@ -84,6 +87,8 @@ class PrivilegeReport:
     assurance_scoped: int = 0
     assurance_failures: int = 0
     assurance_seconds: float = 0.0
+    # facility code -> (report id, made now, exempted at setup, gate refusals, signature ok)
+    compliance: dict[str, tuple[int, bool, int, int, bool]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -92,6 +97,7 @@ class PrivilegeReport:
             and self.snapshot_signature_ok
             and not self.snapshot_alarm
             and all(sig and held == current for _, _, sig, held, current in self.decision_lists.values())
+            and all(ok for *_, ok in self.compliance.values())
         )
 
     def lines(self) -> list[str]:
@@ -129,6 +135,12 @@ class PrivilegeReport:
             f"nightly assurance run ....... #{self.assurance_run}: {self.assurance_checked} numbers checked "
             f"({self.assurance_global} global, {self.assurance_scoped} facility-scoped), "
             f"{self.assurance_failures} failure(s), {self.assurance_seconds:.2f} s",
+            "compliance reports .......... "
+            + "; ".join(
+                f"{code} #{pk} ({'made now' if made else 'already issued'}: {exempted} exempted at setup, "
+                f"{refused} gate refusal(s), signature {'ok' if ok else 'INVALID'})"
+                for code, (pk, made, exempted, refused, ok) in sorted(self.compliance.items())
+            ),
             "PRIVILEGE ASSURANCE HOLDS" if self.ok else "PRIVILEGE ASSURANCE FAILED",
         ]
 
@@ -146,6 +158,7 @@ class PrivilegeScenes:
         self.list_snapshot()
         self.decision_lists()
         self.nightly_assurance()
+        self.compliance_reports()
         return self.report
 
     def _user(self, username: str) -> User:
@@ -270,6 +283,28 @@ class PrivilegeScenes:
         self.report.assurance_scoped = run.scoped_checked
         self.report.assurance_failures = run.failures
         self.report.assurance_seconds = run.duration_seconds or 0.0
+
+    # 7
+    def compliance_reports(self) -> None:
+        auditor = self._user(self.seed.users["auditor"]["username"])
+        today = timezone.localdate()
+        start = today.replace(month=1 if today.month < 7 else 7, day=1)
+        for facility in self.seed.facilities:
+            period = period_parse(facility_code=facility["code"], start=start, end=today)
+            report, made = compliance_report_generate(period=period, actor=auditor)
+            figures = report.figures
+            signed = signing.verify_signature(
+                public_key=signing.public_key_bytes(),
+                payload=report.manifest.encode(),
+                signature_b64=report.signature,
+            )
+            self.report.compliance[facility["code"]] = (
+                report.pk,
+                made,
+                int(figures["calls"]["exempted_at_setup"]),
+                int(figures["gate_refusals"]["total"]),
+                signed,
+            )
 
 
 def _client(token: str) -> Client:
