@@ -405,6 +405,8 @@ MATRIX: list[Row] = [
     Row("audit-export-download", "GET", {**API_ANON, "auditor": 409}, 403, _by("audit_export", "export_id")),
     Row("audit-public-key", "GET", {}, 200),
     Row("schema", "GET", API_ANON, 200),
+    Row("api-docs", "GET", PORTAL_ANON, 200),  # the pages hold no data; the schema they load is checked
+    Row("api-redoc", "GET", PORTAL_ANON, 200),
     Row("healthz", "GET", {}, 200),
     # --- facility admin portal
     Row("portal:login", "GET", {"anonymous": 200}, 302),
@@ -490,13 +492,14 @@ MATRIX: list[Row] = [
     Row("attorneys:profile", "GET", {**PORTAL_ANON, "attorney": 200}, 404),
     Row("attorneys:flag", "GET", {**PORTAL_ANON, "attorney": 200}, 404),
     Row("attorneys:number-detail", "GET", {**PORTAL_ANON, "attorney": 200}, 404, _by("exempt", "number_id")),
-    Row("attorneys:number-revoke", "POST", {**PORTAL_ANON, "attorney": 302}, 404, _by("exempt", "number_id")),
+    # Without confirm=1 the attorney gets the confirmation page (200), not the act.
+    Row("attorneys:number-revoke", "POST", {**PORTAL_ANON, "attorney": 200}, 404, _by("exempt", "number_id")),
     Row("attorneys:number-renew", "POST", {**PORTAL_ANON, "attorney": 302}, 404, _by("exempt", "number_id")),
     Row("attorneys:clerk-queue", "GET", {**PORTAL_ANON, "registry_clerk": 200}, 404),
     Row(
         "attorneys:clerk-decide",
         "POST",
-        {**PORTAL_ANON, "registry_clerk": 302},
+        {**PORTAL_ANON, "registry_clerk": 200},  # the confirmation page (no confirm=1)
         404,
         lambda w: {"number_id": w.ids["exempt"], "decision": "verify"},
     ),
@@ -643,7 +646,7 @@ CONTROLS: dict[tuple[str, str], Control] = {
     ("portal:staff-remove", "POST"): Control(
         "facility_admin",
         302,
-        body=lambda w: {"facility": w.ids["home"], "user": w.users["investigator"].pk},
+        body=lambda w: {"facility": w.ids["home"], "user": w.users["investigator"].pk, "confirm": "1"},
         form=True,
     ),
     ("attorneys:review-propose", "POST"): Control(

@@ -81,3 +81,33 @@ def attorney_of(request: HttpRequest) -> Attorney:
 
 def fail(request: HttpRequest, exc: DomainError) -> None:
     messages.error(request, exc.message)
+
+
+def confirmed(request: HttpRequest) -> bool:
+    """A consequential act runs only on a POST that says ``confirm=1``: the one its
+    confirmation page sends. Any other request renders that page (``confirmation``) instead."""
+    return request.method == "POST" and request.POST.get("confirm") == "1"
+
+
+def confirmation(
+    request: HttpRequest,
+    *,
+    title: str,
+    consequence: str,
+    button: str,
+    cancel_url: str,
+    carry: dict[str, str] | None = None,
+) -> HttpResponseBase:
+    """The step before an act: what will happen, in words, and one button that posts the act
+    (with ``confirm=1`` and the fields typed on the page before, ``carry``) back to this URL."""
+    return render(
+        request,
+        "attorneys/confirm.html",
+        {
+            "title": title,
+            "consequence": consequence,
+            "button": button,
+            "cancel_url": cancel_url,
+            "carry": sorted((carry or {}).items()),
+        },
+    )

@@ -72,13 +72,19 @@ class AttorneyNumbersView(APIView):
             help_text="Only for a facility-scoped registration; omit for a global one.",
         )
 
-    @extend_schema(responses={200: ExemptNumberOutput(many=True)})
+    @extend_schema(
+        summary="Attorney: list your registered numbers", responses={200: ExemptNumberOutput(many=True)}
+    )
     def get(self, request: Request) -> Response:
         return audited_page(
             request, self, _own_numbers(request), ExemptNumberOutput, action="attorney_numbers.listed"
         )
 
-    @extend_schema(request=Input, responses={201: ExemptNumberOutput})
+    @extend_schema(
+        summary="Attorney: register a number as privileged (pending until a clerk verifies it)",
+        request=Input,
+        responses={201: ExemptNumberOutput},
+    )
     def post(self, request: Request) -> Response:
         data = validated(self.Input, request)
         exempt = services.exempt_number_register(
@@ -94,14 +100,17 @@ class AttorneyNumbersView(APIView):
 class AttorneyNumberDetailView(APIView):
     permission_classes = [IsAttorney]
 
-    @extend_schema(responses={200: ExemptNumberOutput})
+    @extend_schema(summary="Attorney: read one of your registrations", responses={200: ExemptNumberOutput})
     def get(self, request: Request, number_id: int) -> Response:
         exempt = get_in_scope_or_404(
             _own_numbers(request), number_id, actor=user_of(request), action="exempt_number.view"
         )
         return Response(ExemptNumberOutput(exempt).data)
 
-    @extend_schema(responses={200: ExemptNumberOutput})
+    @extend_schema(
+        summary="Attorney: revoke a registration (calls to it are recorded again)",
+        responses={200: ExemptNumberOutput},
+    )
     def delete(self, request: Request, number_id: int) -> Response:
         exempt = get_in_scope_or_404(
             _own_numbers(request), number_id, actor=user_of(request), action="exempt_number.revoke"
@@ -117,7 +126,11 @@ class AttorneyNumberRenewView(APIView):
 
     permission_classes = [IsAttorney]
 
-    @extend_schema(request=None, responses={200: ExemptNumberOutput, 201: ExemptNumberOutput})
+    @extend_schema(
+        summary="Attorney: ask to renew a registration",
+        request=None,
+        responses={200: ExemptNumberOutput, 201: ExemptNumberOutput},
+    )
     def post(self, request: Request, number_id: int) -> Response:
         exempt = get_in_scope_or_404(
             _own_numbers(request), number_id, actor=user_of(request), action="exempt_number.renew"
@@ -130,7 +143,10 @@ class AttorneyNumberRenewView(APIView):
 class RegistryNumbersView(APIView):
     permission_classes = [IsRegistryClerk]
 
-    @extend_schema(responses={200: ClerkExemptNumberOutput(many=True)})
+    @extend_schema(
+        summary="Clerk: list registrations, optionally by status",
+        responses={200: ClerkExemptNumberOutput(many=True)},
+    )
     def get(self, request: Request) -> Response:
         queryset = ExemptNumber.objects.select_related("attorney", "facility")
         wanted = request.query_params.get("status")
@@ -154,7 +170,11 @@ class RegistryVerifyView(APIView):
     class Input(serializers.Serializer[Any]):
         effective_until = serializers.DateTimeField(required=False, default=None)
 
-    @extend_schema(request=Input, responses={200: ClerkExemptNumberOutput})
+    @extend_schema(
+        summary="Clerk: verify a registration (quarantines earlier recordings of the number)",
+        request=Input,
+        responses={200: ClerkExemptNumberOutput},
+    )
     def post(self, request: Request, number_id: int) -> Response:
         data = validated(self.Input, request)
         exempt = get_in_scope_or_404(
@@ -178,7 +198,9 @@ class RegistryRenewView(APIView):
     class Input(serializers.Serializer[Any]):
         effective_until = serializers.DateTimeField(required=False, default=None)
 
-    @extend_schema(request=Input, responses={200: ClerkExemptNumberOutput})
+    @extend_schema(
+        summary="Clerk: grant a requested renewal", request=Input, responses={200: ClerkExemptNumberOutput}
+    )
     def post(self, request: Request, number_id: int) -> Response:
         data = validated(self.Input, request)
         exempt = get_in_scope_or_404(
@@ -199,7 +221,9 @@ class RegistryDeclineRenewalView(APIView):
     class Input(serializers.Serializer[Any]):
         reason = serializers.CharField(max_length=1000)
 
-    @extend_schema(request=Input, responses={200: ClerkExemptNumberOutput})
+    @extend_schema(
+        summary="Clerk: decline a requested renewal", request=Input, responses={200: ClerkExemptNumberOutput}
+    )
     def post(self, request: Request, number_id: int) -> Response:
         data = validated(self.Input, request)
         exempt = get_in_scope_or_404(
@@ -220,7 +244,11 @@ class RegistryRejectView(APIView):
     class Input(serializers.Serializer[Any]):
         reason = serializers.CharField(max_length=1000)
 
-    @extend_schema(request=Input, responses={200: ClerkExemptNumberOutput})
+    @extend_schema(
+        summary="Clerk: reject a pending registration",
+        request=Input,
+        responses={200: ClerkExemptNumberOutput},
+    )
     def post(self, request: Request, number_id: int) -> Response:
         data = validated(self.Input, request)
         exempt = get_in_scope_or_404(
@@ -257,7 +285,11 @@ class InmateClaimView(APIView):
             max_length=32, required=False, help_text="Optional; must be the switch's own facility."
         )
 
-    @extend_schema(request=Input, responses={201: InmateClaimOutput, 200: InmateClaimOutput})
+    @extend_schema(
+        summary="Switch: report that an inmate names a number as their attorney's",
+        request=Input,
+        responses={201: InmateClaimOutput, 200: InmateClaimOutput},
+    )
     def post(self, request: Request) -> Response:
         data = validated(self.Input, request)
         facility = switch_facility(request.user)

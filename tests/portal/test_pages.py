@@ -347,7 +347,7 @@ def test_an_investigator_sees_only_their_own_grants(world: World) -> None:
 def test_an_admin_revokes_a_grant(world: World) -> None:
     client = logged_in(world.admin)
     assert client.get(f"/grants/{world.grant.pk}/revoke/").status_code == 200
-    r = client.post(f"/grants/{world.grant.pk}/revoke/", follow=True)
+    r = client.post(f"/grants/{world.grant.pk}/revoke/", {"confirm": "1"}, follow=True)
     assert b"Revoked the access of investigator" in r.content
     assert not InmateUserObjectPermission.objects.filter(pk=world.grant.pk).exists()
     assert AuditEvent.objects.filter(action="grant.revoked", actor=world.admin).exists()
@@ -410,7 +410,9 @@ def test_an_admin_cannot_assign_themselves_or_outside_their_facilities(world: Wo
 
 def test_removing_an_investigator_revokes_their_grants_there(world: World) -> None:
     r = logged_in(world.admin).post(
-        "/staff/remove/", {"facility": world.facility.pk, "user": world.investigator.pk}, follow=True
+        "/staff/remove/",
+        {"facility": world.facility.pk, "user": world.investigator.pk, "confirm": "1"},
+        follow=True,
     )
     assert b"Removed investigator from Home Facility and revoked 1 grant" in r.content
     assert not FacilityUserObjectPermission.objects.filter(user=world.investigator).exists()

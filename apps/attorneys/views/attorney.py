@@ -6,12 +6,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.attorneys import forms
-from apps.attorneys.pages import attorney_of, attorney_page, fail, page_user
+from apps.attorneys.pages import attorney_of, attorney_page, confirmation, confirmed, fail, page_user
 from apps.audit.scoped import get_in_scope_or_404
 from apps.common.errors import DomainError
 from apps.registry import services
@@ -99,10 +100,22 @@ def number_detail(request: HttpRequest, number_id: int) -> HttpResponse:
 
 @attorney_page
 @require_POST
-def number_revoke(request: HttpRequest, number_id: int) -> HttpResponse:
+def number_revoke(request: HttpRequest, number_id: int) -> HttpResponseBase:
     exempt = get_in_scope_or_404(
         _own_numbers(request), number_id, actor=page_user(request), action="exempt_number.revoke"
     )
+    if not confirmed(request):
+        return confirmation(
+            request,
+            title=f"Revoke {exempt.number}?",
+            consequence=(
+                f"Calls to {exempt.number} will be recorded again from now on. Recordings are "
+                "not made retroactively privileged again; to protect the number later you "
+                "register it again and wait for a clerk."
+            ),
+            button="Revoke",
+            cancel_url=reverse("attorneys:number-detail", args=[exempt.pk]),
+        )
     try:
         services.exempt_number_revoke(exempt_number_id=exempt.pk, actor=page_user(request))
         messages.success(request, f"{exempt.number} is revoked: calls to it are recorded again.")

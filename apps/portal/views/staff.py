@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.roles import ROLE_FACILITY_PERMISSIONS
@@ -23,7 +24,7 @@ from apps.portal.forms import (
     StaffAssignForm,
 )
 from apps.portal.nav import request_capabilities
-from apps.portal.pages import page_of, portal_page, portal_user
+from apps.portal.pages import confirmation, confirmed, page_of, portal_page, portal_user
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @portal_page
-def staff_remove(request: HttpRequest) -> HttpResponse:
+def staff_remove(request: HttpRequest) -> HttpResponseBase:
     user = portal_user(request)
     facility = get_in_scope_or_404(
         Facility.objects.restrict(user, Action.MANAGE),
@@ -97,6 +98,19 @@ def staff_remove(request: HttpRequest) -> HttpResponse:
     member = User.objects.filter(pk=int(raw_member)).first() if raw_member.isdigit() else None
     if member is None:
         raise NotFoundError()
+    if not confirmed(request):
+        return confirmation(
+            request,
+            title=f"Remove {member.username} from {facility.name}?",
+            consequences=[
+                f"{member.username} loses every permission at {facility.name} at once.",
+                "Their case grants on its inmates are revoked; playback links already issued stop working.",
+                "Export packages they may no longer have are shredded.",
+            ],
+            button="Remove",
+            cancel_url=reverse("portal:staff"),
+            carry={"facility": str(facility.pk), "user": str(member.pk)},
+        )
     try:
         revoked = staff_actions.staff_remove(removed_by=user, user=member, facility=facility).grants_revoked
     except NotFoundError:
