@@ -448,7 +448,7 @@ MATRIX: list[Row] = [
     Row(
         "portal:recording-play",
         "POST",
-        {**PORTAL_ANON, "investigator": 200},
+        {**PORTAL_ANON, "investigator": 302},  # POST-redirect-GET to the player page
         404,
         _by("recording", "recording_id"),
     ),

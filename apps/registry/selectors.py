@@ -5,7 +5,9 @@ that use them are guarded by the clerk permission)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from apps.audit.models import AuditEvent
@@ -50,3 +52,12 @@ def claims_pending() -> QuerySet[InmateClaim]:
 def last_assurance_run() -> AssuranceRun | None:
     """The last finished run, for the clerk dashboard: numbers checked, failures, duration."""
     return AssuranceRun.objects.filter(finished_at__isnull=False).order_by("-finished_at", "-pk").first()
+
+
+def renewal_opens_at(exempt: ExemptNumber) -> datetime | None:
+    """When the attorney's Renew button appears: REGISTRY_REMINDER_DAYS before a verified
+    registration's window ends (when the reminder goes out). None: nothing to renew (no end,
+    or not verified; a lapsed registration is registered again instead)."""
+    if exempt.status != ExemptStatus.VERIFIED or exempt.effective_until is None:
+        return None
+    return exempt.effective_until - timedelta(days=settings.REGISTRY_REMINDER_DAYS)

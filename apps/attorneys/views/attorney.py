@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.attorneys import forms
@@ -21,7 +22,7 @@ from apps.registry.flags import (
     privilege_flag_submit,
 )
 from apps.registry.models import ExemptNumber, ExemptStatus
-from apps.registry.selectors import number_history, numbers_of
+from apps.registry.selectors import number_history, numbers_of, renewal_opens_at
 
 HISTORY_LABELS = {
     "exempt_number.registered": "Registered",
@@ -94,7 +95,14 @@ def number_detail(request: HttpRequest, number_id: int) -> HttpResponse:
     return render(
         request,
         "attorneys/number_detail.html",
-        {"exempt": exempt, "history": history, "form": form, "evidence": exempt.evidence.all()},
+        {
+            "exempt": exempt,
+            "history": history,
+            "form": form,
+            "evidence": exempt.evidence.all(),
+            "renewal_opens_at": (opens := renewal_opens_at(exempt)),
+            "renewal_open": opens is not None and opens <= timezone.now(),
+        },
     )
 
 

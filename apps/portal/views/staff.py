@@ -25,6 +25,7 @@ from apps.portal.forms import (
 )
 from apps.portal.nav import request_capabilities
 from apps.portal.pages import confirmation, confirmed, page_of, portal_page, portal_user
+from apps.portal.selectors import role_groups_of
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,27 @@ class Membership:
     permissions: list[str]
 
 
-def _role_of(codenames: set[str]) -> str:
-    """Roles are not stored per facility, only their permissions: name every role that
-    matches (investigators and privilege officers hold the same facility permissions)."""
-    roles = [
-        ROLE_LABELS[r] for r, perms in ROLE_FACILITY_PERMISSIONS.items() if perms and set(perms) == codenames
-    ]
-    return " or ".join(roles) or "Custom"
+# What each facility permission lets a member do, in words (never a codename on screen).
+PERMISSION_LABELS = {
+    "view_facility": "sees inmates",
+    "view_facility_calls": "searches calls",
+    "play_facility_recordings": "plays every recording",
+    "manage_facility": "manages staff, inmates and grants",
+    "approve_facility_exports": "approves exports",
+}
+
+
+def _role_of(codenames: set[str], groups: set[str]) -> str:
+    """Roles are not stored per facility, only their permissions: name the role whose
+    permissions these are, using the member's role groups where two roles hold the same set
+    (investigators and privilege officers)."""
+    roles = [r for r, perms in ROLE_FACILITY_PERMISSIONS.items() if perms and set(perms) == codenames]
+    held = [r for r in roles if r in groups] or roles
+    return " or ".join(ROLE_LABELS[r] for r in held) or "Custom"
+
+
+def _abilities(codenames: set[str]) -> list[str]:
+    return [PERMISSION_LABELS.get(c, c.replace("_", " ")) for c in sorted(codenames)]
 
 
 @require_http_methods(["GET", "POST"])
@@ -68,14 +83,17 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 
     page = page_of(request, staff_managed_by(user))
     perms = staff_permissions((r["content_object_id"], r["user_id"]) for r in page)
+    groups = role_groups_of(r["user_id"] for r in page)
     members = [
         Membership(
             facility_id=r["content_object_id"],
             facility_name=r["content_object__name"],
             user_id=r["user_id"],
             username=r["user__username"],
-            role=_role_of(perms.get((r["content_object_id"], r["user_id"]), set())),
-            permissions=sorted(perms.get((r["content_object_id"], r["user_id"]), set())),
+            role=_role_of(
+                perms.get((r["content_object_id"], r["user_id"]), set()), groups.get(r["user_id"], set())
+            ),
+            permissions=_abilities(perms.get((r["content_object_id"], r["user_id"]), set())),
         )
         for r in page
     ]
