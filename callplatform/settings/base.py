@@ -191,6 +191,25 @@ SPECTACULAR_SETTINGS = {
         "AuditExportStatusEnum": "apps.audit.models.ExportStatus",
         "RecordingStateEnum": "apps.recordings.models.RecordingState",
     },
+    # Operations grouped by resource (calls, recordings, registry, ...), not all under "v1";
+    # operation ids lose the "v1_" prefix too (calls_create, calls_recording_update).
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "TAGS": [
+        {
+            "name": "calls",
+            "description": "Switch: call setup, the audio upload (PUT .../recording/) and call end. "
+            "Staff: call search and download.",
+        },
+        {"name": "recordings", "description": "Staff: recordings, playback links, streams, the stop button."},
+        {"name": "switch", "description": "Switch: the signed decision list (its fallback)."},
+        {"name": "registry", "description": "Registry clerks: registrations, claims, bulk changes."},
+        {"name": "attorney", "description": "Attorneys: their own registered numbers."},
+        {"name": "inmates", "description": "Staff: inmates."},
+        {"name": "grants", "description": "Facility administrators: investigators' case grants."},
+        {"name": "exports", "description": "Staff: two-person recording exports."},
+        {"name": "suspensions", "description": "Administrators: lifting a suspension."},
+        {"name": "audit", "description": "Auditors: the audit trail and its exports."},
+    ],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.common.schema.describe_from_glossary",

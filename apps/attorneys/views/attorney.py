@@ -10,12 +10,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from apps.attorneys import forms
 from apps.attorneys.pages import attorney_of, attorney_page, confirmation, confirmed, fail, page_user
 from apps.audit.scoped import get_in_scope_or_404
 from apps.common.errors import DomainError
+from apps.common.phone import display_phone_number
 from apps.registry import services
 from apps.registry.evidence import evidence_upload
 from apps.registry.flags import (
@@ -113,13 +115,13 @@ def number_revoke(request: HttpRequest, number_id: int) -> HttpResponseBase:
         _own_numbers(request), number_id, actor=page_user(request), action="exempt_number.revoke"
     )
     if not confirmed(request):
+        shown = display_phone_number(exempt.number, settings.DEFAULT_PHONE_REGION)
         return confirmation(
             request,
-            title=f"Revoke {exempt.number}?",
+            title=format_html('Revoke <span class="phone">{}</span>?', shown),
             consequence=(
-                f"Calls to {exempt.number} will be recorded again from now on. Recordings are "
-                "not made retroactively privileged again; to protect the number later you "
-                "register it again and wait for a clerk."
+                "Calls to this number will be recorded again from now on. To protect it again "
+                "later, you register it again and wait for a registry clerk to verify it."
             ),
             button="Revoke",
             cancel_url=reverse("attorneys:number-detail", args=[exempt.pk]),

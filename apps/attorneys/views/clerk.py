@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from apps.actions import registry as registry_actions
@@ -16,6 +17,7 @@ from apps.attorneys.pages import clerk_page, confirmation, confirmed, fail, page
 from apps.audit.reads import page_read_record
 from apps.audit.scoped import get_in_scope_or_404
 from apps.common.errors import DomainError, NotFoundError
+from apps.common.phone import display_phone_number
 from apps.registry import services
 from apps.registry.alarms import list_alarm_acknowledge, open_alarm_banners, open_list_alarms
 from apps.registry.claims import claim_reject, claim_verify
@@ -140,26 +142,29 @@ def _clerk_confirmation(request: HttpRequest, exempt: ExemptNumber, decision: st
         messages.error(request, "A reason is required to reject.")
         return redirect("attorneys:clerk-queue")
     who = exempt.attorney.full_name
+    number = display_phone_number(exempt.number, settings.DEFAULT_PHONE_REGION)
     if decision == "verify":
-        title = f"Approve {exempt.number} for {who}?"
+        title = format_html('Approve <span class="phone">{}</span> for {}?', number, who)
         scope = "every facility" if exempt.facility_id is None else str(exempt.facility)
         consequence = (
-            f"Calls to {exempt.number} from {scope} stop being recorded at once, and its earlier "
+            f"Calls to {number} from {scope} stop being recorded at once, and its earlier "
             "recordings are quarantined (nobody can play them). The attorney is notified."
         )
-        button = "Approve"
+        button, tone = "Approve", "ok"
     else:
-        title = f"Reject {exempt.number}?"
+        title = format_html('Reject <span class="phone">{}</span>?', number)
         consequence = (
-            f"Calls to {exempt.number} go on being recorded. {who} is notified with your reason "
+            f"Calls to {number} go on being recorded. {who} is notified with your reason "
             "and may register the number again."
         )
-        button = "Reject"
+        button, tone = "Reject", "danger"
     return confirmation(
         request,
         title=title,
         consequence=consequence,
         button=button,
+        tone=tone,
+        area="registry desk",
         cancel_url=f"{reverse('attorneys:clerk-queue')}#reg-{exempt.pk}",
         carry={k: v for k, v in carry.items() if v},
     )

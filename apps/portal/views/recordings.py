@@ -119,8 +119,8 @@ def recording_play(request: HttpRequest, recording_id: int) -> HttpResponse:
             "expires_at": link.expires_at.isoformat(),
         }
         return redirect("portal:recording-play", recording_id=recording.pk)
-    link = _held_link(request, recording.pk)
-    if link is None:
+    held = _held_link(request, recording.pk)
+    if held is None:
         messages.info(request, "Press Play to listen: each playback is counted and recorded.")
         return redirect("portal:recording-detail", recording_id=recording.pk)
     with transaction.atomic():
@@ -129,9 +129,9 @@ def recording_play(request: HttpRequest, recording_id: int) -> HttpResponse:
             actor=user,
             target=recording,
             facility_id=recording.facility_id,
-            details={"link_expires_at": link.expires_at.isoformat()},
+            details={"link_expires_at": held.expires_at.isoformat()},
         )
-    return _render_recording(request, recording, link)
+    return _render_recording(request, recording, held)
 
 
 @require_POST
