@@ -466,6 +466,9 @@ MATRIX: list[Row] = [
     Row("portal:grant-revoke", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404, _by("grant", "grant_id")),
     Row("portal:staff", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404),
     Row("portal:staff-remove", "POST", PORTAL_ANON, 404),
+    # A JSON body carries no form field: the admin gets the form back with its errors (400).
+    Row("portal:staff-invite", "POST", {**PORTAL_ANON, "facility_admin": 400}, 404),
+    Row("portal:password-change", "GET", PORTAL_ANON, 200),
     # Prompt texts: only facility admins; a JSON body carries no form field, so the admin's
     # POST gets the form back (200) and publishes nothing.
     Row("portal:prompt-list", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404),

@@ -192,6 +192,35 @@ def test_an_admin_confirms_revoking_a_grant(
     shot(page, "confirm-grant-revoke", width, "2-done")
 
 
+# --- 10: staff accounts ----------------------------------------------------------------------------
+
+
+def test_an_admin_invites_staff_and_staff_change_their_password(
+    world: World, live_server: Any, browser_page: Any, width: str
+) -> None:
+    page, base = browser_page, live_server.url
+    sign_in(page, base, "admin")
+    page.goto(f"{base}/staff/")
+    page.fill("#id_invite-username", "newbie")
+    page.fill("#id_invite-email", "newbie@example.org")
+    page.select_option("#id_invite-facility", str(world.facility.pk))
+    page.select_option("#id_invite-role", "investigator")
+    shot(page, "staff-invite", width, "1-form")
+    page.click("#invite button:text('Invite')")
+    page.wait_for_selector("text=Invited newbie as Investigator")
+    shot(page, "staff-invite", width, "2-invited")
+    assert fits(page)
+    page.click(".whoami a")
+    page.wait_for_url(f"{base}/account/password/")
+    page.fill("#id_old_password", PASSWORD)
+    page.fill("#id_new_password1", "a-brand-new-passphrase-9")
+    page.fill("#id_new_password2", "a-brand-new-passphrase-9")
+    shot(page, "staff-password", width, "1-form")
+    page.click("button:text('Change password')")
+    page.wait_for_selector("text=Your password is changed.")
+    shot(page, "staff-password", width, "2-changed")
+
+
 # --- 13: login messages ---------------------------------------------------------------------------
 
 

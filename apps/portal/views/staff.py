@@ -22,6 +22,7 @@ from apps.facilities.selectors import staff_managed_by, staff_permissions
 from apps.portal.forms import (
     ROLE_LABELS,
     StaffAssignForm,
+    StaffInviteForm,
 )
 from apps.portal.nav import request_capabilities
 from apps.portal.pages import confirmation, confirmed, page_of, portal_page, portal_user
@@ -68,7 +69,13 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     if not request_capabilities(request).manage:
         raise NotFoundError()
     form = StaffAssignForm(request.POST or None, user=user)
-    if request.method == "POST" and form.is_valid() and form.member is not None:
+    return _staff_page(request, form=form, invite=StaffInviteForm(user=user))
+
+
+def _staff_page(request: HttpRequest, *, form: StaffAssignForm, invite: StaffInviteForm) -> HttpResponse:
+    """The staff list with its two forms: assign an existing user, invite a new one."""
+    user = portal_user(request)
+    if request.method == "POST" and form.is_bound and form.is_valid() and form.member is not None:
         facility = form.cleaned_data["facility"]
         role = form.cleaned_data["role"]
         try:
@@ -98,8 +105,42 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         for r in page
     ]
     return render(
-        request, "portal/staff_list.html", {"form": form, "page": page, "members": members, "me": user.pk}
+        request,
+        "portal/staff_list.html",
+        {"form": form, "invite": invite, "page": page, "members": members, "me": user.pk},
+        status=400 if invite.errors else 200,
     )
+
+
+@require_POST
+@portal_page
+def staff_invite(request: HttpRequest) -> HttpResponse:
+    """Create a staff account with a role and e-mail its owner (no Django admin needed)."""
+    user = portal_user(request)
+    if not request_capabilities(request).manage:
+        raise NotFoundError()
+    invite = StaffInviteForm(request.POST, user=user)
+    if invite.is_valid():
+        data = invite.cleaned_data
+        try:
+            member = staff_actions.staff_invite(
+                invited_by=user,
+                username=data["username"],
+                email=data["email"],
+                facility=data["facility"],
+                role=data["role"],
+                base_url=request.build_absolute_uri("/"),
+            )
+        except DomainError as exc:
+            invite.add_error(exc.extra.get("field"), exc.message)
+        else:
+            messages.success(
+                request,
+                f"Invited {member.username} as {ROLE_LABELS[data['role']]} at {data['facility'].name}: "
+                f"a link to choose a password is on its way to {member.email}.",
+            )
+            return redirect("portal:staff")
+    return _staff_page(request, form=StaffAssignForm(user=user), invite=invite)
 
 
 @require_POST
