@@ -414,7 +414,8 @@ MATRIX: list[Row] = [
     Row("portal:password-reset", "GET", {}, 200),
     Row("portal:password-reset-done", "GET", {}, 200),
     Row("portal:password-reset-confirm", "GET", {}, 200, lambda w: {"uidb64": "MQ", "token": "bad-token"}),
-    Row("portal:dashboard", "GET", PORTAL_ANON, 200),
+    # Clerks and attorneys work at no facility: "/" sends them to their own workspace.
+    Row("portal:dashboard", "GET", {**PORTAL_ANON, "registry_clerk": 302, "attorney": 302}, 200),
     Row("portal:inmate-list", "GET", PORTAL_ANON, 200),
     Row(
         "portal:inmate-detail",

@@ -86,11 +86,11 @@ def test_sign_up_register_two_numbers_and_see_the_clerks_decisions(
 
     _login(page, base, "ada", ATTORNEY_PASSWORD)
     page.wait_for_url(f"{base}/attorney/")
-    assert page.locator(".s-verified .num").inner_text() == "+12125550101"
-    assert page.locator(".s-rejected .num").inner_text() == "+19175550102"
+    assert page.locator(".s-verified .num").inner_text() == "(212) 555-0101"  # as the region writes it
+    assert page.locator(".s-rejected .num").inner_text() == "(917) 555-0102"
     assert "The bar card shows a different number." in page.locator(".s-rejected .reason").inner_text()
     screenshot(page, "attorney-numbers-decided")
-    page.click("text=+19175550102")
+    page.click("text=(917) 555-0102")
     page.wait_for_selector("h2:has-text('History')")
     screenshot(page, "attorney-number-detail")
     subjects = sorted(m.subject for m in mail.outbox)

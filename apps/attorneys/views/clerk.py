@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
@@ -86,6 +87,8 @@ def clerk_decide(request: HttpRequest, number_id: int, decision: str) -> HttpRes
             return _clerk_queue_page(request, failed=(exempt.pk, window), status=400)
         until = window.cleaned_data["effective_until"] if decision in {"verify", "renew"} else None
         if decision in CONFIRMED_DECISIONS and not confirmed(request):
+            if decision == "verify":
+                services.window_end(timezone.now(), until)  # an impossible window: say so first
             return _clerk_confirmation(request, exempt, decision)
         if decision == "verify":
             exempt, quarantined = registry_actions.exempt_number_verify(
