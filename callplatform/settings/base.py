@@ -182,7 +182,21 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "callplatform API",
     "VERSION": "1",
-    "DESCRIPTION": "Inmate-calling platform with secure recording controls.",
+    "DESCRIPTION": (
+        "Inmate-calling platform with secure recording controls.\n\n"
+        "**Authentication.** `Authorization: Token <key>`. A switch's token belongs to one "
+        "facility and reaches only that facility's calls; staff, attorneys and clerks have "
+        "their own tokens (or the portal session, from the portal's own pages).\n\n"
+        "**A switch's call, in order.** 1. `POST /api/v1/calls/` with the booking number as "
+        "`inmate`: the answer's `record` says whether to record, and `prompt` which notice to "
+        "play. 2. Only when `record` is true: `PUT /api/v1/calls/{id}/recording/` with the raw "
+        "`audio/*` body and its `Content-SHA256`; a privileged call is refused (403 "
+        "`privileged`) and nothing is stored. 3. `POST /api/v1/calls/{id}/end/` with `ended_at` "
+        "and the prompt played. Without call setup, decide with the signed decision list "
+        "(`GET /api/v1/switch/decision-list/`): an unknown state means do not record.\n\n"
+        '**Errors** are `{"reason": "<stable code>", "detail": "<message>"}`; each '
+        "operation lists its reasons."
+    ),
     # Several models have a `status` with its own choices: one named enum each.
     "ENUM_NAME_OVERRIDES": {
         "ExemptNumberStatusEnum": "apps.registry.models.ExemptStatus",
