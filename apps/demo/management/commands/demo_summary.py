@@ -76,7 +76,7 @@ def switch_curl_lines(facility: dict[str, Any], booking_number: str, base: str) 
         "facility's switch token",
         "  (every facility's switch has its own; `seed_demo --json` lists them):",
         f"    TOKEN={facility['switch_token']}",
-        '    # 1. set up a call ("inmate" is the booking number); "record" in the answer says whether to record',
+        '    # 1. set up a call ("inmate" is the booking number); the answer\'s "record": record or not',
         f'    curl -s {auth} {json_type} -d \'{{"switch_call_id": "try-1", '
         f'"inmate": "{booking_number}", "dialed_number": "(718) 555-0142", '
         f'"started_at": "2026-01-01T10:00:00Z"}}\' {base}/api/v1/calls/',
