@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+
+from apps.common.api_docs import SchemaView, redoc_page, swagger_page
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -24,6 +25,8 @@ urlpatterns = [
     path("attorney/", include("apps.attorneys.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", swagger_page, name="api-docs"),
+    path("api/redoc/", redoc_page, name="api-redoc"),
     path("healthz", healthz, name="healthz"),
 ]

@@ -466,6 +466,8 @@ MATRIX: list[Row] = [
         lambda w: {"report_id": w.ids["compliance_report"], "part": "pdf"},
     ),
     Row("schema", "GET", API_ANON, 200),
+    Row("api-docs", "GET", PORTAL_ANON, 200),  # the pages hold no data; the schema they load is checked
+    Row("api-redoc", "GET", PORTAL_ANON, 200),
     Row("healthz", "GET", {}, 200),
     # --- facility admin portal
     Row("portal:login", "GET", {"anonymous": 200}, 302),
@@ -473,7 +475,8 @@ MATRIX: list[Row] = [
     Row("portal:password-reset", "GET", {}, 200),
     Row("portal:password-reset-done", "GET", {}, 200),
     Row("portal:password-reset-confirm", "GET", {}, 200, lambda w: {"uidb64": "MQ", "token": "bad-token"}),
-    Row("portal:dashboard", "GET", PORTAL_ANON, 200),
+    # Clerks and attorneys work at no facility: "/" sends them to their own workspace.
+    Row("portal:dashboard", "GET", {**PORTAL_ANON, "registry_clerk": 302, "attorney": 302}, 200),
     Row("portal:inmate-list", "GET", PORTAL_ANON, 200),
     Row(
         "portal:inmate-detail",
@@ -507,7 +510,7 @@ MATRIX: list[Row] = [
     Row(
         "portal:recording-play",
         "POST",
-        {**PORTAL_ANON, "investigator": 200},
+        {**PORTAL_ANON, "investigator": 302},  # POST-redirect-GET to the player page
         404,
         _by("recording", "recording_id"),
     ),
@@ -536,6 +539,9 @@ MATRIX: list[Row] = [
         _by("suspension", "suspension_id"),
         body=lambda w: {"reason": "matrix"},
     ),
+    # A JSON body carries no form field: the admin gets the form back with its errors (400).
+    Row("portal:staff-invite", "POST", {**PORTAL_ANON, "facility_admin": 400}, 404),
+    Row("portal:password-change", "GET", PORTAL_ANON, 200),
     # Prompt texts: only facility admins; a JSON body carries no form field, so the admin's
     # POST gets the form back (200) and publishes nothing.
     Row("portal:prompt-list", "GET", {**PORTAL_ANON, "facility_admin": 200}, 404),
@@ -630,13 +636,14 @@ MATRIX: list[Row] = [
     Row("attorneys:profile", "GET", {**PORTAL_ANON, "attorney": 200}, 404),
     Row("attorneys:flag", "GET", {**PORTAL_ANON, "attorney": 200}, 404),
     Row("attorneys:number-detail", "GET", {**PORTAL_ANON, "attorney": 200}, 404, _by("exempt", "number_id")),
-    Row("attorneys:number-revoke", "POST", {**PORTAL_ANON, "attorney": 302}, 404, _by("exempt", "number_id")),
+    # Without confirm=1 the attorney gets the confirmation page (200), not the act.
+    Row("attorneys:number-revoke", "POST", {**PORTAL_ANON, "attorney": 200}, 404, _by("exempt", "number_id")),
     Row("attorneys:number-renew", "POST", {**PORTAL_ANON, "attorney": 302}, 404, _by("exempt", "number_id")),
     Row("attorneys:clerk-queue", "GET", {**PORTAL_ANON, "registry_clerk": 200}, 404),
     Row(
         "attorneys:clerk-decide",
         "POST",
-        {**PORTAL_ANON, "registry_clerk": 302},
+        {**PORTAL_ANON, "registry_clerk": 200},  # the confirmation page (no confirm=1)
         404,
         lambda w: {"number_id": w.ids["exempt"], "decision": "verify"},
     ),
@@ -796,7 +803,7 @@ CONTROLS: dict[tuple[str, str], Control] = {
     ("portal:staff-remove", "POST"): Control(
         "facility_admin",
         302,
-        body=lambda w: {"facility": w.ids["home"], "user": w.users["investigator"].pk},
+        body=lambda w: {"facility": w.ids["home"], "user": w.users["investigator"].pk, "confirm": "1"},
         form=True,
     ),
     ("attorneys:review-propose", "POST"): Control(

@@ -62,14 +62,20 @@ class ExportListView(APIView):
         case_reference = serializers.CharField(max_length=64)
         justification = serializers.CharField(max_length=2000)
 
-    @extend_schema(responses={200: ExportOutput(many=True)})
+    @extend_schema(
+        summary="List export requests you made or may approve", responses={200: ExportOutput(many=True)}
+    )
     def get(self, request: Request) -> Response:
         paginator = Pagination()
         page = paginator.paginate_queryset(_visible_exports(request), request, view=self) or []
         page_read_record(actor=user_of(request), action="exports.listed", rows=len(page))
         return paginator.get_paginated_response(ExportOutput(page, many=True).data)
 
-    @extend_schema(request=Input, responses={201: ExportOutput})
+    @extend_schema(
+        summary="Request an export of recordings (needs a second person's approval)",
+        request=Input,
+        responses={201: ExportOutput},
+    )
     def post(self, request: Request) -> Response:
         data = validated(self.Input, request)
         export = exports.export_request_create(
@@ -82,7 +88,7 @@ class ExportListView(APIView):
 
 
 class ExportDetailView(APIView):
-    @extend_schema(responses={200: ExportOutput})
+    @extend_schema(summary="Read one export request", responses={200: ExportOutput})
     def get(self, request: Request, export_id: int) -> Response:
         export = get_in_scope_or_404(
             _visible_exports(request), export_id, actor=user_of(request), action="export.view"
@@ -91,7 +97,9 @@ class ExportDetailView(APIView):
 
 
 class ExportApproveView(APIView):
-    @extend_schema(request=None, responses={200: ExportOutput})
+    @extend_schema(
+        summary="Approve another user's export request", request=None, responses={200: ExportOutput}
+    )
     def post(self, request: Request, export_id: int) -> Response:
         user = user_of(request)
         export = get_in_scope_or_404(
@@ -123,7 +131,10 @@ class ExportRejectView(APIView):
 
 
 class ExportDownloadView(APIView):
-    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    @extend_schema(
+        summary="Download an approved export package (requester only)",
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+    )
     def get(self, request: Request, export_id: int) -> StreamingHttpResponse:
         user = user_of(request)
         export = get_in_scope_or_404(
@@ -141,7 +152,11 @@ class SuspensionLiftView(APIView):
     class Input(serializers.Serializer[Any]):
         reason = serializers.CharField(max_length=2000)
 
-    @extend_schema(request=Input, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        summary="Lift a user's suspension, with a written reason",
+        request=Input,
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def post(self, request: Request, suspension_id: int) -> Response:
         user = user_of(request)
         data = validated(self.Input, request)

@@ -188,3 +188,33 @@ def password_reset_send(*, audience: str, email: str, base_url: str) -> int:
             "If it was not you, ignore this e-mail.\n",
         )
     return sent
+
+
+# --- staff invitation --------------------------------------------------------------------------
+
+
+def staff_invite_enqueue(*, user_id: int, facility_name: str, base_url: str) -> None:
+    """After commit, send the invited staff member the link to choose their password."""
+    from apps.accounts.tasks import send_staff_invite
+
+    transaction.on_commit(lambda: _enqueue(send_staff_invite, user_id, facility_name, base_url))
+
+
+def staff_invite_send(*, user_id: int, facility_name: str, base_url: str) -> bool:
+    """The invitation: a staff password link (the reset's own kind of token), so the person
+    chooses a password nobody else has seen. Past its time, "Forgot your password?" sends
+    another. Nothing is sent once the account has been used (the invitation is spent)."""
+    spec = AUDIENCES["staff"]
+    user = spec.accounts().filter(pk=user_id, last_login__isnull=True).first()
+    if user is None:
+        return False
+    link = _link(base_url, spec.confirm_url, user, spec.token.make_token(user))
+    minutes = settings.ACCOUNT_RESET_LINK_MINUTES
+    forgot = urljoin(base_url, reverse("portal:password-reset"))
+    return _send(
+        user.email,
+        "Your facility portal account",
+        f'You have been given a facility portal account, "{user.get_username()}", at {facility_name}.\n'
+        f"Open this link within {minutes} minutes to choose your password:\n{link}\n\n"
+        f"Later, ask for a new link at {forgot} with this address.\n",
+    )

@@ -16,12 +16,18 @@ these, never the domain services alone.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from apps.access.revocation import exports_revoke_out_of_scope
+from apps.accounts.emails import staff_invite_enqueue
+from apps.accounts.roles import ROLE_FACILITY_PERMISSIONS, ensure_role_groups
+from apps.accounts.throttle import mask_email
+from apps.audit.services import record_event
+from apps.common.errors import DomainError
 from apps.common.querysets import Action
 from apps.facilities.models import Facility
 from apps.facilities.services import StaffChange, facility_staff_assign, facility_staff_remove
@@ -48,6 +54,45 @@ def staff_assign(*, assigned_by: User, user: User, facility: Facility, role: str
     if change.removed or grants:
         shredded = exports_revoke_out_of_scope(user=user, actor=assigned_by, cause="staff role changed")
     return AccessTaken(change=change, grants_revoked=grants, exports_shredded=shredded)
+
+
+class InviteError(DomainError):
+    reason = "invite_refused"
+    default_message = "The invitation could not be made."
+
+
+@transaction.atomic
+def staff_invite(
+    *, invited_by: User, username: str, email: str, facility: Facility, role: str, base_url: str
+) -> User:
+    """Create a staff account in ``role`` at ``facility`` and e-mail its owner a link to choose
+    a password: the portal's alternative to the Django admin. The account gets the role's group
+    (its model permissions) and, through staff_assign, exactly the role's facility permissions,
+    checked as any assignment is (only a manager of the facility; never oneself). The random
+    initial password is never shown to anyone; the invitation and the assignment are audited
+    in this transaction and the e-mail goes out after the commit."""
+    username, email = username.strip(), email.strip()
+    if User.objects.filter(username__iexact=username).exists():
+        raise InviteError("That username is taken; choose another.", field="username")
+    if User.objects.filter(email__iexact=email, is_active=True).exists():
+        raise InviteError("An account already uses this address; assign that user instead.", field="email")
+    if role not in ROLE_FACILITY_PERMISSIONS:
+        raise InviteError("Unknown role.", field="role")
+    user = User(username=username, email=email, is_active=True)
+    user.set_password(secrets.token_urlsafe(32))  # usable, so "Forgot your password?" works too
+    user.full_clean()
+    user.save()
+    user.groups.add(ensure_role_groups()[role])
+    staff_assign(assigned_by=invited_by, user=user, facility=facility, role=role)
+    record_event(
+        action="staff.invited",
+        actor=invited_by,
+        target=user,
+        facility_id=facility.pk,
+        details={"user": username, "role": role, "email": mask_email(email)},
+    )
+    staff_invite_enqueue(user_id=user.pk, facility_name=facility.name, base_url=base_url)
+    return user
 
 
 @transaction.atomic

@@ -5,7 +5,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.password_validation import password_validators_help_text_html, validate_password
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -37,7 +37,10 @@ class SignupForm(BarFieldsMixin):
     username = forms.RegexField(
         regex=r"^[\w.@+-]{3,150}$", max_length=150, help_text="Letters, digits and @.+-_"
     )
-    password = forms.CharField(widget=forms.PasswordInput, min_length=12)
+    # The rules, shown before the first attempt (issue 15, item 13): the validators' own words.
+    password = forms.CharField(
+        widget=forms.PasswordInput, min_length=12, help_text=password_validators_help_text_html()
+    )
     bar_state = forms.ChoiceField(choices=STATE_CHOICES)
     bar_number = forms.CharField(max_length=32)
     firm = forms.CharField(max_length=200, required=False)

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse_lazy
+from django.utils.safestring import SafeString
 
 from apps.audit.models import Outcome
 from apps.audit.services import record_event
@@ -89,3 +90,38 @@ def attorney_of(request: HttpRequest) -> Attorney:
 
 def fail(request: HttpRequest, exc: DomainError) -> None:
     messages.error(request, exc.message)
+
+
+def confirmed(request: HttpRequest) -> bool:
+    """A consequential act runs only on a POST that says ``confirm=1``: the one its
+    confirmation page sends. Any other request renders that page (``confirmation``) instead."""
+    return request.method == "POST" and request.POST.get("confirm") == "1"
+
+
+def confirmation(
+    request: HttpRequest,
+    *,
+    title: str | SafeString,
+    consequence: str,
+    button: str,
+    cancel_url: str,
+    carry: dict[str, str] | None = None,
+    tone: str = "danger",
+    area: str = "attorney portal",
+) -> HttpResponseBase:
+    """The step before an act: what will happen, in words, and one button that posts the act
+    (with ``confirm=1`` and the fields typed on the page before, ``carry``) back to this URL.
+    ``title`` may hold markup only through format_html (it is rendered as given)."""
+    return render(
+        request,
+        "attorneys/confirm.html",
+        {
+            "title": title,
+            "consequence": consequence,
+            "button": button,
+            "cancel_url": cancel_url,
+            "carry": sorted((carry or {}).items()),
+            "tone": tone,
+            "area": area,
+        },
+    )

@@ -89,7 +89,11 @@ class AuditExportOutput(serializers.ModelSerializer[AuditExport]):
 class AuditEventsView(APIView):
     permission_classes = [CanViewAuditTrail]
 
-    @extend_schema(parameters=[FiltersInput], responses={200: EventOutput(many=True)})
+    @extend_schema(
+        summary="Auditor: list audit events (filtered)",
+        parameters=[FiltersInput],
+        responses={200: EventOutput(many=True)},
+    )
     def get(self, request: Request) -> Response:
         filters = FiltersInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -119,7 +123,11 @@ class AuditEventsView(APIView):
 class AuditExportsView(APIView):
     permission_classes = [CanExportAuditTrail]
 
-    @extend_schema(request=FiltersInput, responses={202: AuditExportOutput})
+    @extend_schema(
+        summary="Auditor: start an audit-trail export (background job)",
+        request=FiltersInput,
+        responses={202: AuditExportOutput},
+    )
     def post(self, request: Request) -> Response:
         data = validated(FiltersInput, request)
         export = exports.audit_export_request(requested_by=user_of(request), filters=data)
@@ -135,7 +143,7 @@ def _own_exports(request: Request) -> Any:
 class AuditExportDetailView(APIView):
     permission_classes = [CanExportAuditTrail]
 
-    @extend_schema(responses={200: AuditExportOutput})
+    @extend_schema(summary="Auditor: read an audit export's progress", responses={200: AuditExportOutput})
     def get(self, request: Request, export_id: int) -> Response:
         export = get_in_scope_or_404(
             _own_exports(request), export_id, actor=user_of(request), action="audit.export_view"
@@ -146,7 +154,10 @@ class AuditExportDetailView(APIView):
 class AuditExportDownloadView(APIView):
     permission_classes = [CanExportAuditTrail]
 
-    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY, 409: OpenApiTypes.OBJECT})
+    @extend_schema(
+        summary="Auditor: download a finished audit export (ZIP with signed manifest)",
+        responses={(200, "application/zip"): OpenApiTypes.BINARY, 409: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request, export_id: int) -> Any:
         export = get_in_scope_or_404(
             _own_exports(request), export_id, actor=user_of(request), action="audit.export_download"
@@ -178,7 +189,10 @@ class AuditPublicKeyView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        summary="The public key that verifies audit checkpoints and export manifests",
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request) -> Response:
         public = signing.public_key_bytes()
         return Response(

@@ -17,11 +17,20 @@ from rest_framework.views import APIView
 from apps.audit.scoped import get_in_scope_or_404
 from apps.calls import services
 from apps.calls.downloads import FORMATS, attachment_response, call_download
+from apps.calls.errors import (
+    CallConflictError,
+    InvalidCallEndError,
+    PromptVersionError,
+    UnknownInmateError,
+    UnknownPromptError,
+)
 from apps.calls.models import Call
 from apps.calls.reads import call_detail_served, call_rows_served
 from apps.calls.selectors import CallSearch, calls_of_switch, calls_visible_to, search_calls
 from apps.calls.serializers import StaffCallOutput
 from apps.common.api import Pagination, user_of, validated, validated_query
+from apps.common.errors import InvalidPhoneNumberError, NotFoundError
+from apps.common.schema import error_responses
 from apps.common.visibility import can_see_privileged_details
 from apps.facilities.models import PromptKind
 from apps.facilities.permissions import IsSwitchAccount, switch_facility
@@ -92,6 +101,7 @@ class CallSetupView(APIView):
         return [IsAuthenticated()]
 
     @extend_schema(
+        summary="Search call records you may see (metered, audited)",
         responses={200: StaffCallOutput(many=True)},
         parameters=SEARCH_PARAMETERS,
     )
@@ -126,7 +136,15 @@ class CallSetupView(APIView):
             ),
         )
 
-    @extend_schema(request=Input, responses={201: CallOutput, 200: CallOutput})
+    @extend_schema(
+        summary="Switch: set up a call and get the record/exempt decision",
+        request=Input,
+        responses={
+            201: CallOutput,
+            200: CallOutput,
+            **error_responses(UnknownInmateError, InvalidPhoneNumberError, CallConflictError),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = validated(self.Input, request)
         call, created = services.call_setup(
@@ -150,6 +168,7 @@ class CallDownloadView(APIView):
         file_format = serializers.ChoiceField(choices=sorted(FORMATS), default="csv")
 
     @extend_schema(
+        summary="Download your filtered call records as CSV or JSON",
         responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, "application/json"): OpenApiTypes.OBJECT},
         parameters=[
             OpenApiParameter("file_format", str, enum=sorted(FORMATS)),
@@ -171,7 +190,7 @@ class CallDownloadView(APIView):
 
 
 class CallDetailView(APIView):
-    @extend_schema(responses={200: StaffCallOutput})
+    @extend_schema(summary="Read one call record", responses={200: StaffCallOutput})
     def get(self, request: Request, call_id: int) -> Response:
         user = user_of(request)
         call = get_in_scope_or_404(_staff_calls(request), call_id, actor=user, action="call.view")
@@ -189,7 +208,16 @@ class CallEndView(APIView):
         # stored as "not reported" and said so in the call.end event.
         prompt_played = PromptPlayedInput(required=False, allow_null=True)
 
-    @extend_schema(request=Input, responses={200: CallOutput})
+    @extend_schema(
+        summary="Switch: end a call and report the prompt played",
+        request=Input,
+        responses={
+            200: CallOutput,
+            **error_responses(
+                InvalidCallEndError, UnknownPromptError, PromptVersionError, NotFoundError, CallConflictError
+            ),
+        },
+    )
     def post(self, request: Request, call_id: int) -> Response:
         data = validated(self.Input, request)
         call = _switch_call(request, call_id, "call.end")

@@ -45,3 +45,16 @@ def normalize_phone_number(raw: str, region: str = "US") -> str:
 
 def is_supported_region(region: str) -> bool:
     return region.upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def display_phone_number(number: str, region: str = "US") -> str:
+    """An E.164 number as people of ``region`` write it: national format for a number of that
+    region ("(212) 555-0101"), international for any other ("+44 20 7946 0958"). Anything
+    that does not parse (a masked value, a keyed reference) is returned unchanged."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    own = phonenumbers.region_code_for_number(parsed) == region.upper()
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if own else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return str(phonenumbers.format_number(parsed, style))

@@ -41,7 +41,11 @@ class GrantOutput(serializers.ModelSerializer[InmateUserObjectPermission]):
 
 
 class InmateListView(APIView):
-    @extend_schema(responses={200: InmateOutput(many=True)}, parameters=[OpenApiParameter("q", str)])
+    @extend_schema(
+        summary="List or search inmates you may see",
+        responses={200: InmateOutput(many=True)},
+        parameters=[OpenApiParameter("q", str)],
+    )
     def get(self, request: Request) -> Response:
         query = request.query_params.get("q", "").strip()[:64]
         inmates = inmates_matching(inmates_visible_to(user_of(request)), query)
@@ -51,7 +55,7 @@ class InmateListView(APIView):
 
 
 class InmateDetailView(APIView):
-    @extend_schema(responses={200: InmateOutput})
+    @extend_schema(summary="Read one inmate", responses={200: InmateOutput})
     def get(self, request: Request, inmate_id: int) -> Response:
         user = user_of(request)
         inmate = get_in_scope_or_404(inmates_visible_to(user), inmate_id, actor=user, action="inmate.view")
@@ -69,7 +73,9 @@ class GrantListView(APIView):
         expires_at = serializers.DateTimeField()
 
     @extend_schema(
-        responses={200: GrantOutput(many=True)}, parameters=[OpenApiParameter("investigator", str)]
+        summary="List investigator grants you may see",
+        responses={200: GrantOutput(many=True)},
+        parameters=[OpenApiParameter("investigator", str)],
     )
     def get(self, request: Request) -> Response:
         grants = grants_visible_to(user_of(request)).order_by("-created_at", "-id")
@@ -79,7 +85,11 @@ class GrantListView(APIView):
         filters = {"investigator": investigator}
         return audited_page(request, self, grants, GrantOutput, action="grants.listed", filters=filters)
 
-    @extend_schema(request=Input, responses={201: GrantOutput})
+    @extend_schema(
+        summary="Grant an investigator access to an inmate's recordings for a case",
+        request=Input,
+        responses={201: GrantOutput},
+    )
     def post(self, request: Request) -> Response:
         user = user_of(request)
         data = validated(self.Input, request)
@@ -97,7 +107,7 @@ class GrantListView(APIView):
 
 
 class GrantDetailView(APIView):
-    @extend_schema(responses={204: None})
+    @extend_schema(summary="Revoke an investigator grant", responses={204: None})
     def delete(self, request: Request, grant_id: int) -> Response:
         user = user_of(request)
         grant = get_in_scope_or_404(grants_managed_by(user), grant_id, actor=user, action="grant.revoke")

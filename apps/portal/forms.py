@@ -181,3 +181,21 @@ class StaffAssignForm(forms.Form):
         if self.member.pk == self.user.pk:
             raise forms.ValidationError("You cannot change your own membership.")
         return username
+
+
+class StaffInviteForm(forms.Form):
+    """Invite a new staff member by e-mail (apps.actions.staff.staff_invite)."""
+
+    username = forms.RegexField(
+        regex=r"^[\w.@+-]{3,150}$", max_length=150, help_text="Letters, digits and @.+-_"
+    )
+    email = forms.EmailField(max_length=254)
+    facility = FacilityChoiceField(queryset=Facility.objects.none())
+    role = forms.ChoiceField(choices=())
+
+    prefix = "invite"  # its fields never collide with the assign form's on the same page
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["facility"].queryset = Facility.objects.restrict(user, Action.MANAGE)  # type: ignore[attr-defined]
+        self.fields["role"].choices = [("", "---------")] + [(r, ROLE_LABELS[r]) for r in assignable_roles()]  # type: ignore[attr-defined]

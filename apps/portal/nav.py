@@ -25,10 +25,26 @@ class Capabilities:
     own_grants: bool = False
     unmasked: bool = False
     compliance: bool = False
+    clerk_queue: bool = False  # the registry clerk's queue (attorney portal)
+    review_queue: bool = False  # the privilege officer's review queue (attorney portal)
+    attorney: bool = False
 
     @property
     def grants(self) -> bool:
         return self.manage or self.own_grants
+
+    def workspace_elsewhere(self) -> str | None:
+        """Where a user who works at no facility belongs (attorneys, registry clerks, officers
+        without a facility): their own workspace in the attorney portal, not an empty dashboard."""
+        if self.inmates:
+            return None
+        if self.attorney:
+            return "attorneys:home"
+        if self.clerk_queue:
+            return "attorneys:clerk-queue"
+        if self.review_queue:
+            return "attorneys:review-queue"
+        return None
 
 
 def capabilities(user: User | AnonymousUser) -> Capabilities:
@@ -41,6 +57,9 @@ def capabilities(user: User | AnonymousUser) -> Capabilities:
         own_grants=InmateUserObjectPermission.objects.filter(user_id=user.pk).exists(),
         unmasked=can_see_privileged_details(user),
         compliance=user.has_perm("audit.view_auditevent"),
+        clerk_queue=user.has_perm("registry.verify_exemptnumber"),
+        review_queue=user.has_perm("recordings.review_quarantine"),
+        attorney=hasattr(user, "attorney"),
     )
 
 

@@ -46,3 +46,35 @@ def portal_user(request: HttpRequest) -> User:
 
 def page_of(request: HttpRequest, queryset: QuerySet[Any], per_page: int = PAGE_SIZE) -> Page[Any]:
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+def confirmed(request: HttpRequest) -> bool:
+    """A consequential act runs only on a POST that says ``confirm=1``: the one its
+    confirmation page sends. Any other request renders that page instead."""
+    return request.method == "POST" and request.POST.get("confirm") == "1"
+
+
+def confirmation(
+    request: HttpRequest,
+    *,
+    title: str,
+    consequences: list[str],
+    button: str,
+    cancel_url: str,
+    carry: dict[str, str] | None = None,
+    facts: list[tuple[str, str]] | None = None,
+) -> HttpResponseBase:
+    """The step before an act: what it touches (``facts``), what will happen, in words, and one
+    button that posts the act (``confirm=1`` and the hidden fields in ``carry``) to this URL."""
+    return render(
+        request,
+        "portal/confirm.html",
+        {
+            "title": title,
+            "consequences": consequences,
+            "button": button,
+            "cancel_url": cancel_url,
+            "carry": sorted((carry or {}).items()),
+            "facts": facts or [],
+        },
+    )

@@ -84,3 +84,15 @@ def export_recordings_seen_by(user: User, export: ExportRequest) -> QuerySet[Rec
         .filter(pk__in=ids)
         .order_by("call__started_at", "pk")
     )
+
+
+def role_groups_of(user_ids: Iterable[int]) -> dict[int, set[str]]:
+    """Each user's role groups (apps.accounts.roles), to name a member's role where the facility
+    permissions alone fit two roles (investigators and privilege officers hold the same)."""
+    groups: dict[int, set[str]] = {}
+    rows = User.groups.through.objects.filter(user_id__in=list(user_ids)).values_list(
+        "user_id", "group__name"
+    )
+    for user_id, name in rows:
+        groups.setdefault(user_id, set()).add(name)
+    return groups

@@ -49,6 +49,8 @@ urlpatterns = [
         suspensions.suspension_lift_view,
         name="suspension-lift",
     ),
+    path("staff/invite/", staff.staff_invite, name="staff-invite"),
+    path("account/password/", auth.PasswordChangeView.as_view(), name="password-change"),
     path("prompts/", prompts.prompt_list, name="prompt-list"),
     path("stations/", stations.station_list, name="station-list"),
     path("stations/<int:station_id>/retire/", stations.station_retire_page, name="station-retire"),

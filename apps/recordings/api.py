@@ -7,7 +7,13 @@ import io
 from typing import Any
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    OpenApiTypes,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -20,10 +26,23 @@ from apps.calls.reads import call_detail_served, call_rows_served
 from apps.calls.selectors import calls_of_switch
 from apps.calls.serializers import StaffCallOutput
 from apps.common.api import user_of
-from apps.common.errors import DomainError
+from apps.common.errors import NotFoundError
 from apps.common.querysets import Action
+from apps.common.schema import ERROR_BODY, error_responses
 from apps.facilities.permissions import IsSwitchAccount
-from apps.recordings.errors import ChecksumRequiredError
+from apps.recordings.errors import (
+    ChecksumMismatchError,
+    ChecksumRequiredError,
+    EmptyRecordingError,
+    IncompleteBodyError,
+    InvalidChecksumHeaderError,
+    InvalidContentLengthError,
+    PrivilegedCallError,
+    RecordingExistsError,
+    RecordingTooLargeError,
+    StorageUnavailableError,
+    UnsupportedAudioTypeError,
+)
 from apps.recordings.models import Recording
 from apps.recordings.playback import parse_range, playback_link_issue, recording_stream, stream_cookie_name
 from apps.recordings.selectors import DISPLAY_RELATED, recordings_for, stoppable_by
@@ -60,6 +79,7 @@ def _viewable(request: Request) -> Any:
 
 class RecordingListView(APIView):
     @extend_schema(
+        summary="List recordings you may see (or play)",
         responses={200: RecordingOutput(many=True)},
         parameters=[OpenApiParameter("playable", bool, description="only what the caller may play")],
     )
@@ -88,7 +108,7 @@ class RecordingListView(APIView):
 
 
 class RecordingDetailView(APIView):
-    @extend_schema(responses={200: RecordingOutput})
+    @extend_schema(summary="Read one recording's metadata", responses={200: RecordingOutput})
     def get(self, request: Request, recording_id: int) -> Response:
         user = user_of(request)
         recording = get_in_scope_or_404(_viewable(request), recording_id, actor=user, action="recording.view")
@@ -98,11 +118,17 @@ class RecordingDetailView(APIView):
 
 class PlaybackView(APIView):
     @extend_schema(
+        summary="Issue a short-lived playback link (counted against your quota)",
         request=None,
         responses={
             200: inline_serializer(
                 "PlaybackLink", {"url": serializers.CharField(), "expires_at": serializers.DateTimeField()}
-            )
+            ),
+            **error_responses(NotFoundError),
+            # The access app's QuotaExceededError (not imported here: access sits above us).
+            429: OpenApiResponse(
+                response=ERROR_BODY, description="`reason`: `quota_exceeded`: over the playback quota."
+            ),
         },
     )
     def post(self, request: Request, recording_id: int) -> Response:
@@ -116,7 +142,10 @@ class PlaybackView(APIView):
 class StreamView(APIView):
     """The target of a playback link: authenticated as the same user, re-checked every time."""
 
-    @extend_schema(responses={(200, "audio/*"): OpenApiTypes.BINARY})
+    @extend_schema(
+        summary="Stream a recording's audio through a playback link (Range supported)",
+        responses={(200, "audio/*"): OpenApiTypes.BINARY},
+    )
     def get(self, request: Request, recording_id: int) -> StreamingHttpResponse:
         user = user_of(request)
         playable = Recording.objects.restrict(user, Action.PLAY).select_related("call")
@@ -180,7 +209,11 @@ class StopPrivilegedView(APIView):
     """ "This sounds privileged - stop" (apps.actions.privilege_stop): for anyone who may play
     the recording; 200 with what the stop did (again, unchanged, on a second press)."""
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        summary='"This sounds privileged - stop": quarantine the recording',
+        request=None,
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def post(self, request: Request, recording_id: int) -> Response:
         user = user_of(request)
         recording = get_in_scope_or_404(
@@ -196,8 +229,39 @@ class RecordingUploadView(APIView):
     permission_classes = [IsSwitchAccount]
 
     @extend_schema(
+        summary="Switch: upload a call's audio (refused if the call is privileged)",
+        description=(
+            "Send the raw audio as the body with `Content-Type: audio/*` and `Content-SHA256`. "
+            "The privilege gate runs before a byte is read: audio of a privileged call is refused "
+            "(403 `privileged`) and nothing is stored, whatever the number's format."
+        ),
         request={"audio/*": OpenApiTypes.BINARY},
-        responses={201: OpenApiTypes.OBJECT},
+        responses={
+            201: inline_serializer(
+                "StoredRecording",
+                {
+                    "id": serializers.IntegerField(help_text="The recording's id."),
+                    "call": serializers.IntegerField(help_text="The call's id."),
+                    "size_bytes": serializers.IntegerField(help_text="Bytes stored (before encryption)."),
+                    "sha256": serializers.CharField(help_text="SHA-256 of the audio, hex (as sent)."),
+                    "state": serializers.CharField(help_text="`stored`."),
+                },
+            ),
+            **error_responses(
+                ChecksumRequiredError,
+                InvalidChecksumHeaderError,
+                ChecksumMismatchError,
+                EmptyRecordingError,
+                IncompleteBodyError,
+                InvalidContentLengthError,
+                PrivilegedCallError,
+                NotFoundError,
+                RecordingExistsError,
+                RecordingTooLargeError,
+                UnsupportedAudioTypeError,
+                StorageUnavailableError,
+            ),
+        },
         parameters=[
             OpenApiParameter(
                 "Content-SHA256",
@@ -230,11 +294,6 @@ class RecordingUploadView(APIView):
             },
             status=status.HTTP_201_CREATED,
         )
-
-
-class InvalidContentLengthError(DomainError):
-    reason = "invalid_content_length"
-    default_message = "Content-Length must be a non-negative integer."
 
 
 def _content_sha256(request: Request) -> str:

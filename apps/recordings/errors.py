@@ -34,6 +34,11 @@ class IncompleteBodyError(DomainError):
     default_message = "The body ended before Content-Length bytes arrived; nothing was stored. Send it again."
 
 
+class InvalidContentLengthError(DomainError):
+    reason = "invalid_content_length"
+    default_message = "Content-Length must be a non-negative integer."
+
+
 class ChecksumRequiredError(DomainError):
     reason = "checksum_required"
     default_message = (

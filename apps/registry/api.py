@@ -94,13 +94,19 @@ class AttorneyNumbersView(APIView):
             help_text="Only for a facility-scoped registration; omit for a global one.",
         )
 
-    @extend_schema(responses={200: ExemptNumberOutput(many=True)})
+    @extend_schema(
+        summary="Attorney: list your registered numbers", responses={200: ExemptNumberOutput(many=True)}
+    )
     def get(self, request: Request) -> Response:
         return audited_page(
             request, self, _own_numbers(request), ExemptNumberOutput, action="attorney_numbers.listed"
         )
 
-    @extend_schema(request=Input, responses={201: ExemptNumberOutput})
+    @extend_schema(
+        summary="Attorney: register a number as privileged (pending until a clerk verifies it)",
+        request=Input,
+        responses={201: ExemptNumberOutput},
+    )
     def post(self, request: Request) -> Response:
         data = validated(self.Input, request)
         exempt = services.exempt_number_register(
@@ -119,14 +125,17 @@ class AttorneyNumbersView(APIView):
 class AttorneyNumberDetailView(APIView):
     permission_classes = [IsAttorney]
 
-    @extend_schema(responses={200: ExemptNumberOutput})
+    @extend_schema(summary="Attorney: read one of your registrations", responses={200: ExemptNumberOutput})
     def get(self, request: Request, number_id: int) -> Response:
         exempt = get_in_scope_or_404(
             _own_numbers(request), number_id, actor=user_of(request), action="exempt_number.view"
         )
         return Response(ExemptNumberOutput(exempt).data)
 
-    @extend_schema(responses={200: ExemptNumberOutput})
+    @extend_schema(
+        summary="Attorney: revoke a registration (calls to it are recorded again)",
+        responses={200: ExemptNumberOutput},
+    )
     def delete(self, request: Request, number_id: int) -> Response:
         exempt = get_in_scope_or_404(
             _own_numbers(request), number_id, actor=user_of(request), action="exempt_number.revoke"
@@ -142,7 +151,11 @@ class AttorneyNumberRenewView(APIView):
 
     permission_classes = [IsAttorney]
 
-    @extend_schema(request=None, responses={200: ExemptNumberOutput, 201: ExemptNumberOutput})
+    @extend_schema(
+        summary="Attorney: ask to renew a registration",
+        request=None,
+        responses={200: ExemptNumberOutput, 201: ExemptNumberOutput},
+    )
     def post(self, request: Request, number_id: int) -> Response:
         exempt = get_in_scope_or_404(
             _own_numbers(request), number_id, actor=user_of(request), action="exempt_number.renew"
@@ -156,9 +169,22 @@ class RegistryNumbersView(APIView):
     permission_classes = [IsRegistryClerk]
 
     @extend_schema(
+        summary="Clerk: list registrations, optionally by status and category",
         parameters=[
-            OpenApiParameter("status", str, enum=ExemptStatus.values, required=False),
-            OpenApiParameter("category", str, enum=RegistrationCategory.values, required=False),
+            OpenApiParameter(
+                "status",
+                str,
+                enum=ExemptStatus.values,
+                required=False,
+                description="Only registrations in this state.",
+            ),
+            OpenApiParameter(
+                "category",
+                str,
+                enum=RegistrationCategory.values,
+                required=False,
+                description="Only registrations of this category (attorney, doctor, clergy, ...).",
+            ),
         ],
         responses={200: ClerkExemptNumberOutput(many=True)},
     )
@@ -190,7 +216,11 @@ class RegistryVerifyView(APIView):
     class Input(serializers.Serializer[Any]):
         effective_until = serializers.DateTimeField(required=False, default=None)
 
-    @extend_schema(request=Input, responses={200: ClerkExemptNumberOutput})
+    @extend_schema(
+        summary="Clerk: verify a registration (quarantines earlier recordings of the number)",
+        request=Input,
+        responses={200: ClerkExemptNumberOutput},
+    )
     def post(self, request: Request, number_id: int) -> Response:
         data = validated(self.Input, request)
         exempt = get_in_scope_or_404(
@@ -214,7 +244,9 @@ class RegistryRenewView(APIView):
     class Input(serializers.Serializer[Any]):
         effective_until = serializers.DateTimeField(required=False, default=None)
 
-    @extend_schema(request=Input, responses={200: ClerkExemptNumberOutput})
+    @extend_schema(
+        summary="Clerk: grant a requested renewal", request=Input, responses={200: ClerkExemptNumberOutput}
+    )
     def post(self, request: Request, number_id: int) -> Response:
         data = validated(self.Input, request)
         exempt = get_in_scope_or_404(
@@ -235,7 +267,9 @@ class RegistryDeclineRenewalView(APIView):
     class Input(serializers.Serializer[Any]):
         reason = serializers.CharField(max_length=1000)
 
-    @extend_schema(request=Input, responses={200: ClerkExemptNumberOutput})
+    @extend_schema(
+        summary="Clerk: decline a requested renewal", request=Input, responses={200: ClerkExemptNumberOutput}
+    )
     def post(self, request: Request, number_id: int) -> Response:
         data = validated(self.Input, request)
         exempt = get_in_scope_or_404(
@@ -256,7 +290,11 @@ class RegistryRejectView(APIView):
     class Input(serializers.Serializer[Any]):
         reason = serializers.CharField(max_length=1000)
 
-    @extend_schema(request=Input, responses={200: ClerkExemptNumberOutput})
+    @extend_schema(
+        summary="Clerk: reject a pending registration",
+        request=Input,
+        responses={200: ClerkExemptNumberOutput},
+    )
     def post(self, request: Request, number_id: int) -> Response:
         data = validated(self.Input, request)
         exempt = get_in_scope_or_404(
@@ -293,7 +331,11 @@ class InmateClaimView(APIView):
             max_length=32, required=False, help_text="Optional; must be the switch's own facility."
         )
 
-    @extend_schema(request=Input, responses={201: InmateClaimOutput, 200: InmateClaimOutput})
+    @extend_schema(
+        summary="Switch: report that an inmate names a number as their attorney's",
+        request=Input,
+        responses={201: InmateClaimOutput, 200: InmateClaimOutput},
+    )
     def post(self, request: Request) -> Response:
         data = validated(self.Input, request)
         facility = switch_facility(request.user)

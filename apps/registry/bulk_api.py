@@ -83,7 +83,10 @@ class BulkChangesView(APIView):
 
     permission_classes = [IsRegistryClerk]
 
-    @extend_schema(responses={200: BulkChangeOutput(many=True)})
+    @extend_schema(
+        summary="Clerk: list bulk changes waiting for a second clerk",
+        responses={200: BulkChangeOutput(many=True)},
+    )
     def get(self, request: Request) -> Response:
         changes = list(pending_bulk_changes()[:200])
         with transaction.atomic():
@@ -114,6 +117,7 @@ class BulkChangeApproveView(APIView):
         )
 
     @extend_schema(
+        summary="Clerk: approve (apply) a bulk change as reviewed",
         request=Input,
         responses={200: BulkChangeOutput},
         description=(
@@ -134,7 +138,7 @@ class BulkChangeRejectView(APIView):
     class Input(serializers.Serializer[Any]):
         reason = serializers.CharField(max_length=2000)
 
-    @extend_schema(request=Input, responses={200: BulkChangeOutput})
+    @extend_schema(summary="Clerk: reject a bulk change", request=Input, responses={200: BulkChangeOutput})
     def post(self, request: Request, change_id: int) -> Response:
         data = validated(self.Input, request)
         change = bulk_change_reject(change_id=change_id, clerk=user_of(request), reason=data["reason"])
@@ -147,7 +151,11 @@ class RegistryRevokeView(APIView):
 
     permission_classes = [IsRegistryClerk]
 
-    @extend_schema(request=None, responses={200: None, 202: None})
+    @extend_schema(
+        summary="Clerk: revoke a registration (a second clerk past the daily limit)",
+        request=None,
+        responses={200: None, 202: None},
+    )
     def post(self, request: Request, number_id: int) -> Response:
         get_in_scope_or_404(
             ExemptNumber.objects.all(), number_id, actor=user_of(request), action="exempt_number.revoke"

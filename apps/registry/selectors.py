@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from apps.audit.models import AuditEvent
@@ -148,3 +150,12 @@ def number_history_of(number: str) -> NumberHistory:
         .order_by("created_at")
     )
     return NumberHistory(number, registrations, events, claims, flags)
+
+
+def renewal_opens_at(exempt: ExemptNumber) -> datetime | None:
+    """When the attorney's Renew button appears: REGISTRY_REMINDER_DAYS before a verified
+    registration's window ends (when the reminder goes out). None: nothing to renew (no end,
+    or not verified; a lapsed registration is registered again instead)."""
+    if exempt.status != ExemptStatus.VERIFIED or exempt.effective_until is None:
+        return None
+    return exempt.effective_until - timedelta(days=settings.REGISTRY_REMINDER_DAYS)

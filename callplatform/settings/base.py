@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our own static files
     "guardian",
     "axes",
     "apps.common",
@@ -133,7 +134,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = [
     # First: refuses any login attempt while the username+IP pair is locked out.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend that tells an attorney with an unconfirmed e-mail so (apps/accounts/backends.py).
+    "apps.accounts.backends.PasswordBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -182,7 +184,21 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "callplatform API",
     "VERSION": "1",
-    "DESCRIPTION": "Inmate-calling platform with secure recording controls.",
+    "DESCRIPTION": (
+        "Inmate-calling platform with secure recording controls.\n\n"
+        "**Authentication.** `Authorization: Token <key>`. A switch's token belongs to one "
+        "facility and reaches only that facility's calls; staff, attorneys and clerks have "
+        "their own tokens (or the portal session, from the portal's own pages).\n\n"
+        "**A switch's call, in order.** 1. `POST /api/v1/calls/` with the booking number as "
+        "`inmate`: the answer's `record` says whether to record, and `prompt` which notice to "
+        "play. 2. Only when `record` is true: `PUT /api/v1/calls/{id}/recording/` with the raw "
+        "`audio/*` body and its `Content-SHA256`; a privileged call is refused (403 "
+        "`privileged`) and nothing is stored. 3. `POST /api/v1/calls/{id}/end/` with `ended_at` "
+        "and the prompt played. Without call setup, decide with the signed decision list "
+        "(`GET /api/v1/switch/decision-list/`): an unknown state means do not record.\n\n"
+        '**Errors** are `{"reason": "<stable code>", "detail": "<message>"}`; each '
+        "operation lists its reasons."
+    ),
     # Several models have a `status` with its own choices: one named enum each.
     "ENUM_NAME_OVERRIDES": {
         "ExemptNumberStatusEnum": "apps.registry.models.ExemptStatus",
@@ -191,6 +207,35 @@ SPECTACULAR_SETTINGS = {
         "AuditExportStatusEnum": "apps.audit.models.ExportStatus",
         "RecordingStateEnum": "apps.recordings.models.RecordingState",
     },
+    # Operations grouped by resource (calls, recordings, registry, ...), not all under "v1";
+    # operation ids lose the "v1_" prefix too (calls_create, calls_recording_update).
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "TAGS": [
+        {
+            "name": "calls",
+            "description": "Switch: call setup, the audio upload (PUT .../recording/) and call end. "
+            "Staff: call search and download.",
+        },
+        {"name": "recordings", "description": "Staff: recordings, playback links, streams, the stop button."},
+        {"name": "switch", "description": "Switch: the signed decision list (its fallback)."},
+        {"name": "registry", "description": "Registry clerks: registrations, claims, bulk changes."},
+        {"name": "attorney", "description": "Attorneys: their own registered numbers."},
+        {"name": "inmates", "description": "Staff: inmates."},
+        {"name": "grants", "description": "Facility administrators: investigators' case grants."},
+        {"name": "exports", "description": "Staff: two-person recording exports."},
+        {"name": "suspensions", "description": "Administrators: lifting a suspension."},
+        {"name": "audit", "description": "Auditors: the audit trail and its exports."},
+    ],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.common.schema.describe_from_glossary",
+    ],
+    # /api/docs/ and /api/redoc/ load their scripts from our static files, never a CDN (the
+    # Content-Security-Policy allows only our origin anyway).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    # No call to validator.swagger.io (Swagger UI's default badge): nothing leaves our origin.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery: eager (in-process) unless a broker is configured.

@@ -168,7 +168,8 @@ def test_a_ready_export_is_shredded_when_the_requester_leaves_the_staff(
     portal.force_login(scene["admin"].user)
     with django_capture_on_commit_callbacks(execute=True):
         r = portal.post(
-            "/staff/remove/", {"facility": scene["facility"].pk, "user": scene["investigator"].user.pk}
+            "/staff/remove/",
+            {"facility": scene["facility"].pk, "user": scene["investigator"].user.pk, "confirm": "1"},
         )
     assert r.status_code == 302
     _assert_shredded(export, settings)

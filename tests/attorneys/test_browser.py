@@ -72,20 +72,25 @@ def test_sign_up_register_two_numbers_and_see_the_clerks_decisions(
     office = ExemptNumber.objects.get(number="+12125550101")
     mobile = ExemptNumber.objects.get(number="+19175550102")
     page.click(f"#reg-{office.pk} button:has-text('Approve')")
+    page.wait_for_selector("text=earlier recordings are quarantined")  # the confirmation says so
+    screenshot(page, "attorney-clerk-approve-confirm")
+    page.click("main button:has-text('Approve')")
     page.wait_for_selector("text=existing recording(s) quarantined")
     page.fill(f"#reason-{mobile.pk}", "The bar card shows a different number.")
     page.click(f"#reg-{mobile.pk} button:has-text('Reject')")
+    page.wait_for_selector("text=go on being recorded")
+    page.click("main button:has-text('Reject')")
     page.wait_for_selector("text=rejected; the attorney is notified")
     screenshot(page, "attorney-clerk-decided")
     _logout(page)
 
     _login(page, base, "ada", ATTORNEY_PASSWORD)
     page.wait_for_url(f"{base}/attorney/")
-    assert page.locator(".s-verified .num").inner_text() == "+12125550101"
-    assert page.locator(".s-rejected .num").inner_text() == "+19175550102"
+    assert page.locator(".s-verified .num").inner_text() == "(212) 555-0101"  # as the region writes it
+    assert page.locator(".s-rejected .num").inner_text() == "(917) 555-0102"
     assert "The bar card shows a different number." in page.locator(".s-rejected .reason").inner_text()
     screenshot(page, "attorney-numbers-decided")
-    page.click("text=+19175550102")
+    page.click("text=(917) 555-0102")
     page.wait_for_selector("h2:has-text('History')")
     screenshot(page, "attorney-number-detail")
     subjects = sorted(m.subject for m in mail.outbox)

@@ -140,7 +140,11 @@ def test_an_attorney_cannot_see_another_attorneys_number(attorney_web: Client) -
 def test_revoke_and_renew_from_the_number_page(attorney_web: Client, attorney: Attorney, clerk: User) -> None:
     exempt = exempt_number_register(attorney=attorney, number="+12125550101", actor=attorney.user)
     exempt_number_verify(exempt_number_id=exempt.pk, clerk=clerk)
-    attorney_web.post(f"/attorney/numbers/{exempt.pk}/revoke/")
+    asked = attorney_web.post(f"/attorney/numbers/{exempt.pk}/revoke/").content.decode()
+    assert "will be recorded again from now on" in asked  # the confirmation, not the act
+    exempt.refresh_from_db()
+    assert exempt.status == "verified"
+    attorney_web.post(f"/attorney/numbers/{exempt.pk}/revoke/", {"confirm": "1"})
     exempt.refresh_from_db()
     assert exempt.status == "revoked"
     response = attorney_web.post(f"/attorney/numbers/{exempt.pk}/renew/")
@@ -207,8 +211,8 @@ def test_the_clerk_approves_and_rejects_and_the_attorney_is_mailed(
     queue = clerk_web.get("/attorney/clerk/").content.decode()
     assert "+12125550101" in queue and "+12125550102" in queue
     with django_capture_on_commit_callbacks(execute=True):
-        approved = clerk_web.post(f"/attorney/clerk/numbers/{one.pk}/verify/", follow=True)
-        clerk_web.post(f"/attorney/clerk/numbers/{two.pk}/reject/", {"reason": "no evidence"})
+        approved = clerk_web.post(f"/attorney/clerk/numbers/{one.pk}/verify/", {"confirm": "1"}, follow=True)
+        clerk_web.post(f"/attorney/clerk/numbers/{two.pk}/reject/", {"reason": "no evidence", "confirm": "1"})
     assert "1 existing recording(s) quarantined" in approved.content.decode()
     earlier.refresh_from_db()
     assert earlier.state == "quarantined"
@@ -231,7 +235,7 @@ def test_a_number_verified_for_another_attorney_is_shown_as_a_conflict(
     exempt_number_verify(exempt_number_id=first.pk, clerk=clerk)
     second = exempt_number_register(attorney=attorney, number="+12125550101", actor=attorney.user)
     assert "Conflict: already verified for First Holder" in clerk_web.get("/attorney/clerk/").content.decode()
-    response = clerk_web.post(f"/attorney/clerk/numbers/{second.pk}/verify/", follow=True)
+    response = clerk_web.post(f"/attorney/clerk/numbers/{second.pk}/verify/", {"confirm": "1"}, follow=True)
     assert "already verified for another attorney" in response.content.decode()
     second.refresh_from_db()
     assert second.status == "pending"
@@ -304,7 +308,7 @@ def test_xss_in_every_free_text_field_is_rendered_inert(
     attorney_web.post("/attorney/", {"number": "2125550101", "label": XSS[:100], "scope": "global"})
     response = attorney_web.post("/attorney/", {"number": XSS[:40], "label": "x", "scope": "global"})
     exempt = ExemptNumber.objects.get()
-    clerk_web.post(f"/attorney/clerk/numbers/{exempt.pk}/reject/", {"reason": XSS})
+    clerk_web.post(f"/attorney/clerk/numbers/{exempt.pk}/reject/", {"reason": XSS, "confirm": "1"})
     pages = [
         response.content.decode(),
         attorney_web.get("/attorney/").content.decode(),

@@ -81,14 +81,14 @@ def test_the_openapi_schema_is_valid_and_every_view_keeps_its_own_input(tmp_path
         "spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", str(path)
     )
     components = json.loads(path.read_text())["components"]["schemas"]
-    assert set(components["CallSetupViewInput"]["properties"]) == {
+    assert set(components["CallSetupRequest"]["properties"]) == {
         "switch_call_id",
         "inmate",
         "dialed_number",
         "started_at",
         "station",
     }
-    assert "number" in components["InmateClaimViewInput"]["properties"]
+    assert "number" in components["InmateClaimRequest"]["properties"]
 
 
 def test_simulated_inmate_claims_quarantine_on_arrival_and_are_decided() -> None:

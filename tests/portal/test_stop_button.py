@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _player(client: Client, world: World) -> str:
-    r = client.post(f"/recordings/{world.granted.pk}/play/")
+    r = client.post(f"/recordings/{world.granted.pk}/play/", follow=True)
     assert r.status_code == 200
     return str(r.content.decode())
 

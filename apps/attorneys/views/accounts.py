@@ -70,7 +70,7 @@ def verify_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
         return render(request, "attorneys/verify_failed.html", status=400)
     attorney_verify_email(attorney=user.attorney)
     user.refresh_from_db()
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend="apps.accounts.backends.PasswordBackend")
     messages.success(request, "Your e-mail is confirmed. Register the numbers you take calls on.")
     return redirect("attorneys:home")
 

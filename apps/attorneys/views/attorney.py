@@ -6,14 +6,18 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from apps.attorneys import forms
-from apps.attorneys.pages import attorney_of, attorney_page, fail, page_user
+from apps.attorneys.pages import attorney_of, attorney_page, confirmation, confirmed, fail, page_user
 from apps.audit.scoped import get_in_scope_or_404
 from apps.common.errors import DomainError
+from apps.common.phone import display_phone_number
 from apps.registry import services
 from apps.registry.categories import RULES, rule_for
 from apps.registry.evidence import evidence_upload
@@ -21,7 +25,7 @@ from apps.registry.flags import (
     privilege_flag_submit,
 )
 from apps.registry.models import ExemptNumber, ExemptStatus
-from apps.registry.selectors import number_history, numbers_of
+from apps.registry.selectors import number_history, numbers_of, renewal_opens_at
 
 HISTORY_LABELS = {
     "exempt_number.registered": "Registered",
@@ -110,16 +114,30 @@ def number_detail(request: HttpRequest, number_id: int) -> HttpResponse:
             "form": form,
             "evidence": exempt.evidence.all(),
             "rule": rule_for(exempt.category),
+            "renewal_opens_at": (opens := renewal_opens_at(exempt)),
+            "renewal_open": opens is not None and opens <= timezone.now(),
         },
     )
 
 
 @attorney_page
 @require_POST
-def number_revoke(request: HttpRequest, number_id: int) -> HttpResponse:
+def number_revoke(request: HttpRequest, number_id: int) -> HttpResponseBase:
     exempt = get_in_scope_or_404(
         _own_numbers(request), number_id, actor=page_user(request), action="exempt_number.revoke"
     )
+    if not confirmed(request):
+        shown = display_phone_number(exempt.number, settings.DEFAULT_PHONE_REGION)
+        return confirmation(
+            request,
+            title=format_html('Revoke <span class="phone">{}</span>?', shown),
+            consequence=(
+                "Calls to this number will be recorded again from now on. To protect it again "
+                "later, you register it again and wait for a registry clerk to verify it."
+            ),
+            button="Revoke",
+            cancel_url=reverse("attorneys:number-detail", args=[exempt.pk]),
+        )
     try:
         services.exempt_number_revoke(exempt_number_id=exempt.pk, actor=page_user(request))
         messages.success(request, f"{exempt.number} is revoked: calls to it are recorded again.")

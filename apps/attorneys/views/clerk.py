@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from apps.actions import registry as registry_actions
 from apps.attorneys import forms
-from apps.attorneys.pages import clerk_page, fail, page_user
+from apps.attorneys.pages import clerk_page, confirmation, confirmed, fail, page_user
 from apps.audit.reads import page_read_record
 from apps.audit.scoped import get_in_scope_or_404
 from apps.common.errors import DomainError, NotFoundError
+from apps.common.phone import display_phone_number
 from apps.registry import services
 from apps.registry.alarms import list_alarm_acknowledge, open_alarm_banners, open_list_alarms
 from apps.registry.categories import counsel_of_record, evidence_missing, rule_for
@@ -78,7 +82,7 @@ def _clerk_queue_page(
 
 @clerk_page
 @require_POST
-def clerk_decide(request: HttpRequest, number_id: int, decision: str) -> HttpResponse:
+def clerk_decide(request: HttpRequest, number_id: int, decision: str) -> HttpResponseBase:
     clerk = page_user(request)
     exempt = get_in_scope_or_404(
         ExemptNumber.objects.all(), number_id, actor=clerk, action=f"exempt_number.{decision}"
@@ -88,6 +92,10 @@ def clerk_decide(request: HttpRequest, number_id: int, decision: str) -> HttpRes
         if decision in {"verify", "renew"} and not window.is_valid():
             return _clerk_queue_page(request, failed=(exempt.pk, window), status=400)
         until = window.cleaned_data["effective_until"] if decision in {"verify", "renew"} else None
+        if decision in CONFIRMED_DECISIONS and not confirmed(request):
+            if decision == "verify":
+                services.window_end(timezone.now(), until)  # an impossible window: say so first
+            return _clerk_confirmation(request, exempt, decision)
         if decision == "verify":
             exempt, quarantined = registry_actions.exempt_number_verify(
                 exempt_number_id=exempt.pk, clerk=clerk, effective_until=until
@@ -131,6 +139,44 @@ def clerk_decide(request: HttpRequest, number_id: int, decision: str) -> HttpRes
             raise
         fail(request, exc)
     return redirect("attorneys:clerk-queue")
+
+
+# Approve and Reject ask first (issue 15, item 12); the page says what will happen.
+CONFIRMED_DECISIONS = {"verify", "reject"}
+
+
+def _clerk_confirmation(request: HttpRequest, exempt: ExemptNumber, decision: str) -> HttpResponseBase:
+    carry = {name: str(request.POST.get(name, "")) for name in ("effective_until", "reason")}
+    if decision == "reject" and not carry["reason"].strip():
+        messages.error(request, "A reason is required to reject.")
+        return redirect("attorneys:clerk-queue")
+    who = exempt.attorney.full_name
+    number = display_phone_number(exempt.number, settings.DEFAULT_PHONE_REGION)
+    if decision == "verify":
+        title = format_html('Approve <span class="phone">{}</span> for {}?', number, who)
+        scope = "every facility" if exempt.facility_id is None else str(exempt.facility)
+        consequence = (
+            f"Calls to {number} from {scope} stop being recorded at once, and its earlier "
+            "recordings are quarantined (nobody can play them). The attorney is notified."
+        )
+        button, tone = "Approve", "ok"
+    else:
+        title = format_html('Reject <span class="phone">{}</span>?', number)
+        consequence = (
+            f"Calls to {number} go on being recorded. {who} is notified with your reason "
+            "and may register the number again."
+        )
+        button, tone = "Reject", "danger"
+    return confirmation(
+        request,
+        title=title,
+        consequence=consequence,
+        button=button,
+        tone=tone,
+        area="registry desk",
+        cancel_url=f"{reverse('attorneys:clerk-queue')}#reg-{exempt.pk}",
+        carry={k: v for k, v in carry.items() if v},
+    )
 
 
 @clerk_page

@@ -5,14 +5,33 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse_lazy
 
 from apps.access.selectors import open_suspension, suspension_contacts
+from apps.audit.services import record_event
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Staff change their own password (knowing the current one); audited. The session stays
+    signed in (Django keeps the session hash current); other sessions of the user end."""
+
+    template_name = "portal/password_change.html"
+    success_url = reverse_lazy("portal:dashboard")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        with transaction.atomic():
+            response = super().form_valid(form)
+            record_event(action="password.changed", actor=form.user, target=form.user)
+        messages.success(self.request, "Your password is changed.")
+        return response
 
 
 class SuspensionAwareLoginForm(AuthenticationForm):

@@ -4,12 +4,13 @@ where they may see calls)."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from apps.audit.reads import page_read_record
 from apps.common.querysets import Action
 from apps.facilities.models import Facility
+from apps.portal.nav import request_capabilities
 from apps.portal.pages import page_of, portal_page, portal_user
 from apps.portal.selectors import facility_day_stats
 from apps.portal.trends import dashboard_trends
@@ -20,6 +21,9 @@ from apps.registry.alarms import open_alarm_banners
 @portal_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = portal_user(request)
+    elsewhere = request_capabilities(request).workspace_elsewhere()
+    if elsewhere is not None:
+        return redirect(elsewhere)
     page = page_of(request, Facility.objects.restrict(user, Action.VIEW), per_page=10)
     stats = facility_day_stats(user, page)
     page_read_record(actor=user, action="dashboard.viewed", rows=len(stats), page=page.number)

@@ -22,7 +22,7 @@ from apps.portal.forms import (
     GrantForm,
 )
 from apps.portal.nav import request_capabilities
-from apps.portal.pages import page_of, portal_page, portal_user
+from apps.portal.pages import confirmed, page_of, portal_page, portal_user
 
 
 @require_GET
@@ -88,7 +88,7 @@ def grant_revoke(request: HttpRequest, grant_id: int) -> HttpResponse:
         actor=user,
         action="grant.revoke",
     )
-    if request.method == "POST":
+    if confirmed(request):
         label = f"{grant.user.username} on inmate {grant.content_object.booking_number}"
         staff_actions.grant_revoke(grant=grant, revoked_by=user)
         messages.success(request, f"Revoked the access of {label}.")

@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.actions.privilege_stop import StopResult, recording_stop_privileged
 from apps.audit.scoped import get_in_scope_or_404
+from apps.audit.services import record_event
 from apps.calls.reads import call_detail_served
 from apps.common.errors import DomainError, NotFoundError
 from apps.common.querysets import Action
@@ -70,22 +75,63 @@ def recording_detail(request: HttpRequest, recording_id: int) -> HttpResponse:
     return _render_recording(request, recording)
 
 
-@require_POST
+def _player_key(recording_id: int) -> str:
+    return f"portal.player.{recording_id}"
+
+
+def _held_link(request: HttpRequest, recording_id: int) -> PlaybackLink | None:
+    """The link the Play button issued in this session, while it is valid (at most
+    PLAYBACK_LINK_SECONDS): the player page shows it again on a refresh, never a new one."""
+    held = request.session.get(_player_key(recording_id))
+    if not held:
+        return None
+    expires_at = datetime.fromisoformat(held["expires_at"])
+    if expires_at <= timezone.now():
+        del request.session[_player_key(recording_id)]
+        return None
+    return PlaybackLink(url=held["url"], expires_at=expires_at)
+
+
+@require_http_methods(["GET", "POST"])
 @portal_page
+@ask_if_cross_site
 def recording_play(request: HttpRequest, recording_id: int) -> HttpResponse:
-    """Issue a short-lived link (audited by playback_link_issue) and show the player."""
+    """Play is POST-redirect-GET. The Play button's POST (CSRF) issues the link, which is what
+    is charged to the quota and audited (playback_link_issue), and keeps it in the session;
+    the GET it redirects to shows the player. The GET itself never issues a link or charges:
+    a refresh, the back button, a prefetch or a link from elsewhere (which asks first) can only
+    show the link already issued, whose stream is single-use and cookie-bound anyway. Without
+    a held link the GET sends the person to the recording page and its Play button."""
     user = portal_user(request)
     recording = get_in_scope_or_404(
         recordings_for(user, Action.PLAY), recording_id, actor=user, action="recording.play"
     )
-    try:
-        link = playback_link_issue(user=user, recording=recording)
-    except NotFoundError:
-        raise
-    except DomainError as exc:
-        messages.error(request, exc.message)
+    if request.method == "POST":
+        try:
+            link = playback_link_issue(user=user, recording=recording)
+        except NotFoundError:
+            raise
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("portal:recording-detail", recording_id=recording.pk)
+        request.session[_player_key(recording.pk)] = {
+            "url": link.url,
+            "expires_at": link.expires_at.isoformat(),
+        }
+        return redirect("portal:recording-play", recording_id=recording.pk)
+    held = _held_link(request, recording.pk)
+    if held is None:
+        messages.info(request, "Press Play to listen: each playback is counted and recorded.")
         return redirect("portal:recording-detail", recording_id=recording.pk)
-    return _render_recording(request, recording, link)
+    with transaction.atomic():
+        record_event(
+            action="recording.player_viewed",
+            actor=user,
+            target=recording,
+            facility_id=recording.facility_id,
+            details={"link_expires_at": held.expires_at.isoformat()},
+        )
+    return _render_recording(request, recording, held)
 
 
 @require_POST

@@ -60,16 +60,35 @@ class Command(BaseCommand):
                 f"  {grant['investigator']} holds case grant {grant['case_reference']} on inmate "
                 f"{grant['inmate']} ({grant['facility']}): it can play, and stop, that inmate's recordings"
             )
-        switch = seed.facilities[0]
-        out(f"  Try the switch API (with the switch token of {switch['code']}):")
-        out(
-            f"    curl -s -H 'Authorization: Token {switch['switch_token']}' "
-            f'-H \'Content-Type: application/json\' -d \'{{"switch_call_id": "try-1", '
-            f'"inmate": "{seed.inmates[0]["booking_number"]}", '
-            f'"dialed_number": "(212) 555-0101", '
-            f'"started_at": "2026-01-01T10:00:00Z"}}\' {base}/api/v1/calls/'
-        )
+        out(f"  API docs (sign in first): Swagger UI {base}/api/docs/  Redoc {base}/api/redoc/")
+        for line in switch_curl_lines(seed.facilities[0], seed.inmates[0]["booking_number"], base):
+            out(line)
         out("")
+
+
+def switch_curl_lines(facility: dict[str, Any], booking_number: str, base: str) -> list[str]:
+    """A switch's whole call, in curl: set up, upload the audio, end. Each facility's switch has
+    its own token (a token only reaches its own facility's calls), so the lines say whose it is."""
+    auth = '-H "Authorization: Token $TOKEN"'
+    json_type = "-H 'Content-Type: application/json'"
+    return [
+        f"  Try the switch API as the switch of {facility['code']} ({facility['name']}), with that "
+        "facility's switch token",
+        "  (every facility's switch has its own; `seed_demo --json` lists them):",
+        f"    TOKEN={facility['switch_token']}",
+        '    # 1. set up a call ("inmate" is the booking number); the answer\'s "record": record or not',
+        f'    curl -s {auth} {json_type} -d \'{{"switch_call_id": "try-1", '
+        f'"inmate": "{booking_number}", "dialed_number": "(718) 555-0142", '
+        f'"started_at": "2026-01-01T10:00:00Z"}}\' {base}/api/v1/calls/',
+        '    CALL_ID=<the "id" it answered>',
+        "    # 2. upload the audio (any WAV file); a privileged call answers 403 privileged, nothing stored",
+        f"    curl -s -X PUT {auth} -H 'Content-Type: audio/wav' "
+        "-H \"Content-SHA256: $(sha256sum call.wav | cut -d' ' -f1)\" "
+        f"--data-binary @call.wav {base}/api/v1/calls/$CALL_ID/recording/",
+        '    # 3. end the call, naming the prompt you played (the "prompt" of step 1)',
+        f'    curl -s {auth} {json_type} -d \'{{"ended_at": "2026-01-01T10:05:00Z", '
+        f'"prompt_played": {{"id": <id>, "version": <version>}}}}\' {base}/api/v1/calls/$CALL_ID/end/',
+    ]
 
 
 def privilege_lines() -> list[str]:
