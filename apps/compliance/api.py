@@ -62,8 +62,11 @@ class ComplianceReportPage(serializers.Serializer[Any]):
 
 class ComplianceReportsView(APIView):
     @extend_schema(
-        operation_id="v1_compliance_reports_list",
-        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        summary="Auditor: list compliance reports",
+        parameters=[
+            OpenApiParameter("page", int, description="The page to return (from 1)."),
+            OpenApiParameter("page_size", int, description="Reports per page."),
+        ],
         responses={200: ComplianceReportPage, 404: OpenApiTypes.OBJECT},
         description="The reports of the facilities the auditor audits, newest period first (paginated). "
         "Anyone but an auditor: 404, and the attempt is in the audit trail.",
@@ -77,7 +80,10 @@ class ComplianceReportsView(APIView):
 
 
 class ComplianceReportDetailView(APIView):
-    @extend_schema(responses={200: ComplianceReportOutput, 404: OpenApiTypes.OBJECT})
+    @extend_schema(
+        summary="Auditor: one compliance report's figures and hashes",
+        responses={200: ComplianceReportOutput, 404: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request, report_id: int) -> Response:
         user = user_of(request)
         report = report_get(user, report_id, attempted="compliance_report.view")
@@ -90,7 +96,12 @@ class ComplianceReportDetailView(APIView):
 
 class ComplianceReportDownloadView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("part", str, OpenApiParameter.PATH, enum=list(PARTS))],
+        summary="Auditor: download one file of a compliance report",
+        parameters=[
+            OpenApiParameter(
+                "part", str, OpenApiParameter.PATH, enum=list(PARTS), description="Which file of the report."
+            )
+        ],
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             400: OpenApiTypes.OBJECT,

@@ -74,6 +74,7 @@ class StationListView(APIView):
         )
 
     @extend_schema(
+        summary="Admin: list the privileged stations of the facilities one manages",
         responses={200: StationOutput(many=True)},
         parameters=[OpenApiParameter("live", bool, description="Only live (true) or retired (false).")],
     )
@@ -86,7 +87,11 @@ class StationListView(APIView):
             request, self, stations, StationOutput, action="stations.listed", filters={"live": live}
         )
 
-    @extend_schema(request=Input, responses={201: StationRegisterOutput})
+    @extend_schema(
+        summary="Admin: register a privileged station (calls from it are never recorded)",
+        request=Input,
+        responses={201: StationRegisterOutput},
+    )
     def post(self, request: Request) -> Response:
         user = user_of(request)
         data = validated(self.Input, request)
@@ -103,7 +108,9 @@ class StationRetireView(APIView):
     class Input(serializers.Serializer[Any]):
         reason = serializers.CharField(max_length=500, help_text="Why the station is no longer privileged.")
 
-    @extend_schema(request=Input, responses={200: StationOutput})
+    @extend_schema(
+        summary="Admin: retire a privileged station", request=Input, responses={200: StationOutput}
+    )
     def post(self, request: Request, station_id: int) -> Response:
         user = user_of(request)
         data = validated(self.Input, request)

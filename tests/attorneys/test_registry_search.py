@@ -177,7 +177,9 @@ def test_the_clerk_sees_the_category_the_credential_and_what_to_check(
     assert "Missing" in card and "it cannot be verified yet" in card
     assert "'verify'" not in card and "/verify/" not in card  # no Approve until the evidence is in
 
-    refused = _web(clerk).post(f"/attorney/clerk/numbers/{registry['doctor'].pk}/verify/", follow=True)
+    refused = _web(clerk).post(
+        f"/attorney/clerk/numbers/{registry['doctor'].pk}/verify/", {"confirm": "1"}, follow=True
+    )
     assert b"Cannot verify a doctor registration without" in refused.content
     assert ExemptNumber.objects.get(pk=registry["doctor"].pk).status == ExemptStatus.PENDING
 
