@@ -71,3 +71,15 @@ def test_the_ordinary_case_still_lifts(cast: Cast) -> None:
     suspension = _suspend(cast.investigator.user)
     assert suspensions_liftable_by(cast.admin.user).filter(pk=suspension.pk).exists()
     assert Facility.objects.count() == 2
+
+
+def test_opening_a_suspension_is_audited(cast: Cast) -> None:
+    """ATTACK (low, I3): the lift page shows whom, why and since when; opening it (GET) left no
+    event, only the list and the lift itself did."""
+    from apps.audit.models import AuditEvent
+    from tests.portal.conftest import logged_in
+
+    suspension = _suspend(cast.investigator.user)
+    assert logged_in(cast.admin.user).get(f"/staff/suspensions/{suspension.pk}/lift/").status_code == 200
+    viewed = AuditEvent.objects.get(action="suspension.viewed", actor=cast.admin.user)
+    assert viewed.details["suspension_id"] == suspension.pk
