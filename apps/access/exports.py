@@ -110,6 +110,19 @@ def _charge_playback(*, user: User, recordings: list[Recording]) -> None:
         quota_consume_many(user=user, charges=charges, facility_id=facility_id)
 
 
+def _check_may_decide(*, export: ExportRequest, approver: User, attempted: str) -> None:
+    """Approve permission on every facility of the export, or the audited 404 (I2)."""
+    approvable = Facility.objects.restrict(approver, Action.APPROVE_EXPORTS).values_list("pk", flat=True)
+    if set(export.items.values_list("facility_id", flat=True)) <= set(approvable):
+        return
+    with transaction.atomic():
+        details = {"attempted": attempted, "exists": True}
+        record_event(
+            action="access.denied", actor=approver, outcome=Outcome.DENIED, target=export, details=details
+        )
+    raise NotFoundError()
+
+
 def export_request_approve(*, export: ExportRequest, approver: User) -> ExportRequest:
     """Approve as a different person holding approve_facility_exports on every facility."""
     if approver.pk == export.requested_by_id:
@@ -118,11 +131,7 @@ def export_request_approve(*, export: ExportRequest, approver: User) -> ExportRe
                 action="export.self_approval_refused", actor=approver, target=export, outcome="denied"
             )
         raise SelfApprovalError()
-    facilities = set(export.items.values_list("facility_id", flat=True))
-    if not facilities <= set(
-        Facility.objects.restrict(approver, Action.APPROVE_EXPORTS).values_list("pk", flat=True)
-    ):
-        raise NotFoundError()
+    _check_may_decide(export=export, approver=approver, attempted="export.approve")
     with transaction.atomic():
         export = ExportRequest.objects.select_for_update().get(pk=export.pk)
         if export.status != ExportStatus.PENDING:
@@ -154,11 +163,7 @@ def export_request_reject(*, export: ExportRequest, approver: User, reason: str)
                 action="export.self_rejection_refused", actor=approver, target=export, outcome="denied"
             )
         raise SelfApprovalError("An export must be decided by a different person.")
-    facilities = set(export.items.values_list("facility_id", flat=True))
-    if not facilities <= set(
-        Facility.objects.restrict(approver, Action.APPROVE_EXPORTS).values_list("pk", flat=True)
-    ):
-        raise NotFoundError()
+    _check_may_decide(export=export, approver=approver, attempted="export.reject")
     with transaction.atomic():
         export = ExportRequest.objects.select_for_update().get(pk=export.pk)
         if export.status != ExportStatus.PENDING:

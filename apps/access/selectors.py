@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -14,10 +14,12 @@ from apps.common.querysets import Action
 from apps.facilities.models import (
     FACILITY_PERMISSION,
     Facility,
+    FacilityGroupObjectPermission,
     FacilityUserObjectPermission,
     SwitchAccount,
     facility_ids,
 )
+from apps.inmates.models import InmateUserObjectPermission
 
 
 def exports_visible_to(user: User) -> QuerySet[ExportRequest]:
@@ -63,7 +65,8 @@ def suspensions_liftable_by(user: User) -> QuerySet[Suspension]:
     - With the global lift permission (compliance), every suspension.
     - As a facility administrator, the suspensions of the staff of the facilities they manage,
       but only of people on no other facility's staff: a suspension stops an account
-      everywhere, so an administrator may not reopen access to a facility they do not run.
+      everywhere, so an administrator may not reopen access to a facility they do not run
+      (nor a group's or an inmate grant elsewhere, a global permission, a superuser).
     """
     if not user.is_active:
         return Suspension.objects.none()
@@ -73,9 +76,29 @@ def suspensions_liftable_by(user: User) -> QuerySet[Suspension]:
     if not managed:
         return Suspension.objects.none()
     staff = FacilityUserObjectPermission.objects.filter(user=OuterRef("user_id"))
+    # Access elsewhere comes not only from direct facility grants: a group's facility grant, an
+    # inmate grant in another facility, a model permission outside the role groups (which reach
+    # no facility alone) or superuser status all reach beyond the facilities this admin runs.
+    group_elsewhere = FacilityGroupObjectPermission.objects.filter(group__user=OuterRef("user_id")).exclude(
+        content_object_id__in=managed
+    )
+    inmate_elsewhere = InmateUserObjectPermission.objects.filter(user=OuterRef("user_id")).exclude(
+        content_object__facility_id__in=managed
+    )
+    global_perm = Q(user__is_superuser=True) | Exists(
+        User.user_permissions.through.objects.filter(user=OuterRef("user_id"))
+    )
+    non_role_group_perm = Exists(
+        Group.permissions.through.objects.filter(group__user=OuterRef("user_id")).exclude(
+            group__name__in=ROLES
+        )
+    )
     return (
         Suspension.objects.filter(Exists(staff.filter(content_object_id__in=managed)))
         .exclude(Exists(staff.exclude(content_object_id__in=managed)))
+        .exclude(Exists(group_elsewhere))
+        .exclude(Exists(inmate_elsewhere))
+        .exclude(global_perm | non_role_group_perm)
         .exclude(user=user)
     )
 

@@ -21,6 +21,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from apps.audit.references import protect_number
 from apps.audit.services import record_event
 from apps.common.errors import ConflictError, DomainError, InvalidPhoneNumberError, NotFoundError
 from apps.common.locks import advisory_xact_lock
@@ -125,7 +126,13 @@ def privileged_station_register(
         actor=actor,
         target=registered,
         facility_id=facility.pk,
-        details={"station_id": station_id, "label": label, "given_as": station.strip()[:64]},
+        # The trail never holds a phone number in clear (apps.audit.references): a number is
+        # named by its reference, and how the admin typed it is kept only for an opaque id.
+        details={
+            "station_id": protect_number(station_id) if station_id.startswith("+") else station_id,
+            "label": label,
+            **({} if station_id.startswith("+") else {"given_as": station.strip()[:64]}),
+        },
     )
     return registered
 

@@ -46,7 +46,7 @@ from apps.audit.canonical import canonical_bytes
 from apps.audit.services import record_event
 from apps.history.columns import RejectedRow, StagedRow, header_problem, parse_row
 from apps.history.models import HistoryImport, ImportStatus, RecordingFate
-from apps.registry.privilege import CLAIM_COVERS_SQL, REGISTRATION_COVERS_SQL
+from apps.registry.privilege import CLAIM_COVERS_SQL, REGISTRATION_COVERED_THEN_SQL, REGISTRATION_COVERS_SQL
 
 BATCH_ROWS = 20_000
 STAGING = "history_staging"
@@ -96,7 +96,8 @@ ON CONFLICT (facility_id, booking_number) DO NOTHING
 """  # noqa: S608 - constant SQL, values are parameters
 
 # The registry's rule over a set: DECISION_SQL's three lookups, one row of the staging table
-# at a time, at ``now`` (retroactive: what is verified today protects yesterday's calls).
+# at a time, at ``now`` (retroactive: what is verified today protects yesterday's calls), and
+# at the call's own time (a registration in force then protects it, even if it lapsed since).
 _INSERT_CALLS = f"""
 INSERT INTO calls_call (facility_id, inmate_id, switch_call_id, dialed_number, started_at, ended_at,
     duration_seconds, decision, reason, privileged, exempt_number_id, created_at, synthetic)
@@ -111,7 +112,8 @@ SELECT d.facility_id, d.inmate_id, '{CALL_ID_PREFIX}' || d.vendor_call_id, d.num
 FROM (
     SELECT s.*, i.id AS inmate_id,
         (SELECT MIN(e.id) FROM registry_exemptnumber e
-          WHERE e.number = s.number AND {REGISTRATION_COVERS_SQL.format(at="%(now)s")}
+          WHERE e.number = s.number AND ({REGISTRATION_COVERS_SQL.format(at="%(now)s")}
+                OR {REGISTRATION_COVERED_THEN_SQL.format(at="s.started_at")})
             AND (e.facility_id IS NULL OR e.facility_id = s.facility_id)) AS exempt_number_id,
         (SELECT MIN(c.id) FROM registry_inmateclaim c
           WHERE c.number = s.number AND {CLAIM_COVERS_SQL}

@@ -34,6 +34,12 @@ REGISTRATION_COVERS_SQL = """e.status = 'verified' AND e.effective_from <= {at}
             AND (e.effective_until IS NULL OR e.effective_until > {at}
                  OR e.renewal_requested_at IS NOT NULL OR e.reminder_sent_at IS NULL)"""
 
+# When a registration ``e`` covered a call placed at ``{at}`` in the past, whatever became of
+# it since (verified still, or expired): the call was privileged when it took place, as the
+# switch decided it then. History imports use it beside REGISTRATION_COVERS_SQL at now.
+REGISTRATION_COVERED_THEN_SQL = """e.status IN ('verified', 'expired') AND e.effective_from <= {at}
+            AND (e.effective_until IS NULL OR e.effective_until > {at})"""
+
 # When an inmate claim ``c`` makes its number privileged for the claim's facility (a pending
 # claim does not: its audio is stored straight into quarantine instead).
 CLAIM_COVERS_SQL = "c.status = 'verified'"

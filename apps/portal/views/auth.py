@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -47,8 +48,15 @@ class SuspensionAwareLoginForm(AuthenticationForm):
 
     def _explain_suspension(self) -> None:
         username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
-        user = User.objects.filter(username=username, is_active=False).first() if username else None
-        if user is None or not password or not user.check_password(password):
+        if not username or not password:
+            return
+        user = User.objects.filter(username=username, is_active=False).first()
+        if user is None:
+            # Hash once anyway: a wrong password costs the same for every username, so the
+            # time of the answer does not tell who is suspended.
+            make_password(password)
+            return
+        if not user.check_password(password):
             return
         suspension = open_suspension(user)
         if suspension is None:

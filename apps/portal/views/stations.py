@@ -132,7 +132,12 @@ def inmate_do_not_record(request: HttpRequest, inmate_id: int) -> HttpResponse:
     managed = Inmate.objects.restrict(user, Action.MANAGE)
     inmate = get_in_scope_or_404(managed, inmate_id, actor=user, action="inmate.do_not_record")
     form = ReasonForm(request.POST)
-    turn_on = request.POST.get("do_not_record") == "on"
+    # Exactly "on" or "off": anything else changes nothing (never fail open to recording).
+    wanted = request.POST.get("do_not_record")
+    if wanted not in ("on", "off"):
+        messages.error(request, "Choose whether this inmate's calls are recorded.")
+        return redirect("portal:inmate-detail", inmate_id=inmate.pk)
+    turn_on = wanted == "on"
     if not form.is_valid():
         messages.error(request, "Give a reason and tick the box to confirm.")
         return redirect("portal:inmate-detail", inmate_id=inmate.pk)

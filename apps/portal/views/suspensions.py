@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -13,6 +14,7 @@ from apps.access.selectors import suspensions_liftable_by
 from apps.access.suspensions import suspension_lift
 from apps.audit.reads import page_read_record
 from apps.audit.scoped import get_in_scope_or_404
+from apps.audit.services import record_event
 from apps.common.errors import DomainError, NotFoundError
 from apps.portal.nav import request_capabilities
 from apps.portal.pages import page_of, portal_page, portal_user
@@ -76,6 +78,14 @@ def suspension_lift_view(request: HttpRequest, suspension_id: int) -> HttpRespon
         else:
             messages.success(request, f"{suspension.user.username} can sign in again.")
             return redirect("portal:suspension-list")
+    if request.method == "GET":
+        with transaction.atomic():
+            record_event(
+                action="suspension.viewed",
+                actor=user,
+                target=suspension.user,
+                details={"suspension_id": suspension.pk},
+            )
     return render(
         request,
         "portal/suspension_lift.html",
