@@ -58,10 +58,26 @@ def protect_inmate(booking_number: str) -> str:
     return protect("inmate", booking_number.strip())
 
 
+# A North American number as people write it in free text ("(212) 555-0101", "212.555.0101",
+# "1-212-555-0101"): groups of 3, 3 and 4 digits with a separator before the last group, so
+# dates (4-2-2) and plain ids are left alone. What it catches, a reason typed by staff, is the
+# commonest way a number slips into the trail in clear.
+_NANP_WRITTEN = re.compile(
+    r"(?<![\w+])(?:1[-. ]?)?\(?([2-9][0-9]{2})\)?[-. ]?([0-9]{3})[-. ]([0-9]{4})(?![\w])"
+)
+
+
+def _scrub_text(text: str) -> str:
+    if "+" in text:
+        text = _E164.sub(lambda match: protect_number(match.group(0)), text)
+    return _NANP_WRITTEN.sub(lambda m: protect_number(f"+1{m.group(1)}{m.group(2)}{m.group(3)}"), text)
+
+
 def scrub(value: Any) -> Any:
-    """``value`` with every E.164 number inside its strings replaced by its reference."""
+    """``value`` with every number inside its strings replaced by its reference: E.164, and
+    North American numbers as people write them."""
     if isinstance(value, str):
-        return _E164.sub(lambda match: protect_number(match.group(0)), value) if "+" in value else value
+        return _scrub_text(value)
     if isinstance(value, dict):
         return {key: scrub(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

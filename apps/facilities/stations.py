@@ -4,9 +4,11 @@ station) is apps.actions.stations, which every caller uses instead of these alon
 
 How a station is written. The switch and the admin may name a station by its phone number or
 by an opaque station id, so both are normalised here, once, by one rule:
-* phone-shaped input (digits and phone punctuation only, at least 7 digits) that is a possible
-  number in the facility's region becomes E.164 ("(212) 555-0101" and "+1 212 555 0101" are one
-  station). Vanity letters are *not* read as digits here: "BOOTH" is a station id, not a number;
+* phone-shaped input (digits and phone punctuation only, at least 7 digits, perhaps followed by
+  an extension) that is a possible number in the facility's region becomes E.164 ("(212)
+  555-0101", "+1 212 555 0101" and "2125550101x5" are one station: a registered line covers
+  all its extensions, as a registered number does). Vanity letters are *not* read as digits
+  here: "BOOTH" is a station id, not a number;
 * anything else matching ``[A-Za-z0-9._:-]{1,64}`` is an opaque id, stored upper-cased
   ("booth-1" and "BOOTH-1" are one station);
 * anything else is a 400 with a reason.
@@ -32,7 +34,11 @@ from apps.facilities.models import Facility, PrivilegedStation
 LOCK_NAMESPACE = "privileged-station"
 MAX_LABEL_LENGTH = 100
 MAX_REASON_LENGTH = 500
-_PHONE_SHAPED = re.compile(r"^\+?[0-9()\-. ]{7,40}$")
+# An extension after the line ("x5", "ext. 5", "#5", ";ext=5") is dropped, as for numbers
+# (apps.common.phone): the registration covers the whole line; over-exempting is the safe side.
+_PHONE_SHAPED = re.compile(
+    r"^\+?[0-9()\-. ]{7,40}(\s*(x|ext\.?|extension|#|;ext=)\s*[0-9]{1,8})?$", re.IGNORECASE
+)
 _OPAQUE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 

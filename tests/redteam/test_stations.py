@@ -53,18 +53,12 @@ def test_a_malformed_do_not_record_toggle_never_turns_recording_back_on(
     assert not AuditEvent.objects.filter(action="inmate.do_not_record_cleared").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: normalize_station reads '2125550101x5' as an opaque id, while phone numbers "
-    "drop extensions (apps.common.phone); a policy decision (one booth vs the whole line)",
-)
 def test_a_registered_station_number_dialled_from_an_extension_is_still_privileged(
     cast: Cast, inmate: Inmate, switch: object
 ) -> None:
-    """ATTACK (medium, I1, not fixed): the booth is registered as "(212) 555-0101"; the switch
-    names the station with its extension ("2125550101x5", as PBXs often do). Phone numbers drop
-    an extension (over-exempting is the safe side), a station keeps it as an opaque id: the call
-    does not match the live station and is recorded."""
+    """ATTACK (medium, I1, fixed): the booth is registered as "(212) 555-0101"; the switch
+    names the station with its extension ("2125550101x5", as PBXs often do). A station written as
+    a number now drops the extension, as numbers do (the line is covered: the safe side)."""
     from datetime import UTC, datetime
 
     from apps.calls.services import call_setup
@@ -82,14 +76,9 @@ def test_a_registered_station_number_dialled_from_an_extension_is_still_privileg
     assert call.privileged
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open, systemic: apps.audit.references.scrub only rewrites '+digits' numbers; free-text "
-    "reasons (retire, lift, do-not-record, export rejection) keep national-format numbers in clear",
-)
 def test_a_number_written_in_a_reason_is_not_kept_in_clear(cast: Cast) -> None:
-    """ATTACK (low, masking rule, not fixed): an admin retires a station "moved to (212)
-    555-0101": the reason goes into the sealed trail as typed, a clear phone number."""
+    """ATTACK (low, masking rule, fixed: the scrub reads national spellings too): an admin
+    retires a station "moved to (212) 555-0101"; the reason went into the sealed trail as typed."""
     from apps.actions.stations import station_retire
 
     station, _ = station_register(facility=cast.facility, station="BOOTH-9", label="B", actor=cast.admin.user)
