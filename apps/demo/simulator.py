@@ -35,6 +35,7 @@ from apps.access.canaries import canaries_plant
 from apps.access.models import Canary
 from apps.audit.models import AuditEvent
 from apps.calls.models import Call
+from apps.demo.audio import tone_pattern_wav
 from apps.demo.privilege_scenes import PrivilegeReport, PrivilegeScenes
 from apps.demo.seed import DEMO_BOOTH, SeedResult
 from apps.facilities.models import Facility, PrivilegedStation
@@ -361,7 +362,7 @@ class Simulator:
             self.report.prompts_reported += 1
 
     def _upload(self, call: dict[str, Any], *, expect: int) -> dict[str, Any]:
-        audio = os.urandom(self.rng.randint(8, 64) * 1024)
+        audio = tone_pattern_wav(self.rng)  # real audio: the portal's player plays it
         r = self.switches[call["facility"]].put(
             f"/api/v1/calls/{call['id']}/recording/",
             audio,

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from apps.common.querysets import Action
-from apps.facilities.models import FacilityUserObjectPermission
+from apps.facilities.models import FACILITY_PERMISSION, FacilityUserObjectPermission
 
 
 def staff_managed_by(user: User) -> QuerySet[Any]:
@@ -38,3 +38,15 @@ def staff_permissions(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int],
         if (fid, uid) in wanted:
             perms.setdefault((fid, uid), set()).add(codename)
     return perms
+
+
+def facility_admin_names(facility_id: int, *, besides: int | None = None) -> list[str]:
+    """Usernames of the active administrators of one facility (whom staff ask for a grant)."""
+    admins = FacilityUserObjectPermission.objects.filter(
+        content_object_id=facility_id,
+        permission__codename=FACILITY_PERMISSION[Action.MANAGE],
+        user__is_active=True,
+    )
+    if besides is not None:
+        admins = admins.exclude(user_id=besides)
+    return sorted(set(admins.values_list("user__username", flat=True)))

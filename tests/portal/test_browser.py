@@ -177,3 +177,20 @@ def test_an_investigator_presses_this_sounds_privileged_stop(
     world.granted.refresh_from_db()
     assert world.granted.state == "quarantined"
     assert AuditEvent.objects.filter(action="recording.stop_pressed", actor=world.investigator).exists()
+
+
+def test_the_player_says_why_a_recording_cannot_be_played(
+    world: World, live_server: Any, browser_page: Any, store_recording: Any
+) -> None:
+    """Issue 15, demo trap 2: audio the browser cannot decode shows a clear error, not 0:00."""
+    from tests.factories import CallFactory
+
+    broken = store_recording(CallFactory(inmate=world.granted_inmate), b"not audio at all" * 64)
+    page, base = browser_page, live_server.url
+    browser_login(page, base, "investigator")
+    open_by_address(page, f"{base}/recordings/{broken.pk}/")
+    page.click("#play")
+    page.wait_for_selector("#player-error:not([hidden])", timeout=10_000)
+    text = page.locator("#player-error").inner_text()
+    assert "could not be decoded" in text or "not in a format this browser can decode" in text
+    screenshot(page, "06-player-error")

@@ -443,3 +443,13 @@ def test_call_rows_count_against_the_quota(world: World, settings: Any) -> None:
     assert r.context["rows"] == []
     assert b"quota" in r.content
     assert AuditEvent.objects.filter(action="quota.exceeded", actor=world.investigator).exists()
+
+
+def test_who_cannot_play_is_told_how_to_get_access(world: World) -> None:
+    """Issue 15, demo trap 3: the administrator is told how to grant, the investigator whom to ask."""
+    admin_page = logged_in(world.admin).get(f"/recordings/{world.ungranted.pk}/")
+    assert b"grant them inmate U1 for a case" in admin_page.content
+    assert b"/grants/new/" in admin_page.content
+    investigator_page = logged_in(world.investigator).get(f"/recordings/{world.ungranted.pk}/")
+    assert b"Ask an administrator of" in investigator_page.content
+    assert world.admin.username.encode() in investigator_page.content

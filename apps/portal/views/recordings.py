@@ -20,6 +20,8 @@ from apps.audit.services import record_event
 from apps.calls.reads import call_detail_served
 from apps.common.errors import DomainError, NotFoundError
 from apps.common.querysets import Action
+from apps.facilities.models import Facility
+from apps.facilities.selectors import facility_admin_names
 from apps.portal.crosssite import ask_if_cross_site
 from apps.portal.nav import request_capabilities
 from apps.portal.pages import portal_page, portal_user
@@ -46,6 +48,10 @@ def _render_recording(
     user = portal_user(request)
     caps = request_capabilities(request)
     can_play = Recording.objects.restrict(user, Action.PLAY).filter(pk=recording.pk).exists()
+    facility_id = recording.call.facility_id
+    manages = not can_play and Facility.objects.restrict(user, Action.MANAGE).filter(pk=facility_id).exists()
+    # Whom to ask for a grant (issue 15, trap 3): never an empty "an administrator can".
+    ask = [] if can_play or manages else facility_admin_names(facility_id, besides=user.pk)
     response = render(
         request,
         "portal/recording_detail.html",
@@ -53,6 +59,8 @@ def _render_recording(
             "recording": recording,
             "row": call_row(recording.call, unmasked=caps.unmasked),
             "can_play": can_play,
+            "manages": manages,
+            "ask_admins": ask,
             "show_reason": caps.unmasked,
             "link": link,
             "stopped": stopped,
