@@ -35,11 +35,13 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.actions.assurance import assurance_run
+from apps.actions.exposure import exposure_report_body, exposure_report_signature_valid
 from apps.audit import signing
 from apps.compliance.services import compliance_report_generate, period_parse
 from apps.recordings.models import StopPress
 from apps.registry.bulk import bulk_import_propose
 from apps.registry.decision_list import decision_list_signature_valid
+from apps.registry.exposure_models import ExposureReport
 from apps.registry.portability import FIELDS
 from apps.registry.snapshots import registry_snapshot_take, snapshot_signature_valid
 
@@ -64,6 +66,9 @@ PARTNER_FILE = "partner-registry.csv"
 class PrivilegeReport:
     late_calls_recorded: int = 0
     late_quarantined: int = 0
+    late_exposure_report: int | None = None  # made automatically by the verification
+    late_exposure_calls: int = 0
+    late_exposure_signed: bool = False
     bulk_proposed: int | None = None  # the change id clerk 1 proposed, None: nothing to change
     bulk_identical_rows: int = 0
     bulk_applied: dict[str, Any] = field(default_factory=dict)
@@ -94,6 +99,7 @@ class PrivilegeReport:
     def ok(self) -> bool:
         return (
             self.assurance_failures == 0
+            and self.late_exposure_signed
             and self.snapshot_signature_ok
             and not self.snapshot_alarm
             and all(sig and held == current for _, _, sig, held, current in self.decision_lists.values())
@@ -123,7 +129,13 @@ class PrivilegeReport:
         return [
             "--- privilege assurance (issue 11)",
             f"late registration ........... {self.late_calls_recorded} earlier recording(s) of the number, "
-            f"quarantined on verification: {self.late_quarantined}",
+            f"quarantined on verification: {self.late_quarantined}; exposure report "
+            + (
+                f"#{self.late_exposure_report} ({self.late_exposure_calls} call(s), signature "
+                f"{'ok' if self.late_exposure_signed else 'INVALID'})"
+                if self.late_exposure_report
+                else "MISSING"
+            ),
             f"two-clerk registry import ... {bulk}"
             + ("" if self.bulk_rerun_proposed else "; the same file again proposes nothing"),
             f'"sounds privileged - stop" .. {stop}',
@@ -175,6 +187,12 @@ class PrivilegeScenes:
             self.report.late_calls_recorded += 1
         exempt = self.sim._register(number)
         self.report.late_quarantined = self.sim._verify(exempt["id"])["quarantined_recordings"]
+        # The verification that quarantined them made, signed and kept the exposure report.
+        report = ExposureReport.objects.filter(registration_id=exempt["id"]).order_by("-pk").first()
+        if report is not None:
+            self.report.late_exposure_report = report.pk
+            self.report.late_exposure_calls = len(exposure_report_body(report)["calls"]["rows"])
+            self.report.late_exposure_signed = exposure_report_signature_valid(report)
 
     # 2
     def two_clerk_import(self) -> None:
