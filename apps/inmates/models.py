@@ -42,7 +42,7 @@ class Inmate(models.Model):
     # While set, call setup exempts every call of the inmate and the storage gate and the
     # database refuse new audio. It looks forward only: audio stored before it was set stays.
     do_not_record_since = models.DateTimeField(null=True, blank=True)
-    do_not_record_reason = models.TextField(blank=True)
+    do_not_record_reason = models.TextField(blank=True, db_default="")  # raw bulk loads too
     do_not_record_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -192,14 +192,19 @@ class ExemptNumber(models.Model):
     attorney = models.ForeignKey(Attorney, on_delete=models.PROTECT, related_name="numbers")
     label = models.CharField(max_length=100, blank=True)
     # Whose number it is; the category decides the evidence, never whether it is exempt.
+    # Database defaults too: bulk loads (COPY, raw INSERTs in imports and benchmarks) that predate
+    # categories keep registering attorney lines, as the ORM does.
     category = models.CharField(
-        max_length=32, choices=RegistrationCategory.choices, default=RegistrationCategory.ATTORNEY
+        max_length=32,
+        choices=RegistrationCategory.choices,
+        default=RegistrationCategory.ATTORNEY,
+        db_default=RegistrationCategory.ATTORNEY.value,
     )
     # What the category's evidence rule asks the registrant to state (apps.registry.categories):
     # a licence, accreditation or ordination reference, or defence counsel's bar number, and who
     # issued it. Empty for an attorney, whose claimed bar number is the credential.
-    credential = models.CharField(max_length=48, blank=True)
-    credential_issuer = models.CharField(max_length=100, blank=True)
+    credential = models.CharField(max_length=48, blank=True, db_default="")
+    credential_issuer = models.CharField(max_length=100, blank=True, db_default="")
     facility = models.ForeignKey(Facility, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=16, choices=ExemptStatus.choices, default=ExemptStatus.PENDING)
     effective_from = models.DateTimeField(null=True, blank=True)
