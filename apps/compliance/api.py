@@ -62,6 +62,7 @@ class ComplianceReportPage(serializers.Serializer[Any]):
 
 class ComplianceReportsView(APIView):
     @extend_schema(
+        operation_id="compliance_reports_list",
         summary="Auditor: list compliance reports",
         parameters=[
             OpenApiParameter("page", int, description="The page to return (from 1)."),

@@ -28,8 +28,8 @@ def _request(world: World, ids: list[int], **fields: Any) -> Any:
 def test_the_call_list_offers_a_box_only_for_recordings_the_user_may_play(world: World) -> None:
     body = logged_in(world.investigator).get("/calls/").content.decode()
     assert f'name="recording" value="{world.granted.pk}"' in body
-    assert f'value="{world.ungranted.pk}"' not in body  # same facility, no grant
-    assert f'value="{world.privileged.pk}"' not in body  # quarantined
+    assert f'name="recording" value="{world.ungranted.pk}"' not in body  # same facility, no grant
+    assert f'name="recording" value="{world.privileged.pk}"' not in body  # quarantined
     assert 'id="export-pick"' in body
 
 
