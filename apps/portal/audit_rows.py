@@ -22,7 +22,7 @@ from apps.inmates.selectors import inmates_visible_to
 from apps.recordings.selectors import recordings_for
 
 # target_type -> (the scoped queryset the target's page fetches through, its URL name, kwarg).
-_Scope = Callable[[User], QuerySet]  # type: ignore[type-arg]
+_Scope = Callable[[User], QuerySet]
 TARGET_PAGES: dict[str, tuple[_Scope, str, str]] = {
     "inmates.inmate": (inmates_visible_to, "portal:inmate-detail", "inmate_id"),
     "recordings.recording": (

@@ -87,7 +87,7 @@ def test_action_is_a_list_of_the_known_actions_with_kinds(world: World) -> None:
     assert {"zeta.one", "zeta.two"} <= set(known_actions(fresh=True))
     body = logged_in(world.auditor).get("/compliance/").content.decode()
     assert '<select name="action"' in body
-    assert '<option value="zeta.">zeta.* (every zeta action)</option>' in body
+    assert '<option value="zeta.">zeta.* (all)</option>' in body
     assert '<option value="zeta.one">zeta.one</option>' in body
     # The kind filters by prefix.
     body = logged_in(world.auditor).get("/compliance/", {"action": "zeta."}).content.decode()

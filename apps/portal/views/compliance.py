@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.db import transaction
-from django.http import QueryDict, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -72,7 +72,7 @@ def action_choices(actions: list[str], *, submitted: str = "") -> list[tuple[str
     choices: list[tuple[str, Any]] = [("", "All actions")]
     values = {""}
     for kind in sorted(groups):
-        entries = [(f"{kind}.", f"{kind}.* (every {kind} action)"), *groups[kind]]
+        entries = [(f"{kind}.", f"{kind}.* (all)"), *groups[kind]]
         values.update(value for value, _ in entries)
         choices.append((kind, entries))
     if submitted not in values and len(submitted) <= 64 and _ACTION_NAME.match(submitted):
@@ -139,7 +139,8 @@ def compliance_export(request: HttpRequest) -> HttpResponseBase:
     export = exports.audit_export_request(requested_by=portal_user(request), filters=form.filters())
     messages.success(request, f"Export #{export.pk} requested; its progress is shown next to the button.")
     # Back to the same filtered view: the filters survive the export.
-    return redirect(f"{reverse('portal:compliance')}?{_filter_query(form)}")
+    query = _filter_query(form)
+    return redirect(f"{reverse('portal:compliance')}?{query}" if query else reverse("portal:compliance"))
 
 
 def _filter_query(form: EventFilterForm) -> str:

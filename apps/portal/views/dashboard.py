@@ -36,6 +36,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     trail = trail_state() if compliance else None
     if compliance and not alarms:
         alarms = open_alarm_banners()
-    context = {"page": page, "stats": stats, "alarms": alarms, "trends": trends, "trail": trail}
+    context: dict[str, object] = {
+        "page": page,
+        "stats": stats,
+        "alarms": alarms,
+        "trends": trends,
+        "trail": trail,
+    }
     context["alarm_count"] = len(alarms) + (len(trail.floods) if trail else 0)
     return render(request, "portal/dashboard.html", context)
