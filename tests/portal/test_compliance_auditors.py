@@ -8,12 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from apps.access.models import Canary
+from apps.access.models import Canary, Suspension
 from apps.audit import chain
 from apps.audit.models import AuditEvent, AuditExport, AuthRejectionWindow, ChainVerification
 from apps.audit.selectors import KNOWN_ACTIONS_SQL, known_actions
@@ -205,6 +206,7 @@ def test_the_auditor_dashboard_shows_the_trail_state(world: World) -> None:
     assert "FAILED: changed" in body and "at #3" in body
     assert "203.0.113.9" in body
     assert "You are not assigned" not in body
+    assert 'id="open-suspensions"' not in body  # nobody is suspended
     state = trail_state()
     assert state.last_sealed is not None and state.last_sealed.sequence == checkpoint.sequence
     # Others do not see it.
@@ -248,3 +250,15 @@ def test_the_auditor_pages_in_a_browser(
     assert page.locator("select[name=action]").input_value() == "test."
     screenshot(page, f"auditor-export-{width}")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.django_db
+def test_open_suspensions_count_as_alarms_within_the_auditors_scope(world: World) -> None:
+    Suspension.objects.create(user=world.investigator, rule="canary", details={})
+    # An auditor without the lift permission sees no suspension: none counted, none linked.
+    assert 'id="open-suspensions"' not in logged_in(world.auditor).get("/").content.decode()
+    world.auditor.user_permissions.add(Permission.objects.get(codename="lift_suspension"))
+    auditor = User.objects.get(pk=world.auditor.pk)  # fresh permission cache
+    body = logged_in(auditor).get("/").content.decode()
+    assert 'id="open-suspensions"' in body and "1 account suspended" in body
+    assert 'href="/staff/suspensions/"' in body

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from apps.access.selectors import suspensions_liftable_by
 from apps.audit.reads import page_read_record
 from apps.audit.verification import trail_state
 from apps.common.querysets import Action
@@ -43,5 +44,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "trends": trends,
         "trail": trail,
     }
-    context["alarm_count"] = len(alarms) + (len(trail.floods) if trail else 0)
+    # Accounts suspended by a rule (a canary opened, an anomaly) are alarms too: counted within
+    # the suspensions this user may see, linked only when their list page opens for them.
+    suspended = suspensions_liftable_by(user).filter(lifted_at__isnull=True).count() if compliance else 0
+    context["suspended"] = suspended
+    context["suspensions_linked"] = suspended and (
+        user.has_perm("access.lift_suspension") or request_capabilities(request).manage
+    )
+    context["alarm_count"] = len(alarms) + (len(trail.floods) if trail else 0) + suspended
     return render(request, "portal/dashboard.html", context)
