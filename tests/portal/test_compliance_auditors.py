@@ -177,10 +177,14 @@ def test_the_periodic_verification_stores_its_result_and_is_audited(world: World
 
 
 @pytest.mark.django_db
-def test_the_verification_task_is_scheduled() -> None:
+def test_the_verification_task_is_scheduled_and_stores_a_result() -> None:
     from django.conf import settings
 
+    from apps.audit.tasks import verify_audit_chain
+
     assert settings.CELERY_BEAT_SCHEDULE["audit-verify-chain"]["task"] == "audit.verify_chain"
+    assert verify_audit_chain() is True  # an empty chain is intact
+    assert ChainVerification.objects.get().ok
 
 
 @pytest.mark.django_db
