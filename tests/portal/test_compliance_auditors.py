@@ -4,6 +4,7 @@ export, export progress that refreshes itself, and the trail's state on the dash
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from typing import Any
 
@@ -266,3 +267,11 @@ def test_open_suspensions_count_as_alarms_within_the_auditors_scope(world: World
     body = logged_in(auditor).get("/").content.decode()
     assert 'id="open-suspensions"' in body and "1 account suspended" in body
     assert 'href="/staff/suspensions/"' in body
+
+
+@pytest.mark.django_db
+def test_the_command_records_a_verification_by_hand() -> None:
+    from django.core.management import call_command
+
+    call_command("verify_audit_chain", "--record", stdout=io.StringIO())
+    assert ChainVerification.objects.get().ok
