@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
-from apps.audit.models import AuditEvent, Checkpoint
+from apps.audit.models import AuditEvent, ChainVerification, Checkpoint
 from apps.audit.services import record_event
 from apps.common.admin_site import ReadOnlyAdmin
 
@@ -64,3 +64,8 @@ class AuditEventAdmin(ReadOnlyAdmin):
 @admin.register(Checkpoint)
 class CheckpointAdmin(ReadOnlyAdmin):
     list_display = ["sequence", "hash", "created_at", "key_id"]
+
+
+@admin.register(ChainVerification)
+class ChainVerificationAdmin(ReadOnlyAdmin):
+    list_display = ["finished_at", "ok", "events", "last_sequence", "problem_kind", "witnessed"]

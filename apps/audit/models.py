@@ -192,3 +192,27 @@ class AuthRejectionWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} at {self.window_start}: {self.count}"
+
+
+class ChainVerification(models.Model):
+    """The result of one periodic check of the whole chain (apps/audit/verification.py), kept so
+    that auditors see when the trail was last verified and whether it held, not only that a
+    task ran. Rows are only added."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    ok = models.BooleanField()
+    events = models.BigIntegerField(default=0)
+    checkpoints = models.BigIntegerField(default=0)
+    last_sequence = models.BigIntegerField(default=0)
+    unsealed = models.BigIntegerField(default=0)
+    witnessed = models.BooleanField(default=False)
+    problem_kind = models.CharField(max_length=32, blank=True)
+    problem_sequence = models.BigIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"verification #{self.pk} {'ok' if self.ok else self.problem_kind}"

@@ -8,6 +8,7 @@ from django.conf import settings
 from apps.audit import chain
 from apps.audit.exports import audit_export_build, audit_exports_resume
 from apps.audit.floods import auth_rejections_flush
+from apps.audit.verification import chain_verification_run
 from apps.audit.witness import witness_sync
 
 
@@ -54,3 +55,9 @@ def build_audit_export(export_id: int) -> None:
 @shared_task(name="audit.resume_exports", ignore_result=True)
 def resume_audit_exports() -> int:
     return audit_exports_resume()
+
+
+@shared_task(name="audit.verify_chain", ignore_result=True)
+def verify_audit_chain() -> bool:
+    """The periodic full check; its result is stored for the auditors' dashboard."""
+    return chain_verification_run().ok

@@ -502,6 +502,12 @@ AUDIT_AUTH_FLOOD_THRESHOLD = env.int("AUDIT_AUTH_FLOOD_THRESHOLD", default=120)
 if AUDIT_AUTH_FLOOD_THRESHOLD < 2:
     raise ImproperlyConfigured("AUDIT_AUTH_FLOOD_THRESHOLD must be at least 2")
 CELERY_BEAT_SCHEDULE["audit-flush-rejections"] = {"task": "audit.flush_rejections", "schedule": 60.0}
+# The whole chain is verified periodically and the result stored (auditors' dashboard).
+AUDIT_VERIFY_EVERY_SECONDS = env.int("AUDIT_VERIFY_EVERY_SECONDS", default=3600)
+CELERY_BEAT_SCHEDULE["audit-verify-chain"] = {
+    "task": "audit.verify_chain",
+    "schedule": AUDIT_VERIFY_EVERY_SECONDS,
+}
 
 # --- Privilege flags and inmate claims (flags): rate limits and burst rules (issues 9, 13)
 # Flags one attorney may submit per window; the next answers 429 "flag_rate_limited".

@@ -20,7 +20,7 @@ def test_an_auditor_reads_the_trail_with_filters_and_the_read_is_audited(world: 
     page = client.get("/compliance/", {"action": "test.marker"})
     assert page.status_code == 200
     body = page.content.decode()
-    assert "test.marker" in body and "recording.stored" not in body
+    assert '<td class="mono">test.marker' in body and '<td class="mono">recording.stored' not in body
     read = AuditEvent.objects.filter(action="audit.events_read", actor=world.auditor).latest("id")
     assert read.details["filters"] == {"action": "test.marker"} and read.details["via"] == "portal"
 

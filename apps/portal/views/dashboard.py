@@ -7,7 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from apps.access.selectors import suspensions_liftable_by
 from apps.audit.reads import page_read_record
+from apps.audit.verification import trail_state
 from apps.common.querysets import Action
 from apps.facilities.models import Facility
 from apps.portal.nav import request_capabilities
@@ -30,5 +32,24 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # Facility admins see the do-not-record list's open alarms (counts and days, no numbers).
     alarms = open_alarm_banners() if Facility.objects.restrict(user, Action.MANAGE).exists() else []
     trends = dashboard_trends(user)
-    context = {"page": page, "stats": stats, "alarms": alarms, "trends": trends}
+    # Auditors see the trail's state: sealing, checkpoints, verification and every open alarm.
+    compliance = user.has_perm("audit.view_auditevent")
+    trail = trail_state() if compliance else None
+    if compliance and not alarms:
+        alarms = open_alarm_banners()
+    context: dict[str, object] = {
+        "page": page,
+        "stats": stats,
+        "alarms": alarms,
+        "trends": trends,
+        "trail": trail,
+    }
+    # Accounts suspended by a rule (a canary opened, an anomaly) are alarms too: counted within
+    # the suspensions this user may see, linked only when their list page opens for them.
+    suspended = suspensions_liftable_by(user).filter(lifted_at__isnull=True).count() if compliance else 0
+    context["suspended"] = suspended
+    context["suspensions_linked"] = suspended and (
+        user.has_perm("access.lift_suspension") or request_capabilities(request).manage
+    )
+    context["alarm_count"] = len(alarms) + (len(trail.floods) if trail else 0) + suspended
     return render(request, "portal/dashboard.html", context)
