@@ -85,9 +85,7 @@ def canaries_plant(
             call = Call.objects.create(
                 facility=facility,
                 inmate=inmate,
-                switch_call_id=_fresh(
-                    facility, Call, "switch_call_id", rng, lambda r: f"{r.getrandbits(64):016x}"
-                ),
+                switch_call_id=_past_call_id(facility, rng),
                 dialed_number=_dialed_number(facility, rng),
                 started_at=ended_at - timedelta(seconds=duration),
                 ended_at=ended_at,
@@ -180,6 +178,35 @@ def _fresh(
         if not model._default_manager.filter(facility=facility, **{field: value}).exists():
             return value
     raise CanaryPlantingError(f"no unused {field} of the facility's shape could be found")
+
+
+def _digits_key(value: str) -> int:
+    return int("".join(ch for ch in value if ch.isdigit()) or "0")
+
+
+def _past_call_id(facility: Facility, rng: random.Random) -> str:
+    """A switch call id of the facility's shape that the switch will not send next.
+
+    Switches number their calls upward, so an id shaped like the recent ones but above them is
+    one a real call may soon carry: the switch would meet the canary (a 409 on a real call, and
+    a canary revealed). A canary therefore takes an id below all the recent ones (the switch's
+    past), unused; when the shape leaves no room there (a short sequence), a random hex id."""
+    templates = _templates(facility, Call, "switch_call_id")
+    floor = min((_digits_key(t) for t in templates), default=0)
+    for _ in range(ATTEMPTS):
+        if not templates:
+            break
+        value = mimic(rng.choice(templates), rng)
+        if (
+            _digits_key(value) < floor
+            and not Call.objects.filter(facility=facility, switch_call_id=value).exists()
+        ):
+            return value
+    for _ in range(ATTEMPTS):
+        value = f"{rng.getrandbits(64):016x}"
+        if not Call.objects.filter(facility=facility, switch_call_id=value).exists():
+            return value
+    raise CanaryPlantingError("no unused switch call id could be found")
 
 
 def _dialed_number(facility: Facility, rng: random.Random) -> str:

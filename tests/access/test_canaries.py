@@ -28,7 +28,7 @@ from apps.audit.models import AuditEvent
 from apps.calls.models import Call
 from apps.inmates.models import Inmate
 from apps.recordings.models import Recording
-from tests.factories import CallFactory, InmateFactory, UserFactory
+from tests.factories import CallFactory, FacilityFactory, InmateFactory, UserFactory
 from tests.support.insider import Insider, portal_client
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +64,22 @@ def test_planted_canaries_take_the_shape_of_the_facilitys_rows(facility: Any) ->
     sizes = {r.size_bytes for r in planted}
     assert len(sizes) > 1  # not one fixed size
     assert all(r.content_type == "audio/wav" for r in planted)
+
+
+def test_a_canary_never_takes_an_id_the_switch_may_send_next(facility: Any) -> None:
+    """A switch numbering upward ("SW7000000", "SW7000001", ...) must never meet a canary: its
+    next call would be refused as a conflict and the canary shown for what it is."""
+    for n in range(20):
+        inmate = InmateFactory(facility=facility, booking_number=f"NY{300000 + n}")
+        CallFactory(inmate=inmate, switch_call_id=f"SW{7000000 + n}", dialed_number=f"+1718{2300000 + n}")
+    planted = canaries_plant(facility=facility, count=8, actor=UserFactory(username="planter"))
+    assert all(int(r.call.switch_call_id[2:]) < 7000000 for r in planted)
+    # A short sequence leaves no room below it: a random id, never the next number.
+    short = FacilityFactory(code="short")
+    for n in range(1, 6):
+        CallFactory(inmate=InmateFactory(facility=short), switch_call_id=f"sim-a-{n}")
+    (canary,) = canaries_plant(facility=short, count=1, actor=UserFactory(username="planter2"))
+    assert not canary.call.switch_call_id.startswith("sim-a-")
 
 
 def test_simulated_traffic_interleaves_canaries_with_real_rows() -> None:
