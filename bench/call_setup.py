@@ -80,7 +80,8 @@ def load_registry(count: int) -> tuple[int, float]:
         started = time.perf_counter()
         columns = (
             "number, attorney_id, label, facility_id, status, effective_from, effective_until, "
-            "verified_by_id, verified_at, decided_reason, revoked_at, created_at"
+            "verified_by_id, verified_at, decided_reason, revoked_at, created_at, category, credential, "
+            "credential_issuer"
         )
         with transaction.atomic(), connection.cursor() as cursor:
             raw: Any = cursor.cursor  # the psycopg cursor, for COPY
@@ -88,7 +89,7 @@ def load_registry(count: int) -> tuple[int, float]:
                 for i in range(have, count):
                     copy.write_row(
                         (registered_number(i), attorney.pk, "bench", None, "verified", now, None)
-                        + (clerk.pk, now, "", None, now)
+                        + (clerk.pk, now, "", None, now, "attorney", "", "")
                     )
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE registry_exemptnumber")

@@ -67,9 +67,10 @@ def event_insert_sql(
     facility_id: str,
     details: str,
     action: str,
-    actor: User,
+    actor: User | None,
     target_type: str,
     outcome: str = Outcome.SUCCESS,
+    actor_sql: tuple[str, str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """``record_event`` as SQL, for an act written as a single PostgreSQL statement.
 
@@ -82,25 +83,34 @@ def event_insert_sql(
     ``details`` is built in SQL, so ``scrub`` cannot mask it: the expression must not carry a
     number or an inmate linked to one (call setup's carries the decision and reason only, and
     tests/audit/test_sql_events.py fails if its details differ from record_event's scrubbed ones).
+
+    ``actor_sql`` (the actor's id and username as SQL expressions) replaces ``actor`` when the
+    statement itself finds the actor (call setup's lean endpoint authenticates in the statement).
     """
+    if actor_sql is not None:
+        actor_id_sql, actor_label_sql = actor_sql
+    elif actor is not None:
+        actor_id_sql, actor_label_sql = "CAST(%(audit_actor_id)s AS integer)", "%(audit_actor_label)s"
+    else:
+        raise ValueError("event_insert_sql needs an actor or actor_sql")
     sql = f"""
         INSERT INTO audit_auditevent (created_at, actor_id, actor_label, action, outcome,
             target_type, target_id, facility_id, client_ip, request_id, details, prev_hash, hash)
-        SELECT %(audit_created_at)s, CAST(%(audit_actor_id)s AS integer), %(audit_actor_label)s,
+        SELECT %(audit_created_at)s, {actor_id_sql}, {actor_label_sql},
             %(audit_action)s, %(audit_outcome)s, %(audit_target_type)s, {target_id}, {facility_id},
             CAST(%(audit_client_ip)s AS inet), %(audit_request_id)s, {details}, '', ''
         FROM {source}
     """  # noqa: S608 - the fragments are the caller's constant SQL, values are parameters
     params = {
         "audit_created_at": timezone.now(),
-        "audit_actor_id": actor.pk,
-        "audit_actor_label": actor.get_username(),
         "audit_action": action,
         "audit_outcome": outcome,
         "audit_target_type": target_type,
         "audit_client_ip": context.client_ip.get(),
         "audit_request_id": context.request_id.get() or "",
     }
+    if actor_sql is None and actor is not None:
+        params |= {"audit_actor_id": actor.pk, "audit_actor_label": actor.get_username()}
     return sql, params
 
 

@@ -172,6 +172,102 @@ def _insert_call_with_event(
     return row
 
 
+# The lean endpoint's statement (apps/calls/setup_endpoint.py, issue 14 section 3): the same
+# INSERT and audit event, with the token check folded in. ``switch_auth`` is the one row the
+# token authentication and IsSwitchAccount would accept (an active user, its switch account
+# and that account's facility), read in the same snapshot as the INSERT: a switch suspended a
+# moment ago is refused on its next request, without any cache to expire. The facility every
+# part of the statement is scoped to is *this* row's; with no row (unknown or inactive token,
+# not a switch, a facility in another phone region than the number was read in) the facility
+# is NULL, nothing is inserted or audited, and the caller answers through the full DRF path,
+# which refuses (and audits) or decides as always.
+_SWITCH_AUTH_SQL = """
+    SELECT s.facility_id, u.id AS user_id, u.username
+    FROM authtoken_token t
+    JOIN auth_user u ON u.id = t.user_id
+    JOIN facilities_switchaccount s ON s.user_id = u.id
+    JOIN facilities_facility f ON f.id = s.facility_id
+    WHERE t.key = %(token)s AND u.is_active AND f.phone_region = %(region)s
+"""
+_AUTH_FACILITY = "(SELECT a.facility_id FROM switch_auth a)"
+_SETUP_ANSWER_COLUMNS = (
+    "id",
+    "decision",
+    "privileged",
+    "reason",
+    "prompt_id",
+    "prompt_kind",
+    "prompt_version",
+)
+
+
+def _authenticated_setup_sql() -> tuple[str, dict[str, Any]]:
+    """The statement (the same text each time, so prepared once per connection) and the audit
+    event's parameters."""
+    event_sql, event_params = event_insert_sql(
+        source="new_call",
+        target_id="new_call.id::text",
+        facility_id="%(facility)s",
+        details=(
+            "jsonb_build_object('decision', new_call.decision, 'reason', new_call.reason,"
+            " 'prompt', new_call.prompt_id)"
+        ),
+        action="call.setup",
+        actor=None,
+        actor_sql=("(SELECT a.user_id FROM switch_auth a)", "(SELECT a.username FROM switch_auth a)"),
+        target_type=Call._meta.label_lower,
+    )
+    sql = (
+        f"WITH switch_auth AS ({_SWITCH_AUTH_SQL}), new_call AS ({_INSERT_CALL_SQL}), "  # noqa: S608
+        f"event AS ({event_sql}) SELECT id, decision, privileged, reason, prompt_id, prompt_kind, "
+        "prompt_version FROM new_call"
+    )
+    return sql.replace("%(facility)s", _AUTH_FACILITY), event_params
+
+
+def call_setup_as_token(
+    *,
+    token_key: str,
+    region: str,
+    switch_call_id: str,
+    booking_number: str,
+    dialed_number: str,
+    started_at: datetime,
+    station: str,
+) -> dict[str, Any] | None:
+    """A new call set up by the switch holding ``token_key``, in one PostgreSQL statement, or
+    None when that statement inserted nothing (see _SWITCH_AUTH_SQL: the caller then answers
+    through ``call_setup`` behind the DRF view, which refuses, replays or decides as always).
+
+    ``region`` is the phone region the number and station are read in; the statement checks it
+    is the switch's facility's. Raises what ``call_setup`` raises for an unreadable number or
+    station (InvalidPhoneNumberError, InvalidStationError). Builds no model instance: returns
+    the columns of the answer.
+    """
+    number = normalize_phone_number(dialed_number, region)
+    station_id = normalize_station(station, region) if station.strip() else ""
+    now = timezone.now()
+    sql, event_params = _authenticated_setup_sql()
+    params = {
+        **decision_params(number, now, None),
+        **event_params,
+        "token": token_key,
+        "region": region,
+        "switch_call_id": switch_call_id,
+        "booking_number": booking_number,
+        "started_at": started_at,
+        "created_at": now,
+        "synthetic": False,
+        "station": station_id,
+    }
+    del params["facility"]
+    row = fetchone_prepared(sql, params)
+    if row is None:
+        return None
+    events_written()
+    return dict(zip(_SETUP_ANSWER_COLUMNS, row, strict=True))
+
+
 def _insert_call_then_event(
     params: dict[str, Any], *, facility: Facility, actor: User
 ) -> tuple[Any, ...] | None:

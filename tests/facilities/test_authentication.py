@@ -29,11 +29,11 @@ def _setup(client: APIClient, inmate: Inmate) -> Any:
 def test_a_call_setup_loads_token_user_switch_account_and_facility_in_one_query(
     switch: Switch, inmate: Inmate, django_assert_num_queries: Any
 ) -> None:
-    # The token with its user, switch account and facility: one query. Then the call: on
-    # PostgreSQL one statement (decision, call and audit event); on SQLite a savepoint around
-    # the call insert and the audit event.
-    call_statements = 1 if connection.vendor == "postgresql" else 4
-    with django_assert_num_queries(1 + call_statements) as captured:
+    # On PostgreSQL one statement in all: the token with its active user, switch account and
+    # facility, the decision, the call and its audit event (the lean endpoint, issue 14 section
+    # 3). On SQLite the token query, then a savepoint around the call insert and the audit event.
+    statements = 1 if connection.vendor == "postgresql" else 1 + 4
+    with django_assert_num_queries(statements) as captured:
         response = _setup(switch.client, inmate)
     assert response.status_code == 201, response.content
     # The prompt to play rides in the call's own statement (issue 11, section 7): no query of its own.
