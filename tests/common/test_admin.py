@@ -323,6 +323,7 @@ WRITABLE = {
 READ_ONLY = {
     "audit.auditevent",
     "audit.checkpoint",
+    "audit.chainverification",
     "inmates.inmate",
     "registry.attorney",
     "registry.exemptnumber",
