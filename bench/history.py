@@ -66,7 +66,14 @@ def _generate(rows: int, path: Path) -> None:
         ExemptNumber.objects.filter(status=ExemptStatus.VERIFIED).values_list("number", flat=True)[:100_000]
     )
     with path.open("w", newline="", encoding="utf-8") as out:
-        write_history(out, Shape(rows=rows, facilities=facilities, protected_numbers=protected, seed=11))
+        shape = Shape(
+            rows=rows,
+            facilities=facilities,
+            protected_numbers=protected,
+            seed=11,
+            call_id_prefix=f"B{time.time_ns() // 1_000_000}-",  # new calls each run, not re-run conflicts
+        )
+        write_history(out, shape)
 
 
 def _raw_copy(path: Path) -> float:

@@ -46,6 +46,7 @@ class Shape:
     start: datetime = datetime(2023, 1, 1, tzinfo=UTC)
     seed: int = 7
     bad_rows: int = 0  # rows that must be rejected (for tests of the reject file)
+    call_id_prefix: str = "V"  # a file of its own ids (the benchmark imports a new one each run)
     with_recordings: float = 0.8
 
 
@@ -91,7 +92,7 @@ def write_history(out: IO[str], shape: Shape) -> int:
         duration = rng.randrange(15, 900)
         ref = f"s3://vendor-recordings/{facility}/{i:09d}.wav" if rng.random() < shape.with_recordings else ""
         row = [
-            f"V{i:010d}",
+            f"{shape.call_id_prefix}{i:010d}",
             facility,
             f"{facility[:8].upper()}-{inmate:06d}",
             LAST_NAMES[inmate % len(LAST_NAMES)],

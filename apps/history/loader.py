@@ -128,8 +128,8 @@ FROM (
 ON CONFLICT (facility_id, switch_call_id) DO NOTHING
 """  # noqa: S608 - constant SQL, values are parameters
 
-# PostgreSQL would otherwise inline ``d`` and run each registry lookup once per use.
-_FENCE = {"postgresql": "OFFSET 0"}
+# ``{fence}``: on PostgreSQL "OFFSET 0", which would otherwise inline ``d`` and run each registry
+# lookup once per use.
 
 _RETURNING_CALLS = " RETURNING id, privileged, reason"
 
@@ -145,6 +145,28 @@ SELECT c.id, %(import_id)s, s.line_number, s.recording_ref,
 FROM {STAGING} s JOIN calls_call c ON {_CALL_OF_ROW}
 WHERE c.created_at = %(now)s AND c.dialed_number = s.number AND c.started_at = s.started_at
 ON CONFLICT (call_id) DO NOTHING
+"""  # noqa: S608 - constant SQL, values are parameters
+
+# PostgreSQL: the calls just inserted, and their imported-call rows, in one statement. The
+# second insert joins the staging table to the first insert's RETURNING rows (the batch), not to
+# calls_call (the whole history): a join on calls_call grew with every imported million.
+_INSERT_CALLS_AND_IMPORTED_PG = f"""
+WITH ins AS (
+    {_INSERT_CALLS.replace("{fence}", "OFFSET 0")}
+    RETURNING id, facility_id, switch_call_id, privileged, reason
+), imp AS (
+    INSERT INTO history_importedcall (call_id, history_import_id, line_number, recording_ref, recording_fate)
+    SELECT ins.id, %(import_id)s, s.line_number, s.recording_ref,
+        CASE WHEN s.recording_ref = '' THEN '{RecordingFate.NONE}'
+             WHEN ins.privileged THEN '{RecordingFate.NOT_COPIED}'
+             WHEN ins.reason = 'pending_inmate_claim' THEN '{RecordingFate.TO_QUARANTINE}'
+             ELSE '{RecordingFate.TO_COPY}' END
+    FROM ins JOIN {STAGING} s
+      ON s.facility_id = ins.facility_id AND '{CALL_ID_PREFIX}' || s.vendor_call_id = ins.switch_call_id
+    ON CONFLICT (call_id) DO NOTHING
+    RETURNING call_id, recording_fate
+)
+SELECT ins.id, ins.privileged, ins.reason, imp.recording_fate FROM ins LEFT JOIN imp ON imp.call_id = ins.id
 """  # noqa: S608 - constant SQL, values are parameters
 
 # Rows whose vendor id is already a call holding other data (a second, different row of the
@@ -355,14 +377,18 @@ def _load_batch(
         cursor.execute(_CREATE_STAGING[connection.vendor])
         _stage(cursor, rows)
         cursor.execute(_INSERT_INMATES, params)
-        cursor.execute(
-            _INSERT_CALLS.replace("{fence}", _FENCE.get(connection.vendor, "")) + _RETURNING_CALLS, params
-        )
-        inserted = cursor.fetchall()
+        if connection.vendor == "postgresql":
+            cursor.execute(_INSERT_CALLS_AND_IMPORTED_PG, params)
+            rows_back = cursor.fetchall()
+            inserted = [(call_id, is_privileged, reason) for call_id, is_privileged, reason, _ in rows_back]
+            fates = Counter(fate for *_, fate in rows_back if fate is not None)
+        else:
+            cursor.execute(_INSERT_CALLS.replace("{fence}", "") + _RETURNING_CALLS, params)
+            inserted = cursor.fetchall()
+            cursor.execute(_INSERT_IMPORTED + " RETURNING recording_fate", params)
+            fates = Counter(fate for (fate,) in cursor.fetchall())
         privileged = sum(1 for _, is_privileged, _ in inserted if is_privileged)
         pending = sum(1 for _, _, reason in inserted if reason == "pending_inmate_claim")
-        cursor.execute(_INSERT_IMPORTED + " RETURNING recording_fate", params)
-        fates = Counter(fate for (fate,) in cursor.fetchall())
         # Only a row that inserted nothing can collide with an imported call holding other data
         # (the first run of a file never looks; a re-run does, through the unique index).
         conflicts: list[int] = []
